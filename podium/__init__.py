@@ -18,11 +18,17 @@ from podium.core.errors import (
     ValidationError,
 )
 from podium.core.model_spec import ModelSpec
+from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
+from podium.engine import CompletionStream, Podium, SyncPodium
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SyncPodium",
+    "Podium",
+    "CompletionStream",
+    "CallMeta",
     "AllAttemptsFailedError",
     "AuthenticationError",
     "BudgetExceededError",

@@ -83,6 +83,10 @@ def test_network_guard_blocks_non_loopback() -> None:
 
 
 EXPECTED_ALL = [
+    "CallMeta",
+    "CompletionStream",
+    "Podium",
+    "SyncPodium",
     "AllAttemptsFailedError",
     "AuthenticationError",
     "BudgetExceededError",

@@ -1,0 +1,225 @@
+"""The async Podium client: resolve a model or run a strategy, then send each attempt through the pipeline."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import AllAttemptsFailedError, MissingAPIKeyError, ProviderError
+from podium.core.events import Event, EventSink, EventType, discard
+from podium.core.model_spec import ModelSpec
+from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
+from podium.core.types import ChatRequest, Completion, StreamChunk
+from podium.engine.providers import ProviderPool
+from podium.engine.stream import CompletionStream
+from podium.engine.terminal import make_terminal
+
+Emit = Callable[[StreamChunk], Awaitable[None]]
+DEFAULT_STRATEGY = "cheapest"
+
+
+@dataclass(slots=True)
+class _CallScope:
+    """One user-level call: every upstream attempt under it shares the request id and counts attempts."""
+
+    request_id: str
+    attempts: int = 0
+    tried: list[tuple[str, BaseException]] = field(default_factory=list)
+
+
+class NextUntriedModel:
+    """Default fallback policy: on a provider error, move to the next configured model not yet tried."""
+
+    def next_candidates(
+        self, error: BaseException, tried: Sequence[ModelSpec], candidates: Sequence[ModelSpec]
+    ) -> list[ModelSpec]:
+        tried_ids = {m.id for m in tried}
+        return [m for m in candidates if m.id not in tried_ids]
+
+
+class Podium:
+    """Async client. Use ``Podium.from_config()`` or inject every part (tests, embedding)."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Any,
+        providers: ProviderPool,
+        clock: Clock = SYSTEM_CLOCK,
+        middlewares: Sequence[Middleware] = (),
+        fallback: Any = None,
+        fallback_models: Sequence[str] = (),
+        default_model: str | None = None,
+        routing_settings: Any = None,
+        router_loader: Callable[[], Any] | None = None,
+        emit: EventSink = discard,
+        id_factory: Callable[[], str] | None = None,
+        closers: Iterable[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
+        self.catalog = catalog
+        self._providers = providers
+        self._clock = clock
+        self._handler = compose(list(middlewares), make_terminal(providers.for_model))
+        self._fallback = fallback or NextUntriedModel()
+        self._fallback_models = tuple(fallback_models)
+        self._default_model = default_model
+        self._routing = routing_settings
+        self._router_loader = router_loader
+        self._router: Any = None
+        self._emit = emit
+        self._ids = id_factory or (lambda: uuid.uuid4().hex)
+        self._closers = list(closers)
+
+    @classmethod
+    def from_config(cls, config: Any = None, **kwargs: Any) -> Podium:
+        """Build a client from a PodiumConfig (loaded from the usual places when None)."""
+        from podium.engine.assembly import build_client
+
+        return build_client(cls, config, **kwargs)
+
+    # -- public API ---------------------------------------------------------------------------------------------
+
+    async def complete(
+        self,
+        request: ChatRequest | str,
+        *,
+        model: str | None = None,
+        strategy: str | None = None,
+        meta: CallMeta | None = None,
+    ) -> Completion:
+        """One call: to ``model`` (with configured fallbacks) or through ``strategy``."""
+        return await self._dispatch(_as_request(request), model, strategy, meta or CallMeta(), None)
+
+    def stream(
+        self,
+        request: ChatRequest | str,
+        *,
+        model: str | None = None,
+        strategy: str | None = None,
+        meta: CallMeta | None = None,
+    ) -> CompletionStream:
+        """Stream a call. Strategies that must judge a whole answer (cascade, ensemble) stream it once accepted."""
+        req, m = _as_request(request), meta or CallMeta()
+        return CompletionStream(lambda emit: self._dispatch(req, model, strategy, m, emit))
+
+    async def route(
+        self,
+        request: ChatRequest | str,
+        *,
+        strategy: str,
+        meta: CallMeta | None = None,
+        candidates: Sequence[str] | None = None,
+    ) -> Any:
+        """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
+        from podium.routing import build_strategy
+
+        req, m = _as_request(request), meta or CallMeta()
+        m.strategy = strategy
+        strat = build_strategy(
+            strategy, settings=self._routing_settings(), catalog=self.catalog, router=self.router(), candidates=candidates
+        )
+        scope = _CallScope(self._ids())
+
+        async def caller(model_id: str, sub: ChatRequest, sub_meta: CallMeta) -> Completion:
+            spec = self.catalog.get(model_id)
+            return await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, scope)
+
+        result = await strat.run(req, caller=caller, meta=m)
+        self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
+        return result
+
+    async def explain(self, request: ChatRequest | str, *, strategy: str, candidates: Sequence[str] | None = None) -> Any:
+        """The routing decision a strategy would take, without calling any model."""
+        from podium.routing import build_strategy
+
+        strat = build_strategy(
+            strategy, settings=self._routing_settings(), catalog=self.catalog, router=self.router(), candidates=candidates
+        )
+        return await strat.explain(_as_request(request))
+
+    def router(self) -> Any:
+        """The learned quality router, loaded on first use."""
+        if self._router is None and self._router_loader is not None:
+            self._router = self._router_loader()
+        return self._router
+
+    async def aclose(self) -> None:
+        await self._providers.aclose()
+        for close in self._closers:
+            await close()
+
+    async def __aenter__(self) -> Podium:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _routing_settings(self) -> Any:
+        if self._routing is None:
+            from podium.config.routing import RoutingSettings
+
+            self._routing = RoutingSettings()
+        return self._routing
+
+    async def _dispatch(
+        self, request: ChatRequest, model: str | None, strategy: str | None, meta: CallMeta, emit: Emit | None
+    ) -> Completion:
+        model = model or request.model
+        if strategy is None and model is None:
+            model = self._default_model
+            if model is None:
+                strategy = getattr(self._routing_settings(), "default_strategy", None) or DEFAULT_STRATEGY
+        if strategy is not None:
+            result = await self.route(request, strategy=strategy, meta=meta)
+            completion = replace(result.completion, metadata={**result.completion.metadata, "routing": result.decision})
+            if emit is not None:
+                await emit(StreamChunk(delta=completion.text))
+                await emit(StreamChunk(finish_reason=completion.finish_reason or "stop", usage=completion.usage))
+            return completion
+        spec = self.catalog.get(model)
+        return await self._call_with_fallback(spec, request.with_model(spec.id), meta, emit, _CallScope(self._ids()))
+
+    async def _call_with_fallback(
+        self, spec: ModelSpec, request: ChatRequest, meta: CallMeta, emit: Emit | None, scope: _CallScope
+    ) -> Completion:
+        pool = [spec] + [self.catalog.get(m) for m in self._fallback_models if self.catalog.resolve(m) != spec.id]
+        tried: list[ModelSpec] = []
+        errors: list[tuple[str, BaseException]] = []
+        current = spec
+        while True:
+            ctx = CallContext(
+                request=request.with_model(current.id),
+                model=current,
+                meta=meta,
+                request_id=scope.request_id,
+                attempt=scope.attempts + 1,
+                clock=self._clock,
+                emit=emit,
+            )
+            try:
+                completion = await self._handler(ctx)
+            except (ProviderError, MissingAPIKeyError) as exc:
+                if isinstance(exc, MissingAPIKeyError) and not tried:
+                    raise  # the model the user asked for cannot run at all: say which variable is missing
+                scope.attempts = ctx.attempt
+                tried.append(current)
+                errors.append((current.id, exc))
+                nxt = [] if ctx.emitted_chunks else self._fallback.next_candidates(exc, tried, pool)
+                if not nxt:
+                    if len(errors) == 1:
+                        raise
+                    raise AllAttemptsFailedError(errors) from exc
+                self._emit(Event(EventType.FALLBACK, {"from": current.id, "to": nxt[0].id, "error": type(exc).__name__}))
+                current = nxt[0]
+            else:
+                scope.attempts = ctx.attempt
+                return completion
+
+
+def _as_request(request: ChatRequest | str) -> ChatRequest:
+    return ChatRequest.from_prompt(request) if isinstance(request, str) else request

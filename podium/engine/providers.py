@@ -1,0 +1,69 @@
+"""Builds and caches one provider adapter per provider name, sharing one HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from podium.config.providers import DEFAULT_PROVIDERS, PROVIDER_ALIASES, ProviderSettings
+from podium.core.clock import Clock
+from podium.core.errors import ValidationError
+from podium.core.model_spec import ModelSpec
+from podium.core.provider import Provider
+
+
+class ProviderPool:
+    """Lazily builds providers by name; in replay mode every model is served by the replay provider."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, ProviderSettings] | None = None,
+        *,
+        registry: Any = None,
+        http_client: Any = None,
+        env: Mapping[str, str] | None = None,
+        clock: Clock,
+        replay: bool = False,
+    ) -> None:
+        if registry is None:
+            from podium.providers.registry import default_registry
+
+            registry = default_registry()
+        self._settings = dict(settings or DEFAULT_PROVIDERS)
+        self._registry = registry
+        self._http = http_client
+        self._env = env
+        self._clock = clock
+        self._replay = replay
+        self._built: dict[str, Provider] = {}
+
+    def settings_for(self, name: str) -> ProviderSettings:
+        name = PROVIDER_ALIASES.get(name, name)
+        try:
+            return self._settings[name]
+        except KeyError:
+            raise ValidationError(
+                f"no provider named {name!r} is configured; known providers: {', '.join(sorted(self._settings))}. "
+                "Add it under `providers:` in podium.yaml",
+                field="provider",
+                value=name,
+                valid=sorted(self._settings),
+            ) from None
+
+    def is_local(self, spec: ModelSpec) -> bool:
+        return spec.provider in self._settings and self._settings[spec.provider].local
+
+    def for_model(self, spec: ModelSpec) -> Provider:
+        name = "replay" if self._replay else spec.provider
+        provider = self._built.get(name)
+        if provider is None:
+            provider = self._registry.build(
+                self.settings_for(name), http_client=self._http, env=self._env, clock=self._clock
+            )
+            self._built[name] = provider
+        return provider
+
+    async def aclose(self) -> None:
+        for provider in self._built.values():
+            await provider.aclose()
+        self._built.clear()

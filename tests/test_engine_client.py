@@ -1,0 +1,105 @@
+"""The engine's own logic: pricing, streaming assembly, fallbacks and error aggregation, over a scripted provider."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from podium import AllAttemptsFailedError, ChatRequest, MissingAPIKeyError, Podium, ServerError, SyncPodium, Usage
+from podium.catalog import Catalog
+from podium.core.clock import SYSTEM_CLOCK
+from podium.core.model_spec import ModelSpec
+from podium.core.pipeline import CallContext, CallMeta, Handler
+from podium.core.types import Completion
+from podium.engine.providers import ProviderPool
+from podium.testing.scripted import ScriptedProvider, SingleProviderRegistry
+
+CHEAP = ModelSpec(
+    id="openai:cheap", provider="openai", api_model="cheap",
+    input_per_million=Decimal("0.15"), output_per_million=Decimal("0.60"), cached_input_per_million=Decimal("0.075"),
+)
+STRONG = ModelSpec(
+    id="anthropic:strong", provider="anthropic", api_model="strong",
+    input_per_million=Decimal("3"), output_per_million=Decimal("15"),
+)
+
+
+def make_client(provider: ScriptedProvider, *, fallback_models=(), middlewares=()) -> Podium:
+    pool = ProviderPool(registry=SingleProviderRegistry(provider), clock=SYSTEM_CLOCK)
+    return Podium(catalog=Catalog([CHEAP, STRONG]), providers=pool, fallback_models=fallback_models, middlewares=middlewares)
+
+
+async def test_completion_is_priced_exactly_from_catalog() -> None:
+    provider = ScriptedProvider()
+    provider.reply("openai:cheap", "hi", usage=Usage(input_tokens=1000, output_tokens=500, cached_input_tokens=400))
+    async with make_client(provider) as client:
+        c = await client.complete("hello", model="openai:cheap")
+    # 600 uncached × 0.15/M + 400 cached × 0.075/M + 500 × 0.60/M
+    assert c.cost_usd == Decimal("0.00009") + Decimal("0.00003") + Decimal("0.0003")
+    assert c.model == "openai:cheap" and c.text == "hi"
+
+
+async def test_stream_yields_chunks_and_a_priced_completion() -> None:
+    provider = ScriptedProvider()
+    provider.reply("openai:cheap", "one two three", usage=Usage(input_tokens=10, output_tokens=3))
+    async with make_client(provider) as client:
+        stream = client.stream("count", model="openai:cheap")
+        deltas = [c.delta async for c in stream]
+    assert "".join(deltas) == "one two three"
+    assert stream.completion is not None
+    assert stream.completion.cost_usd == Decimal(10) * Decimal("0.15") / 10**6 + Decimal(3) * Decimal("0.60") / 10**6
+    assert stream.completion.finish_reason == "stop"
+
+
+async def test_falls_back_to_next_configured_model_on_provider_error() -> None:
+    provider = ScriptedProvider()
+    provider.fail("openai:cheap", ServerError("boom", provider="openai", status=500))
+    provider.reply("anthropic:strong", "rescued")
+    async with make_client(provider, fallback_models=["anthropic:strong"]) as client:
+        c = await client.complete("x", model="openai:cheap")
+    assert c.text == "rescued" and c.model == "anthropic:strong"
+    assert [m for m, _ in provider.calls] == ["openai:cheap", "anthropic:strong"]
+
+
+async def test_every_attempt_failing_lists_each_cause() -> None:
+    provider = ScriptedProvider()
+    provider.fail("openai:cheap", ServerError("cheap down", provider="openai", status=503))
+    provider.fail("anthropic:strong", ServerError("strong down", provider="anthropic", status=500))
+    async with make_client(provider, fallback_models=["anthropic:strong"]) as client:
+        with pytest.raises(AllAttemptsFailedError) as info:
+            await client.complete("x", model="openai:cheap")
+    assert [m for m, _ in info.value.attempts] == ["openai:cheap", "anthropic:strong"]
+    assert "cheap down" in str(info.value) and "strong down" in str(info.value)
+
+
+async def test_missing_key_for_the_requested_model_is_not_hidden_by_fallbacks() -> None:
+    provider = ScriptedProvider()
+    provider.fail("openai:cheap", MissingAPIKeyError("openai", "OPENAI_API_KEY"))
+    async with make_client(provider, fallback_models=["anthropic:strong"]) as client:
+        with pytest.raises(MissingAPIKeyError, match="OPENAI_API_KEY"):
+            await client.complete("x", model="openai:cheap")
+
+
+async def test_middlewares_see_every_attempt_with_shared_request_id() -> None:
+    seen: list[tuple[str, str, int]] = []
+
+    async def record(ctx: CallContext, call_next: Handler) -> Completion:
+        seen.append((ctx.request_id, ctx.model.id, ctx.attempt))
+        return await call_next(ctx)
+
+    provider = ScriptedProvider()
+    provider.fail("openai:cheap", ServerError("down", provider="openai", status=500))
+    async with make_client(provider, fallback_models=["anthropic:strong"], middlewares=[record]) as client:
+        await client.complete("x", model="openai:cheap", meta=CallMeta(project="p1"))
+    assert [(m, a) for _, m, a in seen] == [("openai:cheap", 1), ("anthropic:strong", 2)]
+    assert seen[0][0] == seen[1][0]
+
+
+def test_sync_facade_runs_calls_and_streams() -> None:
+    provider = ScriptedProvider()
+    provider.reply("openai:cheap", "sync answer")
+    provider.reply("openai:cheap", "a b")
+    with SyncPodium(make_client(provider)) as client:
+        assert client.complete(ChatRequest.from_prompt("q"), model="openai:cheap").text == "sync answer"
+        assert "".join(c.delta for c in client.stream("q", model="openai:cheap")) == "a b"
