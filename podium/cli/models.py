@@ -1,0 +1,143 @@
+"""`podium models`: list the catalog (table or --json) and import LiteLLM-format price files."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlparse
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from podium.catalog import Catalog, convert_litellm, keep_curated, load_litellm_file, podium_home, save_user_models
+from podium.catalog.mapping import decimal_str, spec_to_mapping
+from podium.core.errors import PodiumError
+from podium.core.model_spec import CAPABILITIES, ModelSpec
+from podium.core.money import ZERO
+
+app = typer.Typer(name="models", help="List known models and their prices; import price files.", no_args_is_help=False)
+
+DEFAULT_IMPORT_SOURCE = "litellm model_prices_and_context_window.json"
+SORT_KEYS = ("id", "price")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _by_price(spec: ModelSpec) -> tuple[bool, Decimal, str]:
+    """Cheapest first by input+output $/1M; unpriced models last."""
+    total = (spec.input_per_million or ZERO) + (spec.output_per_million or ZERO)
+    return (not spec.priced, total, spec.id)
+
+
+def _short_source(spec: ModelSpec) -> str:
+    """A column-sized price source: a URL's host, or the first two words; then the as-of date."""
+    head = spec.price_source.split(" (")[0].split(";")[0].strip()
+    short = urlparse(head).netloc.removeprefix("www.") if head.startswith(("http://", "https://")) else head
+    words = short.split()
+    as_of = spec.price_as_of.isoformat() if spec.price_as_of else "no date"
+    return f"{' '.join(words[:2]) or '?'} {as_of}"
+
+
+def _tags(spec: ModelSpec) -> str:
+    tags = sorted(spec.capabilities)
+    tags += [t for t, on in (("free", spec.free_tier), ("deprecated", spec.deprecated)) if on]
+    return " ".join(tags)
+
+
+def _table(specs: list[ModelSpec]) -> Table:
+    table = Table(title=f"{len(specs)} models", show_lines=False)
+    # Numbers never wrap; names and sources fold, so a narrow terminal still shows every column.
+    for column, justify, no_wrap in (
+        ("id", "left", False),
+        ("provider", "left", False),
+        ("$/1M in", "right", True),
+        ("$/1M out", "right", True),
+        ("context", "right", True),
+        ("tags", "left", False),
+        ("price source", "left", False),
+    ):
+        table.add_column(column, justify=justify, no_wrap=no_wrap, overflow="fold")  # type: ignore[arg-type]
+    for s in specs:
+        table.add_row(
+            s.id,
+            s.provider,
+            decimal_str(s.input_per_million) or "?",
+            decimal_str(s.output_per_million) or "?",
+            f"{s.context_window:,}",
+            _tags(s),
+            _short_source(s),
+        )
+    return table
+
+
+def _select(catalog: Catalog, provider: str | None, capabilities: list[str]) -> list[ModelSpec]:
+    unknown = [c for c in capabilities if c not in CAPABILITIES]
+    if unknown:
+        raise _fail(f"capability {unknown[0]!r} is not known; use one of {', '.join(CAPABILITIES)}", code=2)
+    specs = catalog.filter(capabilities=capabilities, provider=provider)
+    if provider and not specs and not catalog.by_provider(provider):
+        raise _fail(f"no models for provider {provider!r}; known providers: {', '.join(catalog.providers())}", code=2)
+    return specs
+
+
+@app.callback(invoke_without_command=True)
+def list_models(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of every field.")] = False,
+    provider: Annotated[str | None, typer.Option("--provider", "-p", help="Only this provider's models.")] = None,
+    capability: Annotated[
+        list[str] | None,
+        typer.Option("--capability", "-c", help=f"Only models with this capability ({', '.join(CAPABILITIES)})."),
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", help="Order by id, or by price (input+output $/1M).")] = "id",
+) -> None:
+    """List known models: id, provider, $/1M tokens, context window, tags, and where each price came from."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if sort not in SORT_KEYS:
+        raise _fail(f"--sort {sort!r} is not valid; use one of {', '.join(SORT_KEYS)}", code=2)
+    try:
+        catalog = Catalog.default(podium_home())
+    except PodiumError as exc:
+        raise _fail(str(exc)) from None
+    specs = _select(catalog, provider, capability or [])
+    specs.sort(key=_by_price if sort == "price" else (lambda s: s.id.lower()))
+    if as_json:
+        typer.echo(json.dumps([spec_to_mapping(s) for s in specs], indent=1))
+        return
+    Console().print(_table(specs))
+
+
+def _parse_date(value: str | None) -> date:
+    if value is None:
+        return date.today()  # the CLI is the edge: "today" is the import's as-of date unless told otherwise
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--as-of {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-11-01", code=2) from None
+
+
+@app.command("import")
+def import_prices(
+    file: Annotated[Path, typer.Argument(help="LiteLLM model_prices_and_context_window.json (or .json.gz).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date the prices were valid (YYYY-MM-DD).")] = None,
+    source: Annotated[str, typer.Option("--source", help="Where the file came from.")] = DEFAULT_IMPORT_SOURCE,
+) -> None:
+    """Import a LiteLLM-format price map into $PODIUM_HOME/models.json (chat models Podium can call)."""
+    day = _parse_date(as_of)
+    home = podium_home()
+    try:
+        result = convert_litellm(load_litellm_file(file), as_of=day, source=source)
+        known = {spec.id: spec for spec in Catalog.default(home)}
+        specs = [keep_curated(known[s.id], s) if s.id in known else s for s in result.specs]
+        path = save_user_models(home, specs)
+    except PodiumError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{result.summary()}\nsaved to {path}")
