@@ -1,0 +1,158 @@
+"""OpenAI Chat Completions wire format (also spoken by Groq, OpenRouter, DeepSeek, Ollama, vLLM, llama.cpp).
+
+Pure translation: no HTTP. ``build_request`` gives the JSON body of ``POST {base}/chat/completions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.core.model_spec import ModelSpec
+from podium.core.types import ChatRequest, Completion, ImagePart, Message, StreamChunk, Usage
+from podium.providers.http_errors import error_from_status, json_object, malformed
+from podium.providers.sse import SSEEvent
+
+PATH = "/chat/completions"
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return message.content
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, ImagePart):
+            parts.append({"type": "image_url", "image_url": {"url": part.url}})
+        else:
+            parts.append({"type": "text", "text": part.text})
+    return parts
+
+
+def _message(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": _content(message)}
+    if message.name:
+        out["name"] = message.name
+    if message.tool_call_id:
+        out["tool_call_id"] = message.tool_call_id
+    if message.tool_calls:
+        out["tool_calls"] = list(message.tool_calls)
+        if not out["content"]:
+            out["content"] = None
+    return out
+
+
+def build_request(request: ChatRequest, model: ModelSpec, *, stream: bool) -> dict[str, Any]:
+    """The exact JSON body for this request."""
+    body: dict[str, Any] = {"model": model.api_model, "messages": [_message(m) for m in request.messages]}
+    optional = {
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "stop": list(request.stop) if request.stop else None,
+        "seed": request.seed,
+        "user": request.user,
+        "response_format": request.response_format,
+        "tools": list(request.tools) if request.tools else None,
+        "tool_choice": request.tool_choice,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if request.max_tokens is not None:
+        # OpenAI itself deprecated max_tokens (its reasoning models reject it); compatible servers still want it.
+        key = "max_completion_tokens" if model.provider == "openai" else "max_tokens"
+        body[key] = request.max_tokens
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    body.update(request.extra)
+    return body
+
+
+def parse_usage(raw: dict[str, Any] | None) -> Usage:
+    """prompt_tokens already include cached tokens; completion_tokens already include reasoning tokens."""
+    if not raw:
+        return Usage()
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+    )
+
+
+def normalize_finish_reason(reason: str | None) -> str | None:
+    return None if reason is None else FINISH_REASONS.get(reason, reason)
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, list):  # some compatible servers answer with content parts
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def parse_response(body: dict[str, Any], model: ModelSpec) -> Completion:
+    """An unpriced Completion from a chat.completion object."""
+    try:
+        choice = body["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise malformed(model.provider, model.id, "no choices[0].message", str(body)) from exc
+    tool_calls = message.get("tool_calls") or None
+    metadata = {"upstream_model": body["model"]} if body.get("model") else {}
+    if message.get("refusal"):
+        metadata["refusal"] = message["refusal"]
+    return Completion(
+        text=_text(message.get("content")),
+        model=model.id,
+        provider=model.provider,
+        usage=parse_usage(body.get("usage")),
+        finish_reason=normalize_finish_reason(choice.get("finish_reason")),
+        tool_calls=tuple(tool_calls) if tool_calls else None,
+        request_id=body.get("id"),
+        metadata=metadata,
+    )
+
+
+class OpenAIStreamParser:
+    """Turns ``chat.completion.chunk`` events into StreamChunks; the last one comes at ``data: [DONE]``."""
+
+    def __init__(self, model: ModelSpec) -> None:
+        self.model = model
+        self.done = False
+        self._finish: str | None = None
+        self._usage: Usage | None = None
+
+    def feed(self, event: SSEEvent) -> list[StreamChunk]:
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return []
+        data = json_object(event.data, provider=self.model.provider, model=self.model.id, what="stream chunk")
+        if "error" in data:
+            raise error_from_status(500, provider=self.model.provider, model=self.model.id, body=event.data)
+        if data.get("usage"):
+            self._usage = parse_usage(data["usage"])
+        out: list[StreamChunk] = []
+        for choice in data.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                out.append(StreamChunk(delta=delta["content"]))
+            out.extend(StreamChunk(tool_call_delta=tc) for tc in delta.get("tool_calls") or ())
+            if choice.get("finish_reason"):
+                self._finish = normalize_finish_reason(choice["finish_reason"])
+        return out
+
+    def finish(self) -> StreamChunk:
+        """The closing chunk (finish reason + usage); raises MalformedResponseError if ``[DONE]`` never came."""
+        if not self.done:
+            raise malformed(self.model.provider, self.model.id, "the stream ended before data: [DONE]")
+        return StreamChunk(finish_reason=self._finish or "stop", usage=self._usage)
