@@ -9,7 +9,8 @@ from podium.core.errors import MalformedResponseError
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, Handler
 from podium.core.provider import Provider
-from podium.core.types import Completion, Usage
+from podium.core.types import Completion
+from podium.providers.assemble import StreamAssembler
 
 
 def price(completion: Completion, spec: ModelSpec) -> Completion:
@@ -33,38 +34,23 @@ def make_terminal(provider_for: Callable[[ModelSpec], Provider]) -> Handler:
 
 async def _stream(ctx: CallContext, provider: Provider) -> Completion:
     start = ctx.clock.monotonic()
-    parts: list[str] = []
-    usage: Usage | None = None
-    finish: str | None = None
-    tool_calls: list[dict] = []
+    assembler = StreamAssembler()
     first_token_ms: float | None = None
     async for chunk in provider.stream(ctx.request, ctx.model):
         if chunk.delta and first_token_ms is None:
             first_token_ms = (ctx.clock.monotonic() - start) * 1000
-        parts.append(chunk.delta)
-        if chunk.tool_call_delta:
-            tool_calls.append(chunk.tool_call_delta)
-        if chunk.usage is not None:
-            usage = chunk.usage
-        if chunk.finish_reason is not None:
-            finish = chunk.finish_reason
+        assembler.add(chunk)
         await ctx.send(chunk)
-    if finish is None:
+    if assembler.finish_reason is None:
         raise MalformedResponseError(
             f"stream from {ctx.model.id} ended without a finish reason; the connection was probably cut",
             provider=ctx.model.provider,
             model=ctx.model.id,
         )
-    meta = {"time_to_first_token_ms": first_token_ms}
-    if usage is None:
-        meta["usage_missing"] = True
-    return Completion(
-        text="".join(parts),
-        model=ctx.model.id,
-        provider=ctx.model.provider,
-        usage=usage or Usage(),
-        latency_ms=(ctx.clock.monotonic() - start) * 1000,
-        finish_reason=finish,
-        tool_calls=tuple(tool_calls) or None,
-        metadata=meta,
+    completion = assembler.completion(
+        model=ctx.model.id, provider=ctx.model.provider, latency_ms=(ctx.clock.monotonic() - start) * 1000
     )
+    meta: dict[str, object] = {"time_to_first_token_ms": first_token_ms}
+    if assembler.usage is None:
+        meta["usage_missing"] = True
+    return replace(completion, metadata=meta)
