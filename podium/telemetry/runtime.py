@@ -1,0 +1,84 @@
+"""One process's telemetry, built from ``TelemetrySettings``: registry, metrics, event bus, tracer, exporters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from podium.config.telemetry import TelemetrySettings
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.pipeline import Middleware
+from podium.telemetry.call_metrics import PodiumMetrics
+from podium.telemetry.events import EventBus
+from podium.telemetry.exporters import build_exporters
+from podium.telemetry.labels import LabelGuard
+from podium.telemetry.metrics_events import MetricsEventSink
+from podium.telemetry.metrics_middleware import MetricsMiddleware
+from podium.telemetry.serving import MetricsServer, metrics_asgi_app, start_metrics_server
+from podium.telemetry.tracing import TRACER_NAME, configure_tracing
+from podium.telemetry.tracing_middleware import TracingMiddleware
+from podium.telemetry.workflow_metrics import WorkflowMetrics
+
+
+class Telemetry:
+    """What the engine, gateway and CLI wire in: ``middlewares()``, ``bus`` (an EventSink) and ``/metrics``.
+
+    Every part is injectable; nothing touches prometheus-client's global registry or OTel's global provider.
+    """
+
+    def __init__(
+        self,
+        settings: TelemetrySettings | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+        tracer_provider: TracerProvider | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.settings = settings or TelemetrySettings()
+        self.registry = registry if registry is not None else CollectorRegistry()
+        guard = LabelGuard(self.settings.max_label_values)
+        self.calls = PodiumMetrics(self.registry, guard=guard)
+        self.workflows = WorkflowMetrics(self.registry, guard=guard)
+        self.bus = EventBus(clock=clock)
+        self.bus.add_sink(MetricsEventSink(self.calls))
+        self._owns_provider = tracer_provider is None and self.settings.tracing_enabled
+        if self._owns_provider:
+            tracer_provider = configure_tracing(self.settings)
+        self.tracer_provider = tracer_provider
+        self.exporters = build_exporters(self.settings.exporters)
+        self.server: MetricsServer | None = None
+
+    def middlewares(self) -> list[Middleware]:
+        """Tracing outermost (its span covers the metrics work), then metrics."""
+        out: list[Middleware] = []
+        if self.tracer_provider is not None:
+            tracer = self.tracer_provider.get_tracer(TRACER_NAME)
+            out.append(TracingMiddleware(tracer, capture_content=self.settings.capture_content))
+        out.append(MetricsMiddleware(self.calls))
+        return out
+
+    def start_server(self) -> MetricsServer | None:
+        """Serve /metrics on the configured host and port when ``metrics_enabled``; idempotent."""
+        if self.server is None and self.settings.metrics_enabled:
+            self.server = start_metrics_server(self.registry, self.settings.metrics_host, self.settings.metrics_port)
+        return self.server
+
+    def asgi_app(self) -> Any:
+        """The gateway mounts this at /metrics."""
+        return metrics_asgi_app(self.registry)
+
+    def export(self) -> None:
+        """Run every configured exporter once (seed 003's ``export_metrics()``)."""
+        for exporter in self.exporters:
+            exporter.export(self.registry)
+
+    def shutdown(self) -> None:
+        """Stop the metrics server, end subscriptions, and flush spans of a provider built here."""
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        self.bus.close()
+        if self._owns_provider and self.tracer_provider is not None:
+            self.tracer_provider.shutdown()

@@ -1,0 +1,167 @@
+"""OpenTelemetry tracing: provider setup (OTLP/HTTP, sampling) and spans for workflows and routing decisions."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
+
+from podium.config.telemetry import TelemetrySettings
+from podium.core.errors import ConfigError, ValidationError
+
+TRACER_NAME = "podium"
+OTLP_TRACES_PATH = "/v1/traces"
+# Decision fields that may hold the user's prompt: kept off routing spans.
+_CONTENT_KEYS = frozenset({"prompt", "text", "messages", "input", "output", "content"})
+
+
+@dataclass(frozen=True, slots=True)
+class TracingConfig:
+    """Seed 003's tracing options; ``TelemetrySettings`` carries the same ones for podium.yaml."""
+
+    enabled: bool = True
+    otlp_endpoint: str | None = None
+    service_name: str = "podium"
+    sample_rate: float = 1.0
+    capture_content: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: TelemetrySettings) -> TracingConfig:
+        return cls(
+            enabled=settings.tracing_enabled,
+            otlp_endpoint=settings.otlp_endpoint,
+            service_name=settings.service_name,
+            sample_rate=settings.sample_rate,
+            capture_content=settings.capture_content,
+        )
+
+
+def configure_tracing(
+    config: TracingConfig | TelemetrySettings,
+    *,
+    exporter: SpanExporter | None = None,
+    set_global: bool = False,
+) -> TracerProvider:
+    """Build a TracerProvider: sampled at ``sample_rate``, exporting to OTLP/HTTP when ``otlp_endpoint`` is set.
+
+    ``exporter`` adds one more exporter (tests pass the SDK's InMemorySpanExporter). The provider becomes the
+    process-wide one only with ``set_global=True``.
+    """
+    cfg = TracingConfig.from_settings(config) if isinstance(config, TelemetrySettings) else config
+    if not 0.0 <= cfg.sample_rate <= 1.0:
+        raise ValidationError(
+            f"sample_rate {cfg.sample_rate} is out of range; use a number from 0 to 1",
+            field="sample_rate",
+            value=cfg.sample_rate,
+        )
+    sampler = ParentBased(TraceIdRatioBased(cfg.sample_rate)) if cfg.enabled else ALWAYS_OFF
+    provider = TracerProvider(resource=Resource.create({"service.name": cfg.service_name}), sampler=sampler)
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    if cfg.enabled and cfg.otlp_endpoint:
+        provider.add_span_processor(BatchSpanProcessor(otlp_exporter(cfg.otlp_endpoint)))
+    if set_global:
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+def otlp_exporter(endpoint: str) -> SpanExporter:
+    """An OTLP/HTTP span exporter for ``endpoint`` (a base URL such as http://localhost:4318, or the full path)."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise ConfigError(
+            f"otlp_endpoint {endpoint!r} needs the OTLP exporter: install it with `pip install 'podium[otlp]'`",
+            field="otlp_endpoint",
+            value=endpoint,
+        ) from exc
+    if not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"otlp_endpoint {endpoint!r} is not an http(s) URL; use e.g. http://localhost:4318",
+            field="otlp_endpoint",
+            value=endpoint,
+        )
+    url = endpoint.rstrip("/")
+    if not url.endswith(OTLP_TRACES_PATH):
+        url += OTLP_TRACES_PATH
+    return OTLPSpanExporter(endpoint=url)
+
+
+def _tracer(tracer: Tracer | None) -> Tracer:
+    return tracer if tracer is not None else trace.get_tracer(TRACER_NAME)
+
+
+@contextmanager
+def _span(tracer: Tracer | None, name: str, attributes: dict[str, Any]) -> Iterator[Span]:
+    # Exception messages can quote upstream bodies (and so prompts): record only the error's type.
+    with _tracer(tracer).start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            mark_error(span, exc)
+            raise
+
+
+def mark_error(span: Span, exc: BaseException) -> None:
+    span.set_attribute("error.type", type(exc).__name__)
+    span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+
+
+def workflow_span(name: str, tracer: Tracer | None = None, **attributes: Any) -> AbstractContextManager[Span]:
+    """A span around one workflow run (``with workflow_span("testgen", file=path): ...``)."""
+    attrs = {
+        "podium.workflow.name": name,
+        **{f"podium.workflow.{k}": attribute_value(v) for k, v in attributes.items()},
+    }
+    return _span(tracer, f"workflow {name}", attrs)
+
+
+def routing_span(decision: Any, tracer: Tracer | None = None) -> AbstractContextManager[Span]:
+    """A span for one routing decision: its scalar fields become ``podium.routing.*`` attributes."""
+    fields = _fields_of(decision)
+    attrs = {
+        f"podium.routing.{k}": attribute_value(v)
+        for k, v in fields.items()
+        if k not in _CONTENT_KEYS and v is not None and _is_simple(v)
+    }
+    strategy = fields.get("strategy")
+    return _span(tracer, f"route {strategy}" if strategy else "route", attrs)
+
+
+def _fields_of(decision: Any) -> dict[str, Any]:
+    if isinstance(decision, Mapping):
+        return {str(k): v for k, v in decision.items()}
+    if dataclasses.is_dataclass(decision) and not isinstance(decision, type):
+        return {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
+    if hasattr(decision, "__dict__"):
+        return dict(vars(decision))
+    return {"decision": decision}
+
+
+def _is_simple(value: Any) -> bool:
+    if isinstance(value, (str, bool, int, float, Decimal)):
+        return True
+    return isinstance(value, (list, tuple)) and all(isinstance(v, (str, bool, int, float, Decimal)) for v in value)
+
+
+def attribute_value(value: Any) -> Any:
+    """An OTel attribute value: money as an exact string, sequences as tuples of strings, others as text."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return str(value)
