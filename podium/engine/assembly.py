@@ -29,7 +29,9 @@ def build_client(
     registry: Any = None,
     emit: EventSink | None = None,
     layers: bool = True,
+    telemetry: Any = None,
 ) -> Any:
+    """Build a client; ``layers=False`` leaves out ledger, resilience and telemetry (a bare provider pipeline)."""
     from podium.catalog import Catalog
     from podium.catalog.store import podium_home
 
@@ -45,25 +47,19 @@ def build_client(
         config.providers, registry=registry, http_client=http_client, env=env, clock=clock, replay=config.mode == "replay"
     )
     orch = config.orchestration
-    fallback_models = tuple(orch.fallback_strategy.models) if orch.enabled else ()
-    middlewares: list[Any] = []
-    closers: list[Any] = []
-    fallback = None
-    sink = emit or discard
-    if layers:
-        fallback = _add_layers(config, middlewares, closers, clock=clock, emit=sink, home=home, catalog=catalog)
+    layered = _Layers(config, clock=clock, home=home, catalog=catalog, emit=emit, telemetry=telemetry) if layers else None
     return cls(
         catalog=catalog,
         providers=pool,
         clock=clock,
-        middlewares=middlewares,
-        fallback=fallback,
-        fallback_models=fallback_models,
+        middlewares=layered.middlewares if layered else (),
+        fallback=layered.fallback if layered else None,
+        fallback_models=tuple(orch.fallback_strategy.models) if orch.enabled else (),
         default_model=config.default_model,
         routing_settings=config.routing,
         router_loader=_router_loader,
-        emit=sink,
-        closers=closers,
+        emit=layered.emit if layered else (emit or discard),
+        closers=layered.closers if layered else (),
     )
 
 
@@ -73,8 +69,46 @@ def _router_loader() -> Any:
     return default_router()
 
 
-def _add_layers(
-    config: Any, middlewares: list[Any], closers: list[Any], *, clock: Clock, emit: EventSink, home: Path, catalog: Any
-) -> Any:
-    """Slot in telemetry, resilience and ledger middlewares. Returns the fallback policy (or None)."""
-    return None
+class _Layers:
+    """Telemetry, resilience and ledger built from config and ordered into one middleware chain."""
+
+    def __init__(
+        self, config: Any, *, clock: Clock, home: Path, catalog: Any, emit: EventSink | None, telemetry: Any
+    ) -> None:
+        from podium.ledger.middleware import build_ledger_middleware, close_ledger
+        from podium.resilience.stack import build_resilience
+        from podium.telemetry import Telemetry
+
+        self.telemetry = telemetry or Telemetry(config.telemetry, clock=clock)
+        if emit is not None:
+            self.telemetry.bus.add_sink(emit)
+        self.emit: EventSink = self.telemetry.bus
+        local = [name for name, p in config.providers.items() if p.local]
+        stack = build_resilience(
+            config.resilience,
+            clock=clock,
+            emit=self.emit,
+            home=home,
+            local_providers=local,
+            local_models=[m for m in catalog.all() if m.provider in local],
+        )
+        ledger_mw, ledger = build_ledger_middleware(
+            config.ledger, home=home, clock=clock, emit=self.emit, cost_tracking=config.orchestration.cost_tracking
+        )
+        self.ledger = ledger
+        self.fallback = stack.fallback
+        self.middlewares: list[Any] = [
+            *stack.middlewares_outer,
+            *([ledger_mw] if ledger_mw is not None else []),
+            *self.telemetry.middlewares(),
+            *stack.middlewares_inner,
+        ]
+        self.telemetry.start_server()
+
+        async def close() -> None:
+            await stack.aclose()
+            if ledger is not None:
+                await close_ledger(ledger)
+            self.telemetry.shutdown()
+
+        self.closers = [close]
