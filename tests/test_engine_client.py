@@ -26,7 +26,8 @@ STRONG = ModelSpec(
 
 
 def make_client(provider: ScriptedProvider, *, fallback_models=(), middlewares=()) -> Podium:
-    pool = ProviderPool(registry=SingleProviderRegistry(provider), clock=SYSTEM_CLOCK)
+    keys = {"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"}
+    pool = ProviderPool(registry=SingleProviderRegistry(provider), clock=SYSTEM_CLOCK, env=keys)
     return Podium(catalog=Catalog([CHEAP, STRONG]), providers=pool, fallback_models=fallback_models, middlewares=middlewares)
 
 

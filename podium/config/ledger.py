@@ -1,9 +1,73 @@
-"""Settings for the ledger layer (the ledger owner fills these in)."""
+"""Settings for the cost ledger and budgets (``ledger:`` in podium.yaml)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from podium.core.money import usd
+
+BudgetScope = Literal["call", "project", "key", "team", "user", "org", "global"]
+BudgetPeriod = Literal["none", "day", "month"]
+BudgetMode = Literal["hard", "soft"]
+BUDGET_SCOPES: tuple[str, ...] = ("call", "project", "key", "team", "user", "org", "global")
+
+
+def _money(value: Any) -> Decimal:
+    return usd(value)
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+
+
+class BudgetSettings(BaseModel):
+    """One spending limit. ``id`` None means "each project/key/team/... separately" (or the one global budget)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope: BudgetScope
+    id: str | None = None
+    period: BudgetPeriod = "none"
+    limit_usd: Money = Field(ge=0)
+    mode: BudgetMode = "hard"
+    alert_threshold: Decimal = Field(default=Decimal("0.8"), gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> BudgetSettings:
+        if self.scope == "call" and self.period != "none":
+            raise ValueError(f"a per-call budget has no period; remove period: {self.period} (valid: none)")
+        if self.scope == "global" and self.id is not None:
+            raise ValueError(f"the global budget takes no id; remove id: {self.id}")
+        return self
 
 
 class LedgerSettings(BaseModel):
+    """Where the ledger lives, how it locks, and which budgets it enforces.
+
+    ``mode: shared`` (default) checks and reserves budgets in one database transaction per batch, so any number of
+    processes may share the database. ``mode: process`` keeps the authoritative budget counters in memory (about a
+    microsecond per reservation) and takes an exclusive lock on the database so no second process can use it.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    url: str | None = None  # default: sqlite file $PODIUM_HOME/ledger.db
+    mode: Literal["shared", "process"] = "shared"
+    log_text: bool = False  # store prompt and response text in every row
+    budgets: tuple[BudgetSettings, ...] = ()
+    daily_budget_usd: Money | None = Field(default=None, ge=0)  # seed 004 DAILY_BUDGET_USD, global per day
+    cost_tracking_mode: BudgetMode = "hard"  # mode of orchestration.cost_tracking.budget_limit_usd (monthly, global)
+    batch_max: int = Field(default=512, ge=1)  # rows per write transaction (group commit)
+    sqlite_synchronous: Literal["normal", "full"] = "normal"  # normal survives a process crash; full also a power cut
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+    stale_pending_s: float = Field(default=3600.0, gt=0)  # pending rows older than this are recovered by anyone
+
+    def database_url(self, home: Path) -> str:
+        """The SQLAlchemy URL: ``url`` if set, else a SQLite file in ``home``."""
+        if self.url:
+            return self.url
+        return f"sqlite:///{(home / 'ledger.db').expanduser()}"

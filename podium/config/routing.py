@@ -1,9 +1,109 @@
-"""Settings for the routing layer (the routing owner fills these in)."""
+"""Settings for the routing layer: strategies, quality gates, fallback chains, selection and the task table."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+StrategyName = Literal["cheapest", "cascade", "fallback", "ensemble", "auto", "table"]
+SelectionName = Literal["greedy", "weighted", "pareto"]
+EnsembleMethod = Literal["vote", "judge", "synthesize"]
+GateName = Literal["hedging", "format", "final_answer", "agreement", "predicted", "judge"]
+CostTier = Literal["free", "budget", "balanced", "premium"]
+
+# Seed 002's predefined fallback chains, cheapest first. Ids are catalog ids; users add their own under `chains:`.
+DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
+    "mixed": (
+        "openai:gpt-4o-mini",
+        "anthropic:claude-haiku-4-5",
+        "openai:gpt-4o",
+        "anthropic:claude-sonnet-4-5",
+    ),
+    "anthropic": ("anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5", "anthropic:claude-opus-4-1"),
+    "openai": ("openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1"),
+    "fast": ("groq:llama-3.1-8b-instant", "openai:gpt-4o-mini", "groq:llama-3.3-70b-versatile"),
+}
+
+
+class TaskRoute(BaseModel):
+    """Seed 004's per-task routing row: a primary model, ordered fallbacks, a temperature and a cost tier."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    primary: str
+    fallbacks: tuple[str, ...] = ()
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    cost_tier: CostTier = "balanced"
+
+
+def _row(primary: str, fallbacks: tuple[str, ...], temperature: float | None, tier: CostTier) -> TaskRoute:
+    return TaskRoute(primary=primary, fallbacks=fallbacks, temperature=temperature, cost_tier=tier)
+
+
+# Keys are the task types of podium.routing.task_analysis; "general" catches any type without a row.
+DEFAULT_TASK_TABLE: dict[str, TaskRoute] = {
+    "code": _row("anthropic:claude-sonnet-4-5", ("openai:gpt-4.1",), 0.2, "premium"),
+    "math": _row("openai:gpt-4.1", ("anthropic:claude-sonnet-4-5",), 0.1, "premium"),
+    "reasoning": _row("openai:gpt-4.1", ("anthropic:claude-sonnet-4-5",), 0.2, "premium"),
+    "planning": _row("anthropic:claude-sonnet-4-5", ("openai:gpt-4.1",), 0.3, "premium"),
+    "knowledge_qa": _row("openai:gpt-4o-mini", ("anthropic:claude-haiku-4-5",), 0.0, "budget"),
+    "extraction": _row("openai:gpt-4o-mini", ("anthropic:claude-haiku-4-5",), 0.0, "budget"),
+    "writing": _row("anthropic:claude-haiku-4-5", ("openai:gpt-4o",), 0.8, "balanced"),
+    "chat": _row("openai:gpt-4o-mini", ("anthropic:claude-haiku-4-5",), 0.7, "budget"),
+    "general": _row("openai:gpt-4o-mini", ("openai:gpt-4o",), None, "balanced"),
+}
+
+
+class SelectionWeights(BaseModel):
+    """Seed 003's weighted-sum weights; each objective is normalised to 0..1 over the candidates first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    w_quality: float = Field(default=0.6, ge=0)
+    w_cost: float = Field(default=0.3, ge=0)
+    w_latency: float = Field(default=0.1, ge=0)
 
 
 class RoutingSettings(BaseModel):
+    """How Podium picks models. Every field has a default that works with the bundled catalog and router.
+
+    ``quality_threshold`` (seed 001) is the probability of a good answer that the ``cheapest`` strategy and the
+    cascade's predicted-quality gate require. The default 0.7 is a balanced point of ``podium eval`` on the
+    bundled held-out prompts (roughly 90-93% of the strongest model's accuracy at 35-45% of its cost); 0.85-0.9
+    reaches about 95% of its accuracy at about half its cost; lower it for savings.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_strategy: StrategyName = "cascade"
+    quality_threshold: float = Field(default=0.7, ge=0, le=1)
+    candidates: tuple[str, ...] | None = Field(default=None, description="allow-list of model ids; None = all")
+    expected_output_tokens: int = Field(default=256, ge=1, description="output tokens assumed when estimating cost")
+    selection: SelectionName = "greedy"
+    weights: SelectionWeights = Field(default_factory=SelectionWeights)
+    # auto: expected utility p - cost_weight * cost / (cost of the dearest candidate)
+    cost_weight: float = Field(default=0.25, ge=0)
+    # cascade (seed 002 "fallback")
+    chain: str | None = Field(default=None, description="name of a chain in `chains`; None = derive from the router")
+    chains: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_CHAINS))
+    max_steps: int = Field(default=3, ge=1, description="most models a derived cascade calls")
+    gates: tuple[GateName, ...] = ("hedging", "format", "final_answer", "agreement", "predicted")
+    confidence_threshold: float = Field(default=0.5, ge=0, le=1, description="hedging gate: lowest confidence kept")
+    judge_model: str | None = None
+    judge_threshold: float = Field(default=0.7, ge=0, le=1)
+    # ensemble
+    ensemble_models: tuple[str, ...] | None = None
+    ensemble_size: int = Field(default=3, ge=2, le=5)
+    ensemble_method: EnsembleMethod = "vote"
+    aggregator_model: str | None = None
+    # table (seed 004)
+    task_table: dict[str, TaskRoute] = Field(default_factory=lambda: dict(DEFAULT_TASK_TABLE))
+
+    @field_validator("chains")
+    @classmethod
+    def _chains_not_empty(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, models in value.items():
+            if not models:
+                raise ValueError(f"chain {name!r} lists no models; give at least one model id")
+        return value

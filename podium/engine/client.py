@@ -14,6 +14,7 @@ from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.providers import ProviderPool
+from podium.resilience.retry import ATTEMPT_ERRORS
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
 
@@ -173,7 +174,7 @@ class Podium:
         if strategy is None and model is None:
             model = self._default_model
             if model is None:
-                strategy = getattr(self._routing_settings(), "default_strategy", None) or DEFAULT_STRATEGY
+                strategy = getattr(self._routing_settings(), "strategy", None) or DEFAULT_STRATEGY
         if strategy is not None:
             result = await self.route(request, strategy=strategy, meta=meta)
             completion = replace(result.completion, metadata={**result.completion.metadata, "routing": result.decision})
@@ -187,7 +188,8 @@ class Podium:
     async def _call_with_fallback(
         self, spec: ModelSpec, request: ChatRequest, meta: CallMeta, emit: Emit | None, scope: _CallScope
     ) -> Completion:
-        pool = [spec] + [self.catalog.get(m) for m in self._fallback_models if self.catalog.resolve(m) != spec.id]
+        fallbacks = (self.catalog.get(m) for m in self._fallback_models if self.catalog.resolve(m) != spec.id)
+        pool = [spec] + [m for m in fallbacks if self._providers.can_serve(m)]
         tried: list[ModelSpec] = []
         errors: list[tuple[str, BaseException]] = []
         current = spec
@@ -208,10 +210,10 @@ class Podium:
                     raise  # the model the user asked for cannot run at all: say which variable is missing
                 scope.attempts = ctx.attempt
                 tried.append(current)
-                errors.append((current.id, exc))
+                errors.extend(ctx.annotations.get(ATTEMPT_ERRORS) or [(current.id, exc)])
                 nxt = [] if ctx.emitted_chunks else self._fallback.next_candidates(exc, tried, pool)
                 if not nxt:
-                    if len(errors) == 1:
+                    if len(tried) == 1:
                         raise
                     raise AllAttemptsFailedError(errors) from exc
                 self._emit(Event(EventType.FALLBACK, {"from": current.id, "to": nxt[0].id, "error": type(exc).__name__}))

@@ -7,9 +7,10 @@ from typing import Any
 
 from podium.config.providers import DEFAULT_PROVIDERS, PROVIDER_ALIASES, ProviderSettings
 from podium.core.clock import Clock
-from podium.core.errors import ValidationError
+from podium.core.errors import MissingAPIKeyError, ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.provider import Provider
+from podium.providers.keys import resolve_api_key
 
 
 class ProviderPool:
@@ -52,6 +53,22 @@ class ProviderPool:
 
     def is_local(self, spec: ModelSpec) -> bool:
         return spec.provider in self._settings and self._settings[spec.provider].local
+
+    def can_serve(self, spec: ModelSpec) -> bool:
+        """Whether a call to ``spec`` could be sent: its provider is configured and its key (if any) is set."""
+        if self._replay:
+            return True
+        name = PROVIDER_ALIASES.get(spec.provider, spec.provider)
+        settings = self._settings.get(name)
+        if settings is None:
+            return False
+        if settings.api_key_env is None:
+            return True
+        try:
+            resolve_api_key(name, settings.api_key_env, env=self._env)
+        except MissingAPIKeyError:
+            return False
+        return True
 
     def for_model(self, spec: ModelSpec) -> Provider:
         name = "replay" if self._replay else spec.provider

@@ -1,0 +1,206 @@
+"""`podium ask`: one prompt to one model or through a routing strategy, printed plain or as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from podium.cli.context import cli_env, load_cli_config
+from podium.config import PodiumConfig
+from podium.core.errors import ValidationError
+from podium.core.money import fmt_usd, usd
+from podium.core.pipeline import CallMeta
+from podium.core.types import ChatRequest, Completion
+
+STRATEGIES: tuple[str, ...] = ("cheapest", "cascade", "ensemble", "auto")
+STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # seed 002's name for a cascade
+
+
+@dataclass(frozen=True, slots=True)
+class AskOptions:
+    model: str | None
+    strategy: str | None
+    as_json: bool
+    stream: bool
+    explain: bool
+    meta: CallMeta
+
+
+def ask(
+    ctx: typer.Context,
+    prompt: Annotated[
+        str | None, typer.Argument(help="The prompt. Omit it to read stdin; with both, stdin is appended.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model id (provider:model) or alias.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", "-s", help=f"Let Podium choose the model: {', '.join(STRATEGIES)}.")
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object (text, model, provider, usage, cost_usd, latency_ms, ...)."),
+    ] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="Print the answer as it arrives. With --json, pieces go to stderr and stdout gets the final object.",
+        ),
+    ] = False,
+    system: Annotated[str | None, typer.Option("--system", help="System prompt.")] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", "-t", help="Sampling temperature, 0 to 2.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Most tokens to generate.")] = None,
+    max_cost: Annotated[
+        str | None, typer.Option("--max-cost", help="Refuse the call if it could cost more (USD).")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the routing decision on stderr before answering.")
+    ] = False,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Answer from the bundled recorded answers (no keys, $0).")
+    ] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
+) -> None:
+    """Ask a model. `echo "text" | podium ask "Summarise this" --model ollama:llama3.2`"""
+    chosen, cap = _strategy(strategy), _max_cost(max_cost)  # bad flags fail before stdin is read
+    text = _prompt_text(prompt, typer.get_text_stream("stdin"))
+    request = ChatRequest.from_prompt(text, system=system, temperature=temperature, max_tokens=max_tokens)
+    loaded = load_cli_config(ctx)
+    config = loaded.config.model_copy(update={"mode": "replay"}) if replay else loaded.config
+    opts = AskOptions(
+        model=model,
+        strategy=chosen,
+        as_json=as_json,
+        stream=stream,
+        explain=explain,
+        meta=CallMeta(max_cost_usd=cap, no_cache=no_cache, strategy=chosen),
+    )
+    completion = asyncio.run(_run(config, request, opts))
+    if as_json:
+        typer.echo(json.dumps(completion.to_dict()))
+    else:
+        if not stream:
+            typer.echo(completion.text)
+        typer.secho(stats_line(completion), err=True, dim=True)
+
+
+def _prompt_text(prompt: str | None, stdin: Any) -> str:
+    """The prompt argument, then whatever was piped in (like `llm`), separated by a blank line."""
+    piped = "" if stdin is None or stdin.isatty() else stdin.read()
+    parts = [p for p in (prompt, piped.strip("\n")) if p and p.strip()]
+    if not parts:
+        raise ValidationError(
+            'no prompt: pass it as an argument (`podium ask "..."`) or pipe text on stdin',
+            field="prompt",
+            value=prompt,
+        )
+    return "\n\n".join(parts)
+
+
+def _strategy(name: str | None) -> str | None:
+    if name is None:
+        return None
+    key = STRATEGY_ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in STRATEGIES:
+        raise ValidationError(
+            f"unknown strategy {name!r}; valid strategies: {', '.join(STRATEGIES)}",
+            field="strategy",
+            value=name,
+            valid=list(STRATEGIES),
+        )
+    return key
+
+
+def _max_cost(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = usd(value.strip().lstrip("$"))
+    except ValidationError:
+        amount = None
+    if amount is None or amount < 0:
+        raise ValidationError(
+            f"--max-cost {value!r} is not valid; give an amount in USD such as 0.05",
+            field="max_cost",
+            value=value,
+            valid="a non-negative amount in USD",
+        )
+    return amount
+
+
+def routed_strategy(config: PodiumConfig, model: str | None, strategy: str | None) -> str | None:
+    """The strategy that will pick the model, or None when --model or default_model fixes it."""
+    if strategy is not None:
+        return strategy
+    if model is not None or config.default_model is not None:
+        return None
+    routing = config.routing
+    return getattr(routing, "default_strategy", None) or getattr(routing, "strategy", None) or "cheapest"
+
+
+async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions) -> Completion:
+    from podium.engine import Podium
+
+    # Decide the strategy here so that --explain shows exactly the routing the call then runs.
+    strategy = routed_strategy(config, opts.model, opts.strategy)
+    client = Podium.from_config(config, env=cli_env(), http_client=None)
+    if inspect.isawaitable(client):
+        client = await client
+    async with client:
+        if opts.explain:
+            await _explain(client, config, request, opts.model, strategy)
+        if not opts.stream:
+            return await client.complete(request, model=opts.model, strategy=strategy, meta=opts.meta)
+        stream = client.stream(request, model=opts.model, strategy=strategy, meta=opts.meta)
+        async for chunk in stream:
+            if chunk.delta:
+                typer.echo(chunk.delta, nl=False, err=opts.as_json)
+        typer.echo("", err=opts.as_json)
+        assert stream.completion is not None, "a finished stream always holds its completion"
+        return stream.completion
+
+
+async def _explain(
+    client: Any, config: PodiumConfig, request: ChatRequest, model: str | None, strategy: str | None
+) -> None:
+    """Print the routing decision on stderr, so stdout stays the answer (or the one JSON object)."""
+    if strategy is None:
+        how = "--model" if model else "default_model in the config"
+        typer.echo(f"routing: none; model {model or config.default_model} was chosen by {how}", err=True)
+        return
+    render_decision(await client.explain(request, strategy=strategy))
+
+
+def render_decision(decision: Any) -> None:
+    """Render with the routing layer's renderer when it has one, else as the decision's own lines."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    try:
+        from podium.routing import render_explain  # type: ignore[attr-defined]
+    except ImportError:
+        chosen = ", ".join(getattr(decision, "chosen", []) or []) or "?"
+        console.print(f"strategy {getattr(decision, 'strategy', '?')}: chose {chosen}", markup=False)
+        for line in getattr(decision, "explanation", []) or []:
+            console.print(f"  {line}", markup=False)
+        return
+    console.print(render_explain(decision))
+
+
+def stats_line(completion: Completion) -> str:
+    """``openai:gpt-4o-mini · 12 in / 40 out tokens · $0.000026 · 412 ms``"""
+    model = completion.model if ":" in completion.model else f"{completion.provider}:{completion.model}"
+    u = completion.usage
+    tokens = f"{u.input_tokens} in / {u.output_tokens} out tokens"
+    if u.cached_input_tokens:
+        tokens += f" ({u.cached_input_tokens} cached)"
+    cost = fmt_usd(completion.cost_usd) if completion.cost_usd is not None else "cost unknown"
+    cached = " · from cache" if completion.cached else ""
+    return f"{model} · {tokens} · {cost} · {completion.latency_ms:.0f} ms{cached}"

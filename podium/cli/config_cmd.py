@@ -1,0 +1,112 @@
+"""`podium init` and `podium config check|path`: write, validate and show the configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from podium.cli.context import cli_env, cli_state, load_cli_config
+from podium.config import CONFIG_ENV_VAR, LoadedConfig, create_default_config, search_path
+
+app = typer.Typer(help="Validate and show the configuration (podium.yaml + PODIUM_* variables).", no_args_is_help=True)
+
+
+def init(
+    path: Annotated[
+        Path | None, typer.Argument(help="Where to write (default ./podium.yaml; a directory gets podium.yaml).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented default podium.yaml."""
+    written = create_default_config(path, force=force)
+    typer.echo(f"wrote {written}; edit it, then run `podium config check`")
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="Config file to check (default: the one Podium would use).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the effective config and sources as JSON.")] = False,
+    no_env: Annotated[bool, typer.Option("--no-env", help="Ignore PODIUM_* environment overrides.")] = False,
+) -> None:
+    """Validate the config and print every effective value with its source (file, env:VAR or default)."""
+    loaded = load_cli_config(ctx, file, use_env_overrides=not no_env)
+    if as_json:
+        typer.echo(json.dumps(_as_json(loaded), indent=2))
+        return
+    Console().print(_table(loaded))
+    typer.echo(f"ok: {loaded.path if loaded.path else 'no config file found; built-in defaults'} is valid")
+
+
+@app.command("path")
+def path_cmd(ctx: typer.Context) -> None:
+    """Show where Podium looks for a config file and which one it uses."""
+    env = cli_env()
+    explicit = cli_state(ctx).config_path
+    if explicit:
+        typer.echo(f"--config {explicit}")
+        return
+    if env.get(CONFIG_ENV_VAR):
+        typer.echo(f"${CONFIG_ENV_VAR} = {env[CONFIG_ENV_VAR]}")
+        return
+    found = False
+    for candidate in search_path(Path.cwd(), Path.home()):
+        used = candidate.is_file() and not found
+        found = found or used
+        typer.echo(f"{'*' if used else ' '} {candidate}")
+    if not found:
+        typer.echo("no config file found; built-in defaults are used (create one with `podium init`)")
+
+
+def _as_json(loaded: LoadedConfig) -> dict[str, Any]:
+    return {
+        "path": str(loaded.path) if loaded.path else None,
+        "config": loaded.config.model_dump(mode="json"),
+        "sources": loaded.sources,
+    }
+
+
+def _table(loaded: LoadedConfig) -> Table:
+    table = Table(title=f"podium config ({loaded.path or 'defaults'})", show_lines=False)
+    table.add_column("key", overflow="fold")
+    table.add_column("value", overflow="fold")
+    table.add_column("source", overflow="fold")
+    untouched = _default_providers(loaded)
+    effective = loaded.config.model_dump(mode="json")
+    for key, source in loaded.sources.items():
+        parts = key.split(".")
+        if parts[0] == "providers" and len(parts) > 1 and parts[1] in untouched:
+            continue
+        value = _value_at(effective, parts)
+        style = "cyan" if source.startswith("env:") else ("green" if source == "file" else "dim")
+        table.add_row(key, _fmt(value), source, style=style)
+    for name in sorted(untouched):
+        p = loaded.config.providers[name]
+        where = f", {p.base_url}" if p.base_url else ""
+        table.add_row(f"providers.{name}", f"built-in ({p.kind}{where})", "default", style="dim")
+    return table
+
+
+def _default_providers(loaded: LoadedConfig) -> set[str]:
+    """Providers every field of which is the built-in default: shown as one row each."""
+    touched = {k.split(".")[1] for k, s in loaded.sources.items() if k.startswith("providers.") and s != "default"}
+    return set(loaded.config.providers) - touched
+
+
+def _value_at(data: Any, parts: list[str]) -> Any:
+    for part in parts:
+        data = data[part]
+    return data
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return "null" if value is None else str(value)

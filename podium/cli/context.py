@@ -1,0 +1,44 @@
+"""What every command needs from the root: the global options, the environment and the loaded config."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from podium.config import LoadedConfig, load_config
+
+
+@dataclass(frozen=True, slots=True)
+class CLIState:
+    """The root's global options (``--config``, ``--verbose``), stored as the root context's ``obj``."""
+
+    config_path: Path | None = None
+    verbose: bool = False
+
+
+def cli_state(ctx: typer.Context | None) -> CLIState:
+    """The global options of the running command (defaults outside a command)."""
+    if ctx is None:
+        return CLIState()
+    obj = ctx.find_object(CLIState)
+    return obj if obj is not None else CLIState()
+
+
+def cli_env(cwd: Path | None = None) -> dict[str, str]:
+    """The process environment over the values of ./.env (the process wins), without changing os.environ."""
+    from dotenv import dotenv_values
+
+    dotenv_path = (cwd or Path.cwd()) / ".env"
+    from_file = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None} if dotenv_path.is_file() else {}
+    return {**from_file, **os.environ}
+
+
+def load_cli_config(
+    ctx: typer.Context | None, path: Path | None = None, *, use_env_overrides: bool = True
+) -> LoadedConfig:
+    """Load the config the way every command does: ``path``, else ``--config``, else the search path."""
+    chosen = path or cli_state(ctx).config_path
+    return load_config(chosen, env=cli_env(), use_env_overrides=use_env_overrides)

@@ -1,0 +1,96 @@
+"""`podium eval`: replay every routing strategy over recorded answers and compare quality and cost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from podium.cli.context import load_cli_config
+from podium.core.errors import ValidationError
+
+app = typer.Typer(name="eval", help="Measure routing strategies on recorded model answers (no API calls).")
+
+BUNDLED = "bundled"
+
+
+def _load(paths: list[Path]) -> list:
+    from podium.routing.datasets import load_dataset
+
+    records = []
+    for path in paths:
+        records.extend(load_dataset(path))
+    return records
+
+
+def eval_data(datasets: list[Path], train: list[str], test_fraction: float, seed: int, gsm8k: bool) -> tuple[list, list]:
+    """(train, evaluated): a fixed split of the bundled data, or the given files with training prompts held out."""
+    from podium.routing.datasets import load_bundled, split_records
+    from podium.routing.evaluation import exclude_prompts
+
+    if not datasets:
+        if train and train != [BUNDLED]:
+            raise ValidationError("--train needs --dataset: without it the bundled data is split into train and test",
+                                  field="train", value=train)
+        return split_records(load_bundled(include_gsm8k=gsm8k), test_fraction=test_fraction, seed=seed)
+    evaluated = _load(datasets)
+    sources = train or [BUNDLED]
+    training = []
+    for source in sources:
+        training.extend(load_bundled(include_gsm8k=gsm8k) if source == BUNDLED else _load([Path(source)]))
+    return exclude_prompts(training, evaluated), evaluated
+
+
+@app.callback(invoke_without_command=True)
+def eval_command(
+    ctx: typer.Context,
+    dataset: Annotated[list[Path] | None, typer.Option(
+        "--dataset", "-d", help="RouterBench or RouteLLM CSV (.csv or .csv.gz) to evaluate; repeatable.",
+        exists=True, dir_okay=False)] = None,
+    train: Annotated[list[str] | None, typer.Option(
+        "--train", help="Training data for the router: 'bundled' (default) or CSV files; repeatable.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a cost-vs-quality PNG here.", dir_okay=False)] = None,
+    strategy: Annotated[list[str] | None, typer.Option(
+        "--strategy", "-s", help="Strategies to replay (default: cheapest, cascade, ensemble, auto).")] = None,
+    no_curves: Annotated[bool, typer.Option("--no-curves", help="Skip the threshold sweeps (faster).")] = False,
+    gsm8k: Annotated[bool, typer.Option("--gsm8k/--no-gsm8k", help="Include the bundled GSM8K data.")] = True,
+    test_fraction: Annotated[float, typer.Option(help="Held-out share of the bundled data.", min=0.05, max=0.95)] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed for the split, the router and the random baseline.")] = 0,
+) -> None:
+    """Replay strategies over held-out prompts using recorded answers; prints a table (or --json)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from podium.routing.evaluation import STRATEGIES, evaluate, render_table, to_json
+    from podium.routing.evaluation.harness import total_runs
+    from podium.routing.strategies import STRATEGY_NAMES
+
+    chosen = tuple(strategy or STRATEGIES)
+    unknown = [s for s in chosen if s not in STRATEGY_NAMES]
+    if unknown:
+        raise ValidationError(f"strategy {unknown[0]!r} is not known; use one of {', '.join(STRATEGIES)}",
+                              field="strategy", value=unknown[0], valid=list(STRATEGIES))
+    settings = load_cli_config(ctx).config.routing
+    training, evaluated = eval_data(list(dataset or []), list(train or []), test_fraction, seed, gsm8k)
+    err = Console(stderr=True)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True, disable=json_out and not err.is_terminal) as bar:
+        task = bar.add_task(f"replaying {len(evaluated)} prompts", total=total_runs(len(evaluated), chosen, not no_curves))
+        report = evaluate(training, evaluated, settings=settings, strategies=chosen, curves=not no_curves, seed=seed,
+                          progress=lambda n: bar.advance(task, n),
+                          stage=lambda text: bar.update(task, description=text))
+    if plot is not None:
+        from podium.routing.evaluation.plot import write_plot
+
+        write_plot(report, plot)
+    if json_out:
+        typer.echo(json.dumps(to_json(report)))
+        return
+    Console().print(render_table(report))
+    if plot is not None:
+        typer.echo(f"plot written to {plot}")

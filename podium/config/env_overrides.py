@@ -1,0 +1,125 @@
+"""PODIUM_* environment variables that override podium.yaml.
+
+Named variables cover the settings people change per environment (seed 001's TTA_* names are accepted too,
+so existing deployments keep working). Any other field is reachable as ``PODIUM__SECTION__KEY=value``.
+Values stay strings (pydantic converts them and reports bad ones) except ``[...]`` / ``{...}``, which are
+parsed as YAML so lists and mappings can be set.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from podium.config.orchestration import canonical_provider
+from podium.core.errors import ConfigError
+
+GENERIC_PREFIX = "PODIUM__"
+
+NAMED_OVERRIDES: dict[str, str] = {
+    "PODIUM_ORCHESTRATION_ENABLED": "orchestration.enabled",
+    "PODIUM_PREFER_FREE_MODELS": "orchestration.prefer_free_models",
+    "PODIUM_QUALITY_THRESHOLD": "orchestration.quality_threshold",
+    "PODIUM_ORCHESTRATOR_MODEL": "orchestration.orchestrator.model",
+    "PODIUM_BUDGET_LIMIT_USD": "orchestration.cost_tracking.budget_limit_usd",
+    "PODIUM_ALERT_THRESHOLD": "orchestration.cost_tracking.alert_threshold",
+    "PODIUM_MODE": "mode",
+    "PODIUM_DEFAULT_MODEL": "default_model",
+}
+
+# Seed 001's variable names; a PODIUM_* variable for the same key wins.
+LEGACY_OVERRIDES: dict[str, str] = {
+    "TTA_ORCHESTRATION_ENABLED": "orchestration.enabled",
+    "TTA_PREFER_FREE_MODELS": "orchestration.prefer_free_models",
+    "TTA_QUALITY_THRESHOLD": "orchestration.quality_threshold",
+    "TTA_ORCHESTRATOR_MODEL": "orchestration.orchestrator.model",
+    "TTA_BUDGET_LIMIT_USD": "orchestration.cost_tracking.budget_limit_usd",
+}
+
+LEDGER_URL_VAR = "PODIUM_LEDGER_URL"
+# The ledger section's owner picks the field name; the first of these that exists receives PODIUM_LEDGER_URL.
+_LEDGER_URL_FIELDS: tuple[str, ...] = ("url", "database_url", "db_url")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvOverride:
+    """One environment variable setting one dotted config key."""
+
+    var: str
+    key: str
+    value: Any
+
+
+def _parse(var: str, raw: str) -> Any:
+    text = raw.strip()
+    if not text.startswith(("[", "{")):
+        return raw
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"environment variable {var}: {raw!r} is not a valid list or mapping: {exc}",
+            field=var,
+            value=raw,
+            valid="a YAML/JSON list such as [a, b] or mapping such as {k: v}",
+        ) from None
+
+
+def _generic_key(var: str) -> str | None:
+    parts = [p.lower() for p in var[len(GENERIC_PREFIX) :].split("__")]
+    if not all(parts):
+        return None
+    if parts[0] == "providers" and len(parts) > 1:
+        parts[1] = canonical_provider(parts[1])  # PODIUM__PROVIDERS__GOOGLE__... edits the gemini entry
+    return ".".join(parts)
+
+
+def collect_env_overrides(env: Mapping[str, str], *, ledger_fields: Iterable[str] = ()) -> list[EnvOverride]:
+    """Every override present in ``env``, in the order they apply (later wins)."""
+    out: list[EnvOverride] = []
+    for table in (LEGACY_OVERRIDES, NAMED_OVERRIDES):
+        for var, key in table.items():
+            if env.get(var, "") != "":
+                out.append(EnvOverride(var, key, _parse(var, env[var])))
+    url_field = next((f for f in _LEDGER_URL_FIELDS if f in set(ledger_fields)), None)
+    if url_field is not None and env.get(LEDGER_URL_VAR, "") != "":
+        out.append(EnvOverride(LEDGER_URL_VAR, f"ledger.{url_field}", env[LEDGER_URL_VAR]))
+    for var in sorted(env):
+        if var.startswith(GENERIC_PREFIX):
+            key = _generic_key(var)
+            if key is None:
+                raise ConfigError(
+                    f"environment variable {var} is not a valid override; use PODIUM__SECTION__KEY=value, "
+                    "for example PODIUM__ORCHESTRATION__QUALITY_THRESHOLD=0.9",
+                    field=var,
+                    value=env[var],
+                )
+            out.append(EnvOverride(var, key, _parse(var, env[var])))
+    return out
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[EnvOverride]) -> dict[str, Any]:
+    """A copy of ``data`` with each override set at its dotted key, creating sections as needed."""
+    result: dict[str, Any] = copy.deepcopy(dict(data))
+    for ov in overrides:
+        *parents, leaf = ov.key.split(".")
+        node = result
+        for i, part in enumerate(parents):
+            child = node.get(part)
+            if not isinstance(child, dict):
+                if child is not None:
+                    raise ConfigError(
+                        f"environment variable {ov.var} sets {ov.key}, but {'.'.join(parents[: i + 1])} "
+                        f"is {child!r} in the config file, not a section",
+                        field=ov.key,
+                        value=ov.value,
+                    )
+                child = {}
+                node[part] = child
+            node = child
+        node[leaf] = ov.value
+    return result

@@ -1,0 +1,82 @@
+"""The ledger as an engine middleware: reserve -> call -> settle, one row per upstream attempt."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from podium.config.ledger import LedgerSettings
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.events import EventSink, discard
+from podium.core.pipeline import CallContext, Handler
+from podium.core.types import Completion
+from podium.ledger.budgets import budgets_from_settings
+from podium.ledger.ledger import Ledger
+
+GATES_ANNOTATION = "gates"  # ctx.annotations key whose value (JSON-serializable) is stored as the gate outcome
+
+
+class LedgerMiddleware:
+    """Reserve the worst case, write the row ahead, call, then settle the row to the real cost.
+
+    On any exception (cancellation included) the hold is released and the row finalized as an error before the
+    exception propagates. Settling is handed to the writer thread, so the answer is not delayed by the commit.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    async def __call__(self, ctx: CallContext, call_next: Handler) -> Completion:
+        hold = await self.ledger.reserve(ctx)
+        started = ctx.clock.monotonic()
+        try:
+            completion = await call_next(ctx)
+        except BaseException as exc:
+            self.ledger.fail(hold, ctx, exc, _elapsed_ms(ctx, started))
+            raise
+        latency = completion.latency_ms or _elapsed_ms(ctx, started)
+        self.ledger.settle(hold, ctx, completion, latency)
+        gates = ctx.annotations.get(GATES_ANNOTATION)
+        if gates is not None:
+            self.ledger.record_gate(ctx.request_id, ctx.attempt, gates)
+        return completion
+
+
+def _elapsed_ms(ctx: CallContext, started: float) -> float:
+    return max(0.0, (ctx.clock.monotonic() - started) * 1000.0)
+
+
+def build_ledger_middleware(
+    settings: LedgerSettings,
+    *,
+    home: Path,
+    clock: Clock = SYSTEM_CLOCK,
+    emit: EventSink = discard,
+    cost_tracking: Any = None,
+) -> tuple[LedgerMiddleware | None, Ledger | None]:
+    """Open the ledger the settings describe and wrap it as a middleware; (None, None) when disabled.
+
+    ``cost_tracking`` is seed 001's ``orchestration.cost_tracking`` (enabled, budget_limit_usd, alert_threshold):
+    its limit becomes a monthly global budget in ``settings.cost_tracking_mode``.
+    """
+    if not settings.enabled:
+        return None, None
+    ledger = Ledger(
+        settings.database_url(home),
+        budgets=budgets_from_settings(settings, cost_tracking),
+        mode=settings.mode,
+        clock=clock,
+        emit=emit,
+        log_text=settings.log_text,
+        batch_max=settings.batch_max,
+        busy_timeout_ms=settings.busy_timeout_ms,
+        synchronous=settings.sqlite_synchronous,
+        stale_pending_s=settings.stale_pending_s,
+    )
+    return LedgerMiddleware(ledger), ledger
+
+
+async def close_ledger(ledger: Ledger) -> None:
+    """Close from async code without blocking the loop on the final flush."""
+    await asyncio.to_thread(ledger.close)

@@ -1,0 +1,233 @@
+"""Transactional steps run by the writer thread: reserve (check + write-ahead), settle, recover.
+
+Each function takes an open Connection inside a write transaction. On SQLite that transaction began with
+BEGIN IMMEDIATE, so it holds the database write lock; on Postgres the usage rows are locked with
+SELECT ... FOR UPDATE, always in key order so two processes cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from podium.core.money import ZERO
+from podium.ledger.budgets import SCOPE_FIELDS, Budget, UsageKey
+from podium.ledger.rows import PENDING, RECOVERED
+from podium.ledger.schema import budget_usage, calls
+from podium.ledger.writer import Tx
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """A usage key's running totals: settled spend and what in-flight calls hold."""
+
+    spent: Decimal = ZERO
+    reserved: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    budget: Budget
+    key: UsageKey
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The outcome of a reservation: refused by a hard budget, or admitted (maybe past soft ones)."""
+
+    refusal: Refusal | None = None
+    soft_overs: tuple[Refusal, ...] = ()
+    totals: dict[UsageKey, Totals] = field(default_factory=dict)
+
+
+def _insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def where_key(key: UsageKey) -> Any:
+    c = budget_usage.c
+    return sa.and_(c.scope == key.scope, c.scope_id == key.scope_id, c.period == key.period)
+
+
+# Statements built once with bind parameters: compiled once per connection, not once per call.
+_U = budget_usage.c
+_KEY_MATCH = sa.and_(
+    _U.scope == sa.bindparam("k_scope"), _U.scope_id == sa.bindparam("k_id"), _U.period == sa.bindparam("k_period")
+)
+_SELECT_TOTALS = sa.select(_U.spent_usd, _U.reserved_usd).where(_KEY_MATCH).with_for_update()
+_UPDATE_TOTALS = budget_usage.update().where(_KEY_MATCH)
+_C = calls.c
+_ROW_MATCH = sa.and_(_C.request_id == sa.bindparam("r_id"), _C.attempt == sa.bindparam("r_attempt"))
+# Finalizing matches only a pending row, so a row already final (settled, recovered) is never charged twice.
+_FINALIZE_ROW = calls.update().where(_ROW_MATCH, _C.status == PENDING).returning(_C.reserved_usd, _C.budget_keys)
+_INSERT_ROW = calls.insert()
+_TOTALS = "totals"  # Tx.cache key: {UsageKey: Totals} read in this transaction
+_DIRTY = "totals_dirty"
+_NEW_ROWS = "new_rows"  # Tx.cache key: rows to insert at commit, in one executemany
+
+
+def _add_row(tx: Tx, row: dict[str, Any]) -> None:
+    """Queue a row for this transaction's single multi-row insert (a batch of N rows costs one statement)."""
+    tx.cache.setdefault(_NEW_ROWS, {}).setdefault(tuple(row), []).append(row)
+    tx.before_commit(_NEW_ROWS, _insert_rows)
+
+
+def _insert_rows(tx: Tx) -> None:
+    for rows in tx.cache[_NEW_ROWS].values():  # grouped by column set, as executemany needs
+        tx.conn.execute(_INSERT_ROW, rows)
+
+
+def _key_params(key: UsageKey) -> dict[str, str]:
+    return {"k_scope": key.scope, "k_id": key.scope_id, "k_period": key.period}
+
+
+def _initial_spend(conn: Connection, key: UsageKey) -> Decimal:
+    """What the ledger already holds for a key that has no running total yet (a budget added later)."""
+    c = calls.c
+    cond = [c.status != PENDING, c.cost_usd.is_not(None)]
+    if key.scope in SCOPE_FIELDS:
+        cond.append(c[SCOPE_FIELDS[key.scope][1]] == key.scope_id)
+    start, end = key.window()
+    if start is not None:
+        cond += [c.started_at >= start, c.started_at < end]
+    total = ZERO
+    for (cost,) in conn.execute(sa.select(c.cost_usd).where(*cond)):
+        total += cost
+    return total
+
+
+def load_totals(tx: Tx, key: UsageKey) -> Totals:
+    """The key's totals, locked for this transaction (read once per batch); created from the rows on first use."""
+    cache: dict[UsageKey, Totals] = tx.cache.setdefault(_TOTALS, {})
+    if key in cache:
+        return cache[key]
+    params = _key_params(key)
+    row = tx.conn.execute(_SELECT_TOTALS, params).first()
+    if row is None:
+        spent = _initial_spend(tx.conn, key)
+        ins = _insert(tx.conn)(budget_usage).values(
+            scope=key.scope, scope_id=key.scope_id, period=key.period, spent_usd=spent, reserved_usd=ZERO
+        )
+        tx.conn.execute(ins.on_conflict_do_nothing())
+        row = tx.conn.execute(_SELECT_TOTALS, params).one()
+    cache[key] = Totals(row[0], row[1])
+    return cache[key]
+
+
+def _store_totals(tx: Tx, key: UsageKey, totals: Totals) -> None:
+    tx.cache[_TOTALS][key] = totals
+    tx.cache.setdefault(_DIRTY, set()).add(key)
+    tx.before_commit(_DIRTY, _write_totals)
+
+
+def _write_totals(tx: Tx) -> None:
+    cache: dict[UsageKey, Totals] = tx.cache[_TOTALS]
+    for key in sorted(tx.cache.get(_DIRTY, ())):
+        t = cache[key]
+        tx.conn.execute(_UPDATE_TOTALS, {**_key_params(key), "spent_usd": t.spent, "reserved_usd": t.reserved})
+
+
+def check(budgets: Sequence[tuple[Budget, UsageKey]], totals: dict[UsageKey, Totals], requested: Decimal) -> Admission:
+    """Does ``requested`` fit every hard budget? Soft budgets it would pass are reported, not refused."""
+    soft: list[Refusal] = []
+    for budget, key in budgets:
+        t = totals[key]
+        if t.spent + t.reserved + requested > budget.limit_usd:
+            if budget.hard:
+                return Admission(refusal=Refusal(budget, key, t), totals=totals)
+            soft.append(Refusal(budget, key, t))
+    return Admission(soft_overs=tuple(soft), totals=totals)
+
+
+def reserve(
+    tx: Tx,
+    budgets: Sequence[tuple[Budget, UsageKey]],
+    requested: Decimal,
+    row: dict[str, Any],
+    *,
+    enforce: bool = True,
+) -> Admission:
+    """Check every budget and, if the call fits, hold ``requested`` on each key and write the pending row.
+
+    ``enforce=False`` skips the check: the in-process mode has already decided in memory.
+    """
+    keys = sorted({k for _, k in budgets})
+    totals = {k: load_totals(tx, k) for k in keys}
+    admission = check(budgets, totals, requested) if enforce else Admission(totals=totals)
+    if admission.refusal is not None:
+        return admission
+    for k in keys:
+        _store_totals(tx, k, Totals(totals[k].spent, totals[k].reserved + requested))
+    _add_row(tx, row)
+    return admission
+
+
+def settle(
+    tx: Tx, request_id: str, attempt: int, values: dict[str, Any], cost: Decimal | None
+) -> dict[UsageKey, Totals]:
+    """Finalize a pending row and move its reservation to spend. A row already final is left alone (no double charge)."""
+    row = tx.conn.execute(_FINALIZE_ROW, {**values, "r_id": request_id, "r_attempt": attempt}).first()
+    if row is None:
+        return {}
+    return _move(tx, row[0], row[1], cost or ZERO)
+
+
+def _move(tx: Tx, reserved: Decimal, keys_json: str, cost: Decimal) -> dict[UsageKey, Totals]:
+    out: dict[UsageKey, Totals] = {}
+    for key in sorted(UsageKey.from_json(k) for k in json.loads(keys_json)):
+        t = load_totals(tx, key)
+        new = Totals(t.spent + cost, max(ZERO, t.reserved - reserved))
+        _store_totals(tx, key, new)
+        out[key] = new
+    return out
+
+
+def insert_row(tx: Tx, row: dict[str, Any]) -> None:
+    """A row that never held a reservation (a refused call)."""
+    _add_row(tx, row)
+
+
+def set_gates(tx: Tx, request_id: str, attempt: int, outcome: Any) -> int:
+    c = calls.c
+    stmt = calls.update().where(c.request_id == request_id, c.attempt == attempt).values(gates=json.dumps(outcome))
+    return tx.conn.execute(stmt).rowcount
+
+
+def recover(tx: Tx, is_alive: Callable[[str], bool], stale_before: datetime, now: datetime) -> int:
+    """Charge pending rows of dead writers at their reserved worst case; the provider may have billed them.
+
+    A row is orphaned when ``is_alive(owner)`` is false or it started before ``stale_before`` (no call runs that long).
+    """
+    c = calls.c
+    rows = tx.conn.execute(
+        sa.select(c.id, c.owner, c.started_at, c.reserved_usd, c.budget_keys)
+        .where(c.status == PENDING)
+        .with_for_update()
+    ).all()
+    count = 0
+    for row_id, owner, started_at, reserved, keys_json in rows:
+        if is_alive(owner) and started_at >= stale_before:
+            continue
+        tx.conn.execute(
+            calls.update()
+            .where(c.id == row_id, c.status == PENDING)
+            .values(status=RECOVERED, cost_usd=reserved, finished_at=now, error_type="ProcessDied", error_message=_DIED)
+        )
+        _move(tx, reserved, keys_json, reserved)
+        count += 1
+    return count
+
+
+_DIED = "the writing process ended before the answer was recorded; charged at the reserved worst case"

@@ -1,0 +1,110 @@
+"""What goes into a ledger row: the write-ahead (pending) values and the values that finalize it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from podium.core.pipeline import CallContext
+from podium.core.types import Completion, Usage
+from podium.ledger.budgets import UsageKey
+
+# Row statuses. `pending` exists only between the reservation and the answer.
+PENDING = "pending"
+OK = "ok"
+ERROR = "error"
+CACHE_HIT = "cache_hit"
+CANCELLED = "cancelled"
+REFUSED = "refused"
+RECOVERED = "recovered"
+STATUSES: tuple[str, ...] = (PENDING, OK, ERROR, CACHE_HIT, CANCELLED, REFUSED, RECOVERED)
+MAX_ERROR_CHARS = 2000
+
+
+def pending_row(
+    ctx: CallContext, *, reserved: Decimal, keys: Sequence[UsageKey], owner: str, now: datetime, log_text: bool
+) -> dict[str, Any]:
+    """The row written before the upstream call: who, what, and the worst case it may cost."""
+    meta = ctx.meta
+    return {
+        "request_id": ctx.request_id,
+        "attempt": ctx.attempt,
+        "started_at": now,
+        "project": meta.project,
+        "key": meta.key,
+        "team": meta.team,
+        "user_id": meta.user,
+        "org": meta.org,
+        "strategy": meta.strategy,
+        "task_type": meta.task_type,
+        "model": ctx.model.id,
+        "provider": ctx.model.provider,
+        "stream": ctx.streaming,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cached_input_tokens": 0,
+        "reasoning_tokens": 0,
+        "cost_usd": None,
+        "reserved_usd": reserved,
+        "status": PENDING,
+        "prompt": ctx.request.prompt_text if log_text else None,
+        "budget_keys": json.dumps([k.to_json() for k in keys]),
+        "owner": owner,
+    }
+
+
+def usage_values(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+def success_values(
+    ctx: CallContext, completion: Completion, *, cost: Decimal | None, latency_ms: float, now: datetime, log_text: bool
+) -> dict[str, Any]:
+    """How a pending row is finalized after an answer (a cache hit included)."""
+    values: dict[str, Any] = {
+        "finished_at": now,
+        "status": CACHE_HIT if completion.cached else OK,
+        "cost_usd": cost,
+        "latency_ms": latency_ms,
+        # A fallback inside the provider may have answered with a different model; record who really answered.
+        "model": completion.model or ctx.model.id,
+        "provider": completion.provider or ctx.model.provider,
+        **usage_values(completion.usage),
+    }
+    if log_text:
+        values["response"] = completion.text
+    return values
+
+
+def error_values(
+    exc: BaseException, *, status: str, cost: Decimal, usage: Usage | None, latency_ms: float, now: datetime
+) -> dict[str, Any]:
+    """How a pending row is finalized when the attempt raised (or was cancelled)."""
+    values: dict[str, Any] = {
+        "finished_at": now,
+        "status": status,
+        "cost_usd": cost,
+        "latency_ms": latency_ms,
+        "error_type": type(exc).__name__,
+        "error_message": str(exc)[:MAX_ERROR_CHARS],
+    }
+    if usage is not None:
+        values.update(usage_values(usage))
+    return values
+
+
+def row_to_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict, with JSON columns decoded."""
+    out = dict(row._mapping)
+    for col in ("gates", "budget_keys"):
+        if isinstance(out.get(col), str):
+            out[col] = json.loads(out[col])
+    return out

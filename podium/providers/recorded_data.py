@@ -1,0 +1,345 @@
+"""Recorded model answers (RouterBench and RouteLLM CSV files): parsing, model-name mapping and prompt keys.
+
+The replay provider answers from these records and the router trains on them, so the parsing lives here, in
+the providers layer, and ``podium.routing.datasets`` builds on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import gzip
+import io
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+from podium.core.errors import ValidationError
+from podium.core.model_spec import ModelSpec
+from podium.core.money import token_cost
+from podium.core.types import Usage
+
+log = logging.getLogger(__name__)
+
+BUNDLED_FILES: tuple[str, ...] = (
+    "arc_challenge_train.csv.gz",
+    "mbpp_train.csv.gz",
+    "winograde_train.csv.gz",
+    "gsm8k_dev.csv.gz",
+)
+
+# Column names in the recorded files -> Podium model ids. Used when the catalog does not know the name.
+RECORDED_MODEL_IDS: dict[str, str] = {
+    "gpt-4-1106-preview": "openai:gpt-4-1106-preview",
+    "gpt-3.5-turbo-1106": "openai:gpt-3.5-turbo-1106",
+    "claude-v2": "anthropic:claude-v2",
+    "claude-v1": "anthropic:claude-v1",
+    "claude-instant-v1": "anthropic:claude-instant-v1",
+    "meta/llama-2-70b-chat": "together:llama-2-70b-chat",
+    "mistralai/mixtral-8x7b-chat": "together:mixtral-8x7b-chat",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1": "together:mixtral-8x7b-chat",
+    "mistralai/mistral-7b-chat": "together:mistral-7b-chat",
+    "zero-one-ai/Yi-34B-Chat": "together:yi-34b-chat",
+    "WizardLM/WizardLM-13B-V1.2": "together:wizardlm-13b-v1.2",
+    "meta/code-llama-instruct-34b-chat": "together:codellama-34b-instruct",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPrice:
+    """USD per 1M tokens, with where the number comes from."""
+
+    input_per_million: Decimal
+    output_per_million: Decimal
+    source: str
+    as_of: date
+
+
+# Prices for costing files without a cost column (RouteLLM) when the catalog has no price. They match the
+# per-token prices RouterBench itself used for these models, so costs from both formats are comparable.
+RECORDED_PRICES: dict[str, RecordedPrice] = {
+    "openai:gpt-4-1106-preview": RecordedPrice(
+        Decimal("10"), Decimal("30"), "https://openai.com/pricing (gpt-4-1106-preview)", date(2023, 11, 6)
+    ),
+    "together:mixtral-8x7b-chat": RecordedPrice(
+        Decimal("0.6"), Decimal("0.6"), "https://www.together.ai/pricing (Mixtral-8x7B)", date(2023, 12, 11)
+    ),
+}
+
+_CHARS_PER_TOKEN = 4  # rough English average; recorded files carry text, not token counts
+
+
+class ModelLookup(Protocol):
+    """What this module needs from a catalog: ``get(alias)`` returning a ModelSpec or raising LookupError."""
+
+    def get(self, name: str) -> ModelSpec: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One model's recorded answer to one prompt: correctness in [0, 1], exact USD cost, the answer text."""
+
+    correct: float
+    cost_usd: Decimal
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRecord:
+    """One prompt with every recorded model's outcome, keyed by Podium model id."""
+
+    id: str
+    prompt: str
+    eval_name: str
+    outcomes: dict[str, Outcome]
+
+
+def normalize_prompt(text: str) -> str:
+    """Collapse whitespace and case so the same prompt typed slightly differently finds its record."""
+    return " ".join(text.split()).casefold()
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters a token) for files that record no usage."""
+    return max(1, math.ceil(len(text) / _CHARS_PER_TOKEN)) if text else 0
+
+
+def bundled_paths() -> list[Path]:
+    """The recorded datasets shipped inside the package."""
+    root = resources.files("podium") / "data"
+    return [Path(str(root / name)) for name in BUNDLED_FILES]
+
+
+@lru_cache(maxsize=1)
+def bundled_records() -> tuple[EvalRecord, ...]:
+    """Every bundled record, parsed once per process."""
+    return tuple(r for p in bundled_paths() for r in read_recorded(p))
+
+
+def default_catalog() -> ModelLookup | None:
+    """The bundled catalog when it is installed; None lets callers fall back to the tables above."""
+    try:
+        from podium.catalog import Catalog  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        return Catalog.bundled()  # type: ignore[no-any-return]
+    except Exception as exc:  # a broken catalog file must not stop replay; the fallback tables still work
+        log.warning("catalog unavailable (%s); using the recorded model table", exc)
+        return None
+
+
+class ModelNameResolver:
+    """Maps recorded column names to Podium model ids and prices calls for files without costs."""
+
+    def __init__(self, catalog: ModelLookup | None = None, *, source: str = "") -> None:
+        self._catalog = catalog
+        self._source = source
+        self._ids: dict[str, str] = {}
+
+    def model_id(self, name: str) -> str:
+        if name not in self._ids:
+            self._ids[name] = self._resolve(name)
+        return self._ids[name]
+
+    def _spec(self, name: str) -> ModelSpec | None:
+        if self._catalog is None:
+            return None
+        try:
+            return self._catalog.get(name)
+        except LookupError:
+            return None
+
+    def _resolve(self, name: str) -> str:
+        spec = self._spec(name)
+        if spec is not None:
+            return spec.id
+        if name in RECORDED_MODEL_IDS:
+            return RECORDED_MODEL_IDS[name]
+        if ":" in name:
+            return name
+        log.warning("%s: model column %r is not a known model; keeping it as the model id", self._source, name)
+        return name
+
+    def call_cost(self, model_id: str, prompt: str, response: str) -> Decimal:
+        """Cost of one call from estimated tokens at the catalog price (or the recorded fallback price)."""
+        usage = Usage(input_tokens=estimate_tokens(prompt), output_tokens=estimate_tokens(response))
+        spec = self._spec(model_id)
+        if spec is not None and spec.priced:
+            cost = spec.cost(usage)
+            if cost is not None:
+                return cost
+        price = RECORDED_PRICES.get(model_id)
+        if price is None:
+            log.warning("%s: no price known for %r; recording its cost as 0", self._source, model_id)
+            return Decimal(0)
+        return token_cost(usage.input_tokens, price.input_per_million) + token_cost(
+            usage.output_tokens, price.output_per_million
+        )
+
+
+def read_recorded(path: str | Path, *, catalog: ModelLookup | None = None) -> list[EvalRecord]:
+    """Read a RouterBench or RouteLLM file (.csv or .csv.gz), detecting the format from its header."""
+    path = Path(path)
+    header, rows = _read_rows(path)
+    resolver = ModelNameResolver(catalog if catalog is not None else default_catalog(), source=str(path))
+    routerbench = _routerbench_models(header)
+    if routerbench[0]:
+        return _parse_routerbench(path, rows, routerbench[0], resolver)
+    routellm = _routellm_models(header)
+    if routellm[0]:
+        return _parse_routellm(path, rows, routellm[0], resolver)
+    raise ValidationError(
+        f"{path} is neither a RouterBench file (missing columns: {', '.join(routerbench[1])}) "
+        f"nor a RouteLLM file (missing columns: {', '.join(routellm[1])})",
+        field="path",
+        value=str(path),
+        valid="RouterBench: sample_id, prompt, eval_name, <model>, <model>|model_response[, <model>|total_cost]; "
+        "RouteLLM: prompt, <model>, <model>_response",
+    )
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    if not path.is_file():
+        raise ValidationError(f"dataset file {path} does not exist", field="path", value=str(path))
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationError(
+            f"cannot read dataset {path}: {exc}; give a UTF-8 CSV file, optionally gzip-compressed",
+            field="path",
+            value=str(path),
+        ) from exc
+    return header, rows
+
+
+def _routerbench_models(header: list[str]) -> tuple[list[str], list[str]]:
+    cols = set(header)
+    missing = [c for c in ("sample_id", "prompt", "eval_name") if c not in cols]
+    models = [c for c in header if c and "|" not in c and f"{c}|model_response" in cols]
+    if not models:
+        missing.append("<model> with <model>|model_response")
+    return (models if not missing else []), missing
+
+
+def _routellm_models(header: list[str]) -> tuple[list[str], list[str]]:
+    cols = set(header)
+    missing = [] if "prompt" in cols else ["prompt"]
+    models = [c for c in header if c and c != "prompt" and f"{c}_response" in cols]
+    if not models:
+        missing.append("<model> with <model>_response")
+    return (models if not missing else []), missing
+
+
+def _text(cell: str) -> str:
+    """RouterBench stores prompts and answers as Python list reprs; join the parts into one text."""
+    cell = cell or ""
+    if cell.startswith("[") and cell.endswith("]"):
+        try:
+            parts = ast.literal_eval(cell)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return cell
+        if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+            # Some rows repeat the same prompt twice (batched calls); keep each distinct part once.
+            return "\n".join(dict.fromkeys(parts))
+    return cell
+
+
+def _correct(path: Path, row_no: int, column: str, cell: str) -> float:
+    text = (cell or "").strip().lower()
+    if text in ("", "nan", "none"):
+        return 0.0
+    if text in ("true", "false"):
+        return 1.0 if text == "true" else 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise ValidationError(
+            f"{path} row {row_no}: column {column!r} holds {cell!r}; correctness must be 0..1, true/false or empty",
+            field=column,
+            value=cell,
+        )
+    return value
+
+
+def _cost(path: Path, row_no: int, column: str, cell: str) -> Decimal | None:
+    text = (cell or "").strip()
+    if not text or text.lower() == "nan":
+        return None
+    try:
+        value = Decimal(text)  # the text as recorded: never through float arithmetic
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        raise ValidationError(
+            f"{path} row {row_no}: column {column!r} holds {cell!r}; a cost must be a non-negative number of USD",
+            field=column,
+            value=cell,
+        )
+    return value
+
+
+def _parse_routerbench(
+    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver
+) -> list[EvalRecord]:
+    records: list[EvalRecord] = []
+    for row_no, row in enumerate(rows, start=2):
+        prompt = _text(row["prompt"])
+        outcomes: dict[str, Outcome] = {}
+        for name in models:
+            response = _text(row.get(f"{name}|model_response", ""))
+            model_id = resolver.model_id(name)
+            cost = _cost(path, row_no, f"{name}|total_cost", row.get(f"{name}|total_cost", ""))
+            if cost is None:
+                cost = resolver.call_cost(model_id, prompt, response)
+            outcomes[model_id] = Outcome(_correct(path, row_no, name, row[name]), cost, response)
+        records.append(EvalRecord(row["sample_id"] or f"{path.name}:{row_no}", prompt, row["eval_name"], outcomes))
+    return records
+
+
+def _parse_routellm(
+    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver
+) -> list[EvalRecord]:
+    eval_name = _eval_name_from_file(path)
+    records: list[EvalRecord] = []
+    for row_no, row in enumerate(rows, start=2):
+        prompt = row["prompt"]
+        outcomes: dict[str, Outcome] = {}
+        for name in models:
+            response = row.get(f"{name}_response", "") or ""
+            model_id = resolver.model_id(name)
+            cost = resolver.call_cost(model_id, prompt, response)
+            outcomes[model_id] = Outcome(_correct(path, row_no, name, row[name]), cost, response)
+        records.append(EvalRecord(f"{eval_name}.{row_no - 2}", prompt, eval_name, outcomes))
+    return records
+
+
+def _eval_name_from_file(path: Path) -> str:
+    """``gsm8k_dev.csv.gz`` -> ``gsm8k``: RouteLLM files name the benchmark only in the file name."""
+    stem = path.name.split(".")[0]
+    for suffix in ("_dev", "_train", "_test", "_val", "_eval"):
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def eval_names(records: Iterable[EvalRecord]) -> Mapping[str, int]:
+    """How many records each eval contributes, in first-seen order."""
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.eval_name] = counts.get(r.eval_name, 0) + 1
+    return counts

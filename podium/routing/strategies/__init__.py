@@ -1,0 +1,41 @@
+"""Routing strategies: cheapest, cascade (fallback), ensemble, auto and table, all behind one protocol."""
+
+from podium.routing.strategies.auto import AutoStrategy
+from podium.routing.strategies.base import (
+    CandidatePool,
+    QualityPredictor,
+    RoutedResult,
+    RoutingDecision,
+    Strategy,
+    estimate_prompt_tokens,
+    required_capabilities,
+)
+from podium.routing.strategies.cascade import CascadeStrategy, derive_chain, verdict
+from podium.routing.strategies.cheapest import CheapestStrategy
+from podium.routing.strategies.ensemble import EnsembleStrategy, vote
+from podium.routing.strategies.explain import render_explain
+from podium.routing.strategies.registry import BUILDERS, build_strategy
+from podium.routing.strategies.table import TableStrategy
+
+STRATEGY_NAMES: tuple[str, ...] = tuple(BUILDERS)
+
+__all__ = [
+    "STRATEGY_NAMES",
+    "AutoStrategy",
+    "CandidatePool",
+    "CascadeStrategy",
+    "CheapestStrategy",
+    "EnsembleStrategy",
+    "QualityPredictor",
+    "RoutedResult",
+    "RoutingDecision",
+    "Strategy",
+    "TableStrategy",
+    "build_strategy",
+    "derive_chain",
+    "estimate_prompt_tokens",
+    "render_explain",
+    "required_capabilities",
+    "verdict",
+    "vote",
+]

@@ -1,0 +1,242 @@
+"""What every strategy shares: the decision record, the result, and building the candidate list for a request."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from podium.config.routing import RoutingSettings
+from podium.core.errors import AllAttemptsFailedError, NoCandidateError, ProviderError
+from podium.core.model_spec import ModelSpec
+from podium.core.money import ZERO
+from podium.core.pipeline import CallMeta, ModelCaller
+from podium.core.types import ChatRequest, Completion, ImagePart, Usage
+from podium.routing.selection import Candidate
+
+# Used when the router has no opinion about a model (a model added in podium.yaml): a prior by quality tier.
+TIER_PRIOR: dict[str, float] = {"basic": 0.55, "standard": 0.65, "advanced": 0.78, "frontier": 0.88}
+# Rough generation speed, milliseconds per output token, by tier; "fast" models take half.
+_MS_PER_TOKEN: dict[str, float] = {"basic": 8.0, "standard": 12.0, "advanced": 20.0, "frontier": 30.0}
+_CHARS_PER_TOKEN = 4
+
+
+class ModelLookup(Protocol):
+    """The part of the catalog strategies use."""
+
+    def get(self, name: str) -> ModelSpec: ...
+
+
+class QualityPredictor(Protocol):
+    """The part of the learned router strategies use: P(good answer) per model for a prompt."""
+
+    models: tuple[str, ...]
+
+    def predict(self, prompt: str, models: Sequence[str] | None = None) -> dict[str, float]: ...
+
+
+@dataclass(slots=True)
+class RoutingDecision:
+    """Which models a strategy considered and chose, and why (rendered by ``--explain``)."""
+
+    strategy: str
+    candidates: list[Candidate] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+
+    def note(self, line: str) -> None:
+        self.explanation.append(line)
+
+
+@dataclass(slots=True)
+class RoutedResult:
+    """The answer a strategy returns, every completion it paid for, and its decision record."""
+
+    completion: Completion
+    attempts: list[Completion]
+    decision: RoutingDecision
+    total_cost_usd: Decimal
+    agreement: float | None = None
+
+
+class Strategy(Protocol):
+    name: str
+
+    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+        """The decision ``run`` would start from (models it would call, in order), without calling any model."""
+        ...
+
+    async def run(
+        self,
+        request: ChatRequest,
+        *,
+        caller: ModelCaller,
+        meta: CallMeta,
+        candidates: Sequence[str] | None = None,
+    ) -> RoutedResult: ...
+
+
+def estimate_prompt_tokens(request: ChatRequest) -> int:
+    """About four characters a token, plus a flat allowance per image."""
+    images = sum(
+        1 for m in request.messages if not isinstance(m.content, str) for p in m.content if isinstance(p, ImagePart)
+    )
+    return math.ceil(len(request.prompt_text) / _CHARS_PER_TOKEN) + 4 * len(request.messages) + 800 * images
+
+
+def required_capabilities(request: ChatRequest) -> frozenset[str]:
+    """Capabilities the request needs: vision for images, json for a response_format, tools for tools."""
+    caps: set[str] = set()
+    if any(not isinstance(m.content, str) and any(isinstance(p, ImagePart) for p in m.content) for m in request.messages):
+        caps.add("vision")
+    if (request.response_format or {}).get("type") in ("json_object", "json_schema"):
+        caps.add("json")
+    if request.tools:
+        caps.add("tools")
+    return frozenset(caps)
+
+
+def estimate_latency_ms(spec: ModelSpec, output_tokens: int) -> float:
+    per_token = _MS_PER_TOKEN.get(spec.quality_tier, 15.0) * (0.5 if "fast" in spec.capabilities else 1.0)
+    return 300.0 + per_token * output_tokens
+
+
+def total_cost(attempts: Sequence[Completion]) -> Decimal:
+    return sum((a.cost_usd for a in attempts if a.cost_usd is not None), ZERO)
+
+
+@dataclass(slots=True)
+class CandidatePool:
+    """Builds the candidates for one request: allowed, capable, fitting, predicted and priced."""
+
+    catalog: ModelLookup
+    settings: RoutingSettings
+    router: QualityPredictor | None = None
+    models: tuple[str, ...] | None = None  # the strategy's own allow-list
+    _costs: dict[tuple[str, int, int], Decimal | None] = field(default_factory=dict, repr=False)
+
+    def estimate_cost(self, spec: ModelSpec, prompt_tokens: int, out_tokens: int) -> Decimal | None:
+        """Catalog price of the estimated tokens; memoised because strategies price the same prompts repeatedly."""
+        key = (spec.id, prompt_tokens, out_tokens)
+        if key not in self._costs:
+            if len(self._costs) > 50_000:  # a long-running server sees endless prompt sizes
+                self._costs.clear()
+            self._costs[key] = spec.cost(Usage(input_tokens=prompt_tokens, output_tokens=out_tokens))
+        return self._costs[key]
+
+    def model_ids(self, override: Sequence[str] | None = None) -> list[str]:
+        if override is not None:
+            ids = list(override)
+        elif self.models is not None:
+            ids = list(self.models)
+        elif self.settings.candidates is not None:
+            ids = list(self.settings.candidates)
+        elif self.router is not None:
+            ids = list(self.router.models)
+        else:
+            raise NoCandidateError(
+                "no candidate models: set `routing.candidates` in podium.yaml, pass --models, or train a router "
+                "(`podium router train`) so strategies know which models to choose from"
+            )
+        return list(dict.fromkeys(ids))
+
+    def build(
+        self, request: ChatRequest, override: Sequence[str] | None = None
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """(usable candidates, rejected candidates with the reason each was dropped)."""
+        ids = self.model_ids(override)
+        specs = [self.catalog.get(m) for m in ids]
+        prompt_tokens = estimate_prompt_tokens(request)
+        out_tokens = request.max_tokens or self.settings.expected_output_tokens
+        needs = required_capabilities(request)
+        predicted = self._predict(request, [s.id for s in specs])
+        usable: list[Candidate] = []
+        rejected: list[Candidate] = []
+        for spec in specs:
+            cand = Candidate(
+                spec,
+                predicted.get(spec.id, TIER_PRIOR.get(spec.quality_tier)),
+                self.estimate_cost(spec, prompt_tokens, out_tokens),
+                estimate_latency_ms(spec, out_tokens),
+            )
+            missing = sorted(needs - spec.capabilities)
+            if missing:
+                cand.reason = f"lacks {', '.join(missing)}"
+                rejected.append(cand)
+            elif prompt_tokens + out_tokens > spec.context_window:
+                cand.reason = f"~{prompt_tokens + out_tokens} tokens exceed its {spec.context_window}-token window"
+                rejected.append(cand)
+            else:
+                cand.reason = "router prediction" if spec.id in predicted else f"prior for tier {spec.quality_tier}"
+                usable.append(cand)
+        if not usable:
+            why = "; ".join(f"{c.id}: {c.reason}" for c in rejected) or "no models were allowed"
+            raise NoCandidateError(f"no model can take this request ({why})", rejected=[c.id for c in rejected])
+        return usable, rejected
+
+    def _predict(self, request: ChatRequest, ids: list[str]) -> dict[str, float]:
+        if self.router is None:
+            return {}
+        known = [m for m in ids if m in self.router.models]
+        return self.router.predict(request.prompt_text, known) if known else {}
+
+
+def describe(c: Candidate) -> str:
+    q = "?" if c.predicted_quality is None else f"{c.predicted_quality:.2f}"
+    cost = "?" if c.estimated_cost is None else f"${c.estimated_cost:.6f}"
+    return f"{c.id} (predicted quality {q}, est. cost {cost})"
+
+
+async def call_in_order(
+    order: Sequence[Candidate],
+    request: ChatRequest,
+    *,
+    caller: ModelCaller,
+    meta: CallMeta,
+    decision: RoutingDecision,
+) -> Completion:
+    """Call the first model; when it fails, the next one. Returns the first answer."""
+    failures: list[tuple[str, BaseException]] = []
+    for cand in order:
+        try:
+            completion = await caller(cand.id, request.with_model(cand.id), meta)
+        except ProviderError as exc:
+            failures.append((cand.id, exc))
+            decision.note(f"{cand.id} failed ({type(exc).__name__}); trying the next model")
+            continue
+        decision.chosen.append(cand.id)
+        return completion
+    raise AllAttemptsFailedError(failures)
+
+
+class OrderedStrategy:
+    """A strategy that ranks models for a request and calls the first one (the rest are fallbacks on failure).
+
+    Subclasses implement ``_plan``; ``_prepare`` may adjust the request and meta before the call.
+    """
+
+    def _plan(self, request: ChatRequest, candidates: Sequence[str] | None) -> tuple[list[Candidate], RoutingDecision]:
+        raise NotImplementedError
+
+    def _prepare(self, request: ChatRequest, meta: CallMeta, decision: RoutingDecision) -> tuple[ChatRequest, CallMeta]:
+        return request, meta
+
+    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+        order, decision = self._plan(request, candidates)
+        decision.chosen.append(order[0].id)
+        return decision
+
+    async def run(
+        self,
+        request: ChatRequest,
+        *,
+        caller: ModelCaller,
+        meta: CallMeta,
+        candidates: Sequence[str] | None = None,
+    ) -> RoutedResult:
+        order, decision = self._plan(request, candidates)
+        request, meta = self._prepare(request, meta, decision)
+        completion = await call_in_order(order, request, caller=caller, meta=meta, decision=decision)
+        return RoutedResult(completion, [completion], decision, total_cost([completion]))

@@ -1,0 +1,185 @@
+"""``cascade`` (seed 002's "fallback"): ask cheap models first and escalate only when a quality gate fails.
+
+Gate semantics: format, hedging, final-answer and judge gates are hard requirements. The predicted gate is
+answer-aware: for closed questions it is the posterior that this answer is right given the router's
+predictions for every model asked so far and which of them agree (podium.routing.gates.evidence). At the end
+of the chain the best-supported answer is kept, which may be a cheaper model's when several agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from podium.core.errors import AllAttemptsFailedError, NoCandidateError, ProviderError
+from podium.core.pipeline import CallMeta, ModelCaller
+from podium.core.types import ChatRequest, Completion
+from podium.routing.gates import GateResult, agreement_gate, final_answer_gate, format_gate, hedging_gate, judge_gate
+from podium.routing.gates.evidence import best_supported, posterior_gate
+from podium.routing.selection import Candidate, pareto_front
+from podium.routing.strategies.base import CandidatePool, RoutedResult, RoutingDecision, describe, total_cost
+
+_EVIDENCE = ("predicted", "agreement")
+
+
+def derive_chain(usable: Sequence[Candidate], *, max_steps: int, floor: float) -> list[Candidate]:
+    """Cheap -> strong from the router, ending at the model predicted best.
+
+    Only models on the quality/cost Pareto front are worth a call (a dominated model is dearer and worse than
+    another). Of the cheaper front models predicted at least ``floor``, the ``max_steps - 1`` best predicted are
+    asked first, cheapest first: they either pass alone or, by agreeing, vouch for each other's answer.
+    """
+    front = pareto_front(usable, latency=False)
+    best = front[-1] if front else max(usable, key=lambda c: c.predicted_quality or 0.0)
+    cheap = [c for c in front if c is not best and (c.predicted_quality or 0.0) >= floor]
+    keep = sorted(cheap, key=lambda c: -(c.predicted_quality or 0.0))[: max(0, max_steps - 1)]
+    return [c for c in front if c in keep] + [best]
+
+
+@dataclass(slots=True)
+class CascadeStrategy:
+    """Escalate along a chain of models until an answer passes the gates; the last model's answer is final."""
+
+    pool: CandidatePool
+    gates: tuple[str, ...]
+    threshold: float
+    chain: tuple[str, ...] | None = None  # a named chain's models; None = derive from the router
+    chain_name: str | None = None
+    max_steps: int = 3
+    floor: float = 0.5
+    confidence_threshold: float = 0.5
+    judge_model: str | None = None
+    judge_threshold: float = 0.7
+    name: str = "cascade"
+
+    def _order(self, request: ChatRequest, override: Sequence[str] | None) -> tuple[list[Candidate], RoutingDecision]:
+        if self.chain is not None:
+            allowed = set(override) if override is not None else None
+            ids = [m for m in self.chain if allowed is None or m in allowed]
+            usable, rejected = self.pool.build(request, ids)
+            by_id = {c.id: c for c in usable}
+            order = [by_id[m] for m in ids if m in by_id]
+            decision = RoutingDecision(self.name, candidates=order + rejected)
+            decision.note(f"chain {self.chain_name or 'custom'}: {' -> '.join(c.id for c in order)}")
+        else:
+            usable, rejected = self.pool.build(request, override)
+            order = derive_chain(usable, max_steps=self.max_steps, floor=self.floor)
+            decision = RoutingDecision(self.name, candidates=order + [c for c in usable if c not in order] + rejected)
+            decision.note("chain from the router (cheapest first, Pareto front): " + " -> ".join(describe(c) for c in order))
+        if not order:
+            raise NoCandidateError("the cascade chain has no usable model for this request")
+        return order, decision
+
+    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+        order, decision = self._order(request, candidates)
+        decision.chosen.extend(c.id for c in order)
+        decision.note("the cascade calls these in order, escalating only when a gate fails")
+        return decision
+
+    async def run(
+        self,
+        request: ChatRequest,
+        *,
+        caller: ModelCaller,
+        meta: CallMeta,
+        candidates: Sequence[str] | None = None,
+    ) -> RoutedResult:
+        order, decision = self._order(request, candidates)
+        predicted = {c.id: c.predicted_quality for c in order if c.predicted_quality is not None}
+        attempts: list[Completion] = []
+        answers: list[tuple[str, Completion]] = []
+        failures: list[tuple[str, BaseException]] = []
+        for step, cand in enumerate(order, start=1):
+            try:
+                completion = await caller(cand.id, request.with_model(cand.id), meta)
+            except ProviderError as exc:
+                failures.append((cand.id, exc))
+                decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
+                continue
+            attempts.append(completion)
+            answers.append((cand.id, completion))
+            if step == len(order):
+                return self._finish(request, answers, attempts, predicted, decision)
+            results = await self._gates(request, answers, predicted, caller, meta, attempts)
+            passed, why = verdict(results)
+            decision.note(f"step {step}: {cand.id}: {why}")
+            if passed:
+                decision.chosen.append(cand.id)
+                return RoutedResult(completion, attempts, decision, total_cost(attempts))
+        if answers:  # the last model failed outright: settle among the earlier answers
+            decision.note("the last model failed; choosing among the earlier answers")
+            return self._finish(request, answers, attempts, predicted, decision)
+        raise AllAttemptsFailedError(failures)
+
+    def _finish(
+        self,
+        request: ChatRequest,
+        answers: list[tuple[str, Completion]],
+        attempts: list[Completion],
+        predicted: dict[str, float],
+        decision: RoutingDecision,
+    ) -> RoutedResult:
+        """End of the chain: keep the best-supported closed answer, else the last model's answer."""
+        index = len(answers) - 1
+        best = best_supported(request, [(m, c.text) for m, c in answers], predicted) if predicted else None
+        if best is not None and best[0] != index:
+            index = best[0]
+            decision.note(
+                f"end of chain: {answers[index][0]}'s answer is best supported (P(right) {best[1]:.2f}); keeping it"
+            )
+        else:
+            decision.note(f"end of chain: keeping the answer of {answers[index][0]}")
+        model, completion = answers[index]
+        decision.chosen.append(model)
+        return RoutedResult(completion, attempts, decision, total_cost(attempts))
+
+    async def _gates(
+        self,
+        request: ChatRequest,
+        answers: list[tuple[str, Completion]],
+        predicted: dict[str, float],
+        caller: ModelCaller,
+        meta: CallMeta,
+        attempts: list[Completion],
+    ) -> list[GateResult]:
+        model, completion = answers[-1]
+        earlier = answers[:-1]
+        results: list[GateResult] = []
+        for gate in self.gates:
+            if gate == "hedging":
+                results.append(hedging_gate(request, completion, threshold=self.confidence_threshold))
+            elif gate == "format":
+                results.append(format_gate(request, completion))
+            elif gate == "final_answer":
+                results.append(final_answer_gate(request, completion))
+            elif gate == "agreement":
+                results.append(agreement_gate(request, completion, [c for _, c in earlier]))
+            elif gate == "predicted":
+                results.append(posterior_gate(
+                    request, (model, completion.text), [(m, c.text) for m, c in earlier], predicted,
+                    threshold=self.threshold,
+                ))
+            elif gate == "judge" and self.judge_model is not None:
+                result, judged = await judge_gate(
+                    request, completion, judge_model=self.judge_model, caller=caller, meta=meta,
+                    threshold=self.judge_threshold,
+                )
+                attempts.append(judged)
+                results.append(result)
+        return results
+
+
+def verdict(results: Sequence[GateResult]) -> tuple[bool, str]:
+    """Hard gates must all pass. Then the answer-aware predicted gate decides (it already weighs agreement);
+    without router predictions, agreement with an earlier answer keeps the answer and disagreement escalates."""
+    applicable = [r for r in results if r.applicable]
+    failed = [r for r in applicable if r.name not in _EVIDENCE and not r.passed]
+    if failed:
+        return False, "escalating: " + "; ".join(f"{r.name} gate failed ({r.reason})" for r in failed)
+    evidence = next((r for r in applicable if r.name == "predicted"), None)
+    if evidence is None:
+        evidence = next((r for r in applicable if r.name == "agreement"), None)
+    kept = "; ".join(f"{r.name}: {r.reason}" for r in applicable if r.passed) or "no gate applies"
+    if evidence is not None and not evidence.passed:
+        return False, f"escalating: {evidence.name}: {evidence.reason}"
+    return True, f"kept: {kept}"

@@ -1,0 +1,139 @@
+"""``ensemble``: ask 2-3 models at once, then pick by vote or judge, or have an aggregator synthesize one answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from podium.core.errors import AllAttemptsFailedError, PodiumError, ProviderError
+from podium.core.pipeline import CallMeta, ModelCaller
+from podium.core.types import ChatRequest, Completion
+from podium.routing.gates import confidence, normalized_answer
+from podium.routing.gates.judge import judge_request, parse_judge_score
+from podium.routing.selection import Candidate, rank
+from podium.routing.strategies.base import CandidatePool, RoutedResult, RoutingDecision, total_cost
+
+SYNTH_SYSTEM = (
+    "Several assistants answered the same request. Write the single best answer: keep what they agree on, "
+    "resolve disagreements by reasoning, and do not mention the assistants."
+)
+
+
+def vote(request: ChatRequest, answers: Sequence[Completion], quality: dict[str, float]) -> tuple[int, float | None, str]:
+    """(index of the winning answer, agreement share, why). Closed answers are voted on; free text goes to the
+    answer with the best confidence x predicted quality."""
+    keys = [normalized_answer(request, a.text) for a in answers]
+    counts = Counter(k for k in keys if k is not None)
+    if counts:
+        top = max(counts.values())
+        tied = {k for k, n in counts.items() if n == top}
+        # A tie goes to the answer of the model the router trusts most.
+        index = max((i for i, k in enumerate(keys) if k in tied), key=lambda i: quality.get(answers[i].model, 0.0))
+        share = top / len(answers)
+        return index, share, f"{top} of {len(answers)} answers agree on {keys[index]}"
+    scores = [confidence(a.text) * quality.get(a.model, 0.5) for a in answers]
+    index = max(range(len(answers)), key=lambda i: scores[i])
+    return index, None, f"free-form answers: {answers[index].model} has the best confidence x predicted quality"
+
+
+@dataclass(slots=True)
+class EnsembleStrategy:
+    """Run ``size`` models in parallel and combine their answers with ``method`` (vote, judge or synthesize)."""
+
+    pool: CandidatePool
+    threshold: float
+    size: int = 3
+    method: str = "vote"
+    models: tuple[str, ...] | None = None
+    judge_model: str | None = None
+    aggregator_model: str | None = None
+    name: str = "ensemble"
+
+    def _members(self, request: ChatRequest, override: Sequence[str] | None) -> tuple[list[Candidate], RoutingDecision]:
+        usable, rejected = self.pool.build(request, self.models if self.models is not None else override)
+        members = usable if self.models is not None else rank(usable, "greedy", threshold=self.threshold)
+        members = members[: self.size]
+        decision = RoutingDecision(self.name, candidates=usable + rejected)
+        decision.note(f"ensemble of {len(members)}: {', '.join(c.id for c in members)} ({self.method})")
+        return members, decision
+
+    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+        members, decision = self._members(request, candidates)
+        decision.chosen.extend(c.id for c in members)
+        return decision
+
+    async def run(
+        self,
+        request: ChatRequest,
+        *,
+        caller: ModelCaller,
+        meta: CallMeta,
+        candidates: Sequence[str] | None = None,
+    ) -> RoutedResult:
+        members, decision = self._members(request, candidates)
+        raw = await asyncio.gather(
+            *(caller(c.id, request.with_model(c.id), meta) for c in members), return_exceptions=True
+        )
+        answers: list[Completion] = []
+        failures: list[tuple[str, BaseException]] = []
+        for cand, result in zip(members, raw, strict=True):
+            if isinstance(result, ProviderError):
+                failures.append((cand.id, result))
+                decision.note(f"{cand.id} failed ({type(result).__name__})")
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                answers.append(result)
+        if not answers:
+            raise AllAttemptsFailedError(failures)
+        quality = {c.id: c.predicted_quality or 0.0 for c in members}
+        index, agreement, why = vote(request, answers, quality)
+        attempts = list(answers)
+        final = answers[index]
+        if self.method == "judge" and self.judge_model and len(answers) > 1:
+            final = await self._judge(request, answers, caller, meta, attempts, decision) or final
+        elif self.method == "synthesize" and self.aggregator_model and len(answers) > 1:
+            final = await self._synthesize(request, answers, caller, meta, attempts, decision)
+        else:
+            decision.note(f"vote: {why}")
+        decision.chosen.append(final.model)
+        return RoutedResult(final, attempts, decision, total_cost(attempts), agreement)
+
+    async def _judge(
+        self, request: ChatRequest, answers: list[Completion], caller: ModelCaller, meta: CallMeta,
+        attempts: list[Completion], decision: RoutingDecision,
+    ) -> Completion | None:
+        assert self.judge_model is not None
+        grades = await asyncio.gather(
+            *(caller(self.judge_model, judge_request(request, a.text), meta) for a in answers), return_exceptions=True
+        )
+        scored: list[tuple[float, Completion]] = []
+        for answer, grade in zip(answers, grades, strict=True):
+            if isinstance(grade, PodiumError):
+                continue
+            if isinstance(grade, BaseException):
+                raise grade
+            attempts.append(grade)
+            score = parse_judge_score(grade.text)
+            if score is not None:
+                scored.append((score, answer))
+        if not scored:
+            decision.note(f"judge {self.judge_model} gave no usable scores; falling back to the vote")
+            return None
+        best_score, best = max(scored, key=lambda pair: pair[0])
+        decision.note(f"judge {self.judge_model}: {best.model} scored highest ({best_score:.2f})")
+        return best
+
+    async def _synthesize(
+        self, request: ChatRequest, answers: list[Completion], caller: ModelCaller, meta: CallMeta,
+        attempts: list[Completion], decision: RoutingDecision,
+    ) -> Completion:
+        assert self.aggregator_model is not None
+        listing = "\n\n".join(f"Answer {i}:\n{a.text}" for i, a in enumerate(answers, start=1))
+        prompt = f"Request:\n{request.last_user_text}\n\n{listing}"
+        merged = await caller(self.aggregator_model, ChatRequest.from_prompt(prompt, system=SYNTH_SYSTEM), meta)
+        attempts.append(merged)
+        decision.note(f"synthesized by {self.aggregator_model} from {len(answers)} answers")
+        return merged
