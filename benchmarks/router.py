@@ -68,7 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--c", type=float, default=0.3)
-    ap.add_argument("--min-df", type=int, default=2)
+    ap.add_argument("--min-df", type=int, default=5)
     args = ap.parse_args()
 
     records = load_bundled()

@@ -82,9 +82,10 @@ def report_command(
     """Spend by period and model/strategy/task/key/provider, with savings against a baseline model."""
     spec = None
     if baseline is not None:
-        from podium.catalog import Catalog
+        from podium.catalog import Catalog, podium_home
+        from podium.cli.context import cli_env
 
-        spec = Catalog.bundled().get(baseline)
+        spec = Catalog.default(podium_home(cli_env())).get(baseline)  # bundled prices plus the user's own
     report = build_report(_rows(ctx, db, since), period=period, by=by, baseline=spec)
     if plot is not None:
         plot_report(report, plot)
@@ -128,6 +129,9 @@ def stats_command(
     lines = build_stats(_rows(ctx, db, since), period=period)
     if as_json:
         typer.echo(json.dumps([line.to_dict() for line in lines], indent=2))
+        return
+    if not lines:
+        typer.echo("no calls logged yet")
         return
     table = Table(title=f"Ledger statistics ({period})")
     for c in (

@@ -174,7 +174,7 @@ class Podium:
         if strategy is None and model is None:
             model = self._default_model
             if model is None:
-                strategy = getattr(self._routing_settings(), "strategy", None) or DEFAULT_STRATEGY
+                strategy = self._routing_settings().default_strategy or DEFAULT_STRATEGY
         if strategy is not None:
             result = await self.route(request, strategy=strategy, meta=meta)
             completion = replace(result.completion, metadata={**result.completion.metadata, "routing": result.decision})

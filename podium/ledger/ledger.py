@@ -280,8 +280,12 @@ class Ledger:
             loop = _running_loop()
 
             def done(f: Future[Any]) -> None:
-                if not f.cancelled() and f.exception() is None and loop is not None:
+                if f.cancelled() or f.exception() is not None or loop is None or not hold.budgets:
+                    return
+                try:
                     loop.call_soon_threadsafe(self._alerts, hold, f.result())
+                except RuntimeError:  # the loop has closed since (a script ending): no one is left to alert
+                    log.debug("budget alert dropped: event loop closed")
 
             fut.add_done_callback(done)
             self._background(fut, "finalize a ledger row")

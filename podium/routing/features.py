@@ -6,6 +6,7 @@ trained model is just arrays: the active buckets, their idf weights and the coef
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import zlib
@@ -121,8 +122,22 @@ class HashedVocabulary:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"buckets": self.buckets.tolist(), "idf": [round(float(x), 5) for x in self.idf]}
+        # Sorted buckets are stored as gaps, which compress far better than the raw ids.
+        gaps = np.diff(self.buckets, prepend=np.int64(0)).astype(np.int64)
+        return {"bucket_gaps": pack_array(gaps, "int64"), "idf": pack_array(self.idf, "float16")}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HashedVocabulary:
-        return cls(np.asarray(data["buckets"], dtype=np.int64), np.asarray(data["idf"], dtype=np.float32))
+        buckets = np.cumsum(unpack_array(data["bucket_gaps"])).astype(np.int64)
+        return cls(buckets, unpack_array(data["idf"]).astype(np.float32))
+
+
+def pack_array(values: np.ndarray, dtype: str) -> dict[str, Any]:
+    """A numpy array as JSON-safe base64 (float16 is plenty for model weights and keeps files small)."""
+    arr = np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def unpack_array(data: dict[str, Any]) -> np.ndarray:
+    dtype = np.dtype(data["dtype"]).newbyteorder("<")
+    return np.frombuffer(base64.b64decode(data["b64"]), dtype=dtype).reshape(data["shape"]).astype(data["dtype"])

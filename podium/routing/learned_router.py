@@ -21,12 +21,12 @@ import numpy as np
 
 from podium.core.errors import NoCandidateError, ValidationError
 from podium.providers.recorded_data import EvalRecord
-from podium.routing.features import HashedVocabulary, hashed_counts
+from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
 from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, analyze
 
 log = logging.getLogger(__name__)
 
-FORMAT = "podium-quality-router/1"
+FORMAT = "podium-quality-router/2"
 SHIPPED_NAME = "router_default.json.gz"
 DENSE_NAMES: tuple[str, ...] = (
     *(f"task={t}" for t in TASK_TYPES),
@@ -126,8 +126,8 @@ class QualityRouter:
             "models": list(self.models),
             "vocabulary": self._vocab.to_dict(),
             "dense_names": list(DENSE_NAMES),
-            "coef": np.round(coef, 5).tolist(),
-            "intercept": np.round(self._intercept, 5).tolist(),
+            "coef": pack_array(coef, "float16"),
+            "intercept": pack_array(self._intercept, "float32"),
             "info": self._info,
         }
 
@@ -143,8 +143,8 @@ class QualityRouter:
         return cls(
             data["models"],
             HashedVocabulary.from_dict(data["vocabulary"]),
-            np.asarray(data["coef"], dtype=np.float32).reshape(-1, len(data["models"])),
-            np.asarray(data["intercept"], dtype=np.float32),
+            unpack_array(data["coef"]).astype(np.float32).reshape(-1, len(data["models"])),
+            unpack_array(data["intercept"]).astype(np.float32),
             data.get("info"),
         )
 
@@ -169,7 +169,16 @@ class QualityRouter:
                 field="path",
                 value=str(path),
             ) from exc
-        return cls.from_dict(data, source=str(path))
+        try:
+            return cls.from_dict(data, source=str(path))
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ValidationError):
+                raise
+            raise ValidationError(
+                f"router file {path} is damaged ({type(exc).__name__}: {exc}); retrain it with `podium router train`",
+                field="path",
+                value=str(path),
+            ) from exc
 
 
 def train_router(records: Sequence[EvalRecord], *, seed: int = 0, **opts: Any) -> QualityRouter:
@@ -194,7 +203,10 @@ def default_router() -> QualityRouter:
     # A router the user trained (`podium router train`) wins over the shipped one.
     for path in (cached_router_path(), shipped_router_path()):
         if path.is_file():
-            return QualityRouter.load(path)
+            try:
+                return QualityRouter.load(path)
+            except ValidationError as exc:
+                log.warning("ignoring router file: %s", exc)
     from podium.providers.recorded_data import bundled_records
 
     log.info("training the default router on the bundled data (once; cached at %s)", cached_router_path())

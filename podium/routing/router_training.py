@@ -26,7 +26,8 @@ from podium.routing.learned_router import (
 # progress(stage, done, total): lets the CLI draw a progress bar without this module knowing about rich.
 Progress = Callable[[str, int, int], None]
 DEFAULT_C = 0.3
-DEFAULT_MIN_DF = 2
+DEFAULT_MIN_DF = 5
+TASK_CLASSIFIER_MIN_DF = 10
 CURVE_THRESHOLDS: tuple[float, ...] = (0.6, 0.7, 0.75, 0.8, 0.9)
 CURVE_COST_WEIGHTS: tuple[float, ...] = (10.0, 20.0, 25.0, 35.0, 50.0)  # per USD of expected call cost
 
@@ -219,3 +220,20 @@ def routing_curve(records: Sequence[EvalRecord], models: Sequence[str], probs: n
         "oracle": {"quality": float(correct.max(axis=1).mean() / base_q), "cost": float(oracle_c.mean() / base_c)},
         "points": points,
     }
+
+
+def build_shipped_artifacts() -> None:
+    """Retrain the task classifier and default router shipped in podium/data (run before a release)."""
+    from podium.providers.recorded_data import BUNDLED_FILES, bundled_records
+    from podium.routing.learned_router import shipped_router_path
+    from podium.routing.task_classifier import default_task_classifier, shipped_path, train_task_classifier
+
+    records = list(bundled_records())
+    train_task_classifier(records, min_df=TASK_CLASSIFIER_MIN_DF).save(shipped_path())
+    default_task_classifier.cache_clear()  # the router's features use the classifier just written
+    names = [n.split(".")[0] for n in BUNDLED_FILES]
+    train_router(records, cv_folds=5, datasets=names).save(shipped_router_path())
+
+
+if __name__ == "__main__":
+    build_shipped_artifacts()

@@ -19,7 +19,7 @@ import numpy as np
 
 from podium.core.errors import ValidationError
 from podium.providers.recorded_data import EvalRecord, bundled_records
-from podium.routing.features import HashedVocabulary, hashed_counts
+from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
 
 # Benchmark name -> task type. Unlisted evals are not used to train the classifier.
 EVAL_TASK_TYPES: dict[str, str] = {
@@ -34,7 +34,7 @@ EVAL_TASK_TYPES: dict[str, str] = {
 }
 
 ARTIFACT_NAME = "task_classifier.json.gz"
-FORMAT = "podium-task-classifier/1"
+FORMAT = "podium-task-classifier/2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +63,8 @@ class TaskClassifier:
             "format": FORMAT,
             "labels": list(self.labels),
             "vocabulary": self.vocabulary.to_dict(),
-            "coef": np.round(self.coef, 5).tolist(),
-            "intercept": np.round(self.intercept, 5).tolist(),
+            "coef": pack_array(self.coef, "float16"),
+            "intercept": pack_array(self.intercept, "float32"),
         }
 
     @classmethod
@@ -78,8 +78,8 @@ class TaskClassifier:
         return cls(
             tuple(data["labels"]),
             HashedVocabulary.from_dict(data["vocabulary"]),
-            np.asarray(data["coef"], dtype=np.float32),
-            np.asarray(data["intercept"], dtype=np.float32),
+            unpack_array(data["coef"]).astype(np.float32),
+            unpack_array(data["intercept"]).astype(np.float32),
         )
 
     def save(self, path: str | Path) -> None:
