@@ -51,9 +51,11 @@ def latency(router: QualityRouter, prompts: list[str]) -> dict[str, float]:
 
 
 def print_curve(title: str, curve: dict[str, Any]) -> None:
-    print(f"\n{title}: {curve['prompts']} prompts; strongest single model {curve['strongest']} "
-          f"(accuracy {curve['strongest_accuracy']:.3f}, "
-          f"${curve['strongest_cost_usd']:.5f} per call)")
+    print(
+        f"\n{title}: {curve['prompts']} prompts; strongest single model {curve['strongest']} "
+        f"(accuracy {curve['strongest_accuracy']:.3f}, "
+        f"${curve['strongest_cost_usd']:.5f} per call)"
+    )
     print(f"  {'rule':<16} {'quality':>9} {'cost':>8}   (both relative to the strongest model)")
     print(f"  {'strongest':<16} {1.0:>9.1%} {1.0:>8.1%}")
     print(f"  {'oracle':<16} {curve['oracle']['quality']:>9.1%} {curve['oracle']['cost']:>8.1%}")
@@ -94,16 +96,20 @@ def main() -> None:
 
     aucs = [m["auc"] for m in cv["per_model"].values() if m["auc"] is not None]
     briers = [m["brier"] for m in cv["per_model"].values() if m["brier"] is not None]
-    print(f"\nCV per-model AUC: mean {np.mean(aucs):.3f} (min {min(aucs):.3f}, max {max(aucs):.3f}); "
-          f"mean Brier {np.mean(briers):.3f}")
+    print(
+        f"\nCV per-model AUC: mean {np.mean(aucs):.3f} (min {min(aucs):.3f}, max {max(aucs):.3f}); "
+        f"mean Brier {np.mean(briers):.3f}"
+    )
     print_curve(f"{args.folds}-fold CV by prompt, RouterBench (ARC, MBPP, Winogrande)", cv["routing"])
 
     held_out = [r for r in test if r.eval_name != "gsm8k"]
     models = _model_ids(held_out)
     probs = router.predict_many([r.prompt for r in held_out])
     cols = [router.models.index(m) for m in models]
-    print_curve("held-out 30% split (trained on the other 70%, GSM8K included in training)",
-                routing_curve(held_out, models, probs[:, cols]))
+    print_curve(
+        "held-out 30% split (trained on the other 70%, GSM8K included in training)",
+        routing_curve(held_out, models, probs[:, cols]),
+    )
 
 
 if __name__ == "__main__":

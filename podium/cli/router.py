@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,11 +24,15 @@ def _fail(exc: Exception, verbose: bool) -> None:
 
 @app.command("train")
 def train(
-    data: list[Path] = typer.Option(None, "--data", help="RouterBench or RouteLLM CSV file(s); default: bundled data"),
-    out: Path = typer.Option(None, "--out", help="where to write the router (default: $PODIUM_HOME/router/)"),
-    cv_folds: int = typer.Option(5, "--cv-folds", help="cross-validation folds by prompt (0 = skip)"),
-    seed: int = typer.Option(0, "--seed"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="show tracebacks"),
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="RouterBench or RouteLLM CSV file(s); default: bundled data")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="where to write the router (default: $PODIUM_HOME/router/)")
+    ] = None,
+    cv_folds: Annotated[int, typer.Option("--cv-folds", help="cross-validation folds by prompt (0 = skip)")] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks")] = False,
 ) -> None:
     """Train the router on recorded model outcomes and report cross-validated quality."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,9 +66,9 @@ def train(
 
 @app.command("info")
 def info(
-    path: Path = typer.Argument(None, help="router file (default: the router `auto` uses)"),
-    as_json: bool = typer.Option(False, "--json", help="print the info as JSON"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    path: Annotated[Path | None, typer.Argument(help="router file (default: the router `auto` uses)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the info as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Show what a router was trained on, its models, features and cross-validated metrics."""
     from podium.routing.learned_router import QualityRouter, default_router
@@ -82,9 +86,9 @@ def info(
 
 @app.command("predict")
 def predict(
-    prompt: str = typer.Argument(..., help="the prompt to score"),
-    path: Path = typer.Option(None, "--router", help="router file (default: the router `auto` uses)"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    prompt: Annotated[str, typer.Argument(help="the prompt to score")],
+    path: Annotated[Path | None, typer.Option("--router", help="router file (default: the router `auto` uses)")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Show the task analysis and each model's predicted P(good answer) for a prompt."""
     from podium.routing.learned_router import QualityRouter, default_router
@@ -109,9 +113,13 @@ def predict(
 def _print_info(info: dict[str, Any]) -> None:
     console = Console()
     trained = info.get("trained_on") or {}
-    console.print(f"created: {info.get('created_at', '?')}  records: {trained.get('records', '?')}  "
-                  f"evals: {trained.get('evals', {})}")
-    console.print(f"features: {info['features']['hashed_ngrams']} hashed n-grams + {len(info['features']['dense'])} task features")
+    console.print(
+        f"created: {info.get('created_at', '?')}  records: {trained.get('records', '?')}  "
+        f"evals: {trained.get('evals', {})}"
+    )
+    console.print(
+        f"features: {info['features']['hashed_ngrams']} hashed n-grams + {len(info['features']['dense'])} task features"
+    )
     cv = info.get("cv")
     if not cv:
         console.print("no cross-validation metrics (train with --cv-folds 5 to get them)")
@@ -129,8 +137,12 @@ def _print_info(info: dict[str, Any]) -> None:
 
 
 def _print_routing(console: Console, routing: dict[str, Any]) -> None:
-    table = Table("rule", "quality vs strongest", "cost vs strongest",
-                  title=f"routing on {routing['prompts']} prompts (strongest: {routing['strongest']})")
+    table = Table(
+        "rule",
+        "quality vs strongest",
+        "cost vs strongest",
+        title=f"routing on {routing['prompts']} prompts (strongest: {routing['strongest']})",
+    )
     oracle = routing["oracle"]
     table.add_row("oracle", f"{oracle['quality']:.1%}", f"{oracle['cost']:.1%}")
     for point in routing.get("points", []):

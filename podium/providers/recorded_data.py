@@ -14,14 +14,14 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from podium.core.errors import ValidationError
+from podium.core.errors import PodiumError, ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.money import token_cost
 from podium.core.types import Usage
@@ -66,7 +66,7 @@ class RecordedPrice:
 # per-token prices RouterBench itself used for these models, so costs from both formats are comparable.
 RECORDED_PRICES: dict[str, RecordedPrice] = {
     "openai:gpt-4-1106-preview": RecordedPrice(
-        Decimal("10"), Decimal("30"), "https://openai.com/pricing (gpt-4-1106-preview)", date(2023, 11, 6)
+        Decimal(10), Decimal(30), "https://openai.com/pricing (gpt-4-1106-preview)", date(2023, 11, 6)
     ),
     "together:mixtral-8x7b-chat": RecordedPrice(
         Decimal("0.6"), Decimal("0.6"), "https://www.together.ai/pricing (Mixtral-8x7B)", date(2023, 12, 11)
@@ -131,7 +131,7 @@ def default_catalog() -> ModelLookup | None:
         return None
     try:
         return Catalog.bundled()  # type: ignore[no-any-return]
-    except Exception as exc:  # a broken catalog file must not stop replay; the fallback tables still work
+    except (PodiumError, OSError, ValueError) as exc:  # a broken catalog must not stop replay; tables still work
         log.warning("catalog unavailable (%s); using the recorded model table", exc)
         return None
 

@@ -86,7 +86,9 @@ def split_records(
     return train, test
 
 
-def kfold(records: Sequence[EvalRecord], k: int = 5, seed: int = 0) -> Iterator[tuple[list[EvalRecord], list[EvalRecord]]]:
+def kfold(
+    records: Sequence[EvalRecord], k: int = 5, seed: int = 0
+) -> Iterator[tuple[list[EvalRecord], list[EvalRecord]]]:
     """Yield k (train, test) pairs; folds are by prompt and balanced per eval."""
     if k < 2:
         raise ValidationError(f"k {k} is not valid; use at least 2 folds", field="k", value=k)

@@ -222,9 +222,7 @@ def _as_float(cost: Decimal | float | None) -> float:
     return float("inf") if cost is None else float(cost)
 
 
-def choose_cheapest(
-    probs: Mapping[str, float], costs: Mapping[str, Decimal | float | None], threshold: float
-) -> str:
+def choose_cheapest(probs: Mapping[str, float], costs: Mapping[str, Decimal | float | None], threshold: float) -> str:
     """The cheapest model whose P(good) >= threshold; if none reaches it, the most likely good model."""
     candidates = [m for m in probs if m in costs]
     if not candidates:

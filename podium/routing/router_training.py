@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -63,8 +63,15 @@ class _Featurized:
         return hstack([vocab.matrix(self.counts), csr_matrix(self.dense)]).tocsr()
 
 
-def _fit_columns(X: Any, records: Sequence[EvalRecord], models: Sequence[str], c: float, seed: int,
-                 progress: Progress | None, stage: str) -> tuple[np.ndarray, np.ndarray]:
+def _fit_columns(
+    X: Any,
+    records: Sequence[EvalRecord],
+    models: Sequence[str],
+    c: float,
+    seed: int,
+    progress: Progress | None,
+    stage: str,
+) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     coef = np.zeros((X.shape[1], len(models)), dtype=np.float32)
@@ -87,8 +94,9 @@ def _fit_columns(X: Any, records: Sequence[EvalRecord], models: Sequence[str], c
     return coef, intercept
 
 
-def _fit(data: _Featurized, *, seed: int, c: float, min_df: int, progress: Progress | None,
-         stage: str) -> QualityRouter:
+def _fit(
+    data: _Featurized, *, seed: int, c: float, min_df: int, progress: Progress | None, stage: str
+) -> QualityRouter:
     if not data.records:
         raise ValidationError("cannot train a router on no records; give at least one dataset", field="records")
     models = _model_ids(data.records)
@@ -97,15 +105,28 @@ def _fit(data: _Featurized, *, seed: int, c: float, min_df: int, progress: Progr
     return QualityRouter(models, vocab, coef, intercept)
 
 
-def fit_router(records: Sequence[EvalRecord], *, seed: int = 0, c: float = DEFAULT_C, min_df: int = DEFAULT_MIN_DF,
-               progress: Progress | None = None) -> QualityRouter:
+def fit_router(
+    records: Sequence[EvalRecord],
+    *,
+    seed: int = 0,
+    c: float = DEFAULT_C,
+    min_df: int = DEFAULT_MIN_DF,
+    progress: Progress | None = None,
+) -> QualityRouter:
     """Fit one router on ``records`` without cross-validation."""
     return _fit(_Featurized.of(records), seed=seed, c=c, min_df=min_df, progress=progress, stage="fit")
 
 
-def train_router(records: Sequence[EvalRecord], *, seed: int = 0, c: float = DEFAULT_C,
-                 min_df: int = DEFAULT_MIN_DF, cv_folds: int = 0, progress: Progress | None = None,
-                 datasets: Sequence[str] = ()) -> QualityRouter:
+def train_router(
+    records: Sequence[EvalRecord],
+    *,
+    seed: int = 0,
+    c: float = DEFAULT_C,
+    min_df: int = DEFAULT_MIN_DF,
+    cv_folds: int = 0,
+    progress: Progress | None = None,
+    datasets: Sequence[str] = (),
+) -> QualityRouter:
     """Train on all records; with ``cv_folds`` >= 2, first cross-validate by prompt and keep the metrics."""
     started = time.perf_counter()
     data = _Featurized.of(records)
@@ -117,7 +138,7 @@ def train_router(records: Sequence[EvalRecord], *, seed: int = 0, c: float = DEF
     info = {
         "trained_on": {"datasets": list(datasets), "evals": dict(eval_names(records)), "records": len(records)},
         "data_fingerprint": fingerprint(records),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": {"seed": seed, "c": c, "min_df": min_df, "cv_folds": cv_folds},
         "training_seconds": round(time.perf_counter() - started, 2),
         "cv": cv,
@@ -135,15 +156,17 @@ def fingerprint(records: Sequence[EvalRecord]) -> str:
     return h.hexdigest()
 
 
-def _cv_probabilities(data: _Featurized, *, k: int, seed: int, c: float, min_df: int,
-                      progress: Progress | None) -> np.ndarray:
+def _cv_probabilities(
+    data: _Featurized, *, k: int, seed: int, c: float, min_df: int, progress: Progress | None
+) -> np.ndarray:
     records = data.records
     models = _model_ids(records)
     index = {id(r): i for i, r in enumerate(records)}
     probs = np.full((len(records), len(models)), np.nan)
     for fold, (train, test) in enumerate(kfold(records, k=k, seed=seed)):
-        router = _fit(data.subset([index[id(r)] for r in train]), seed=seed, c=c, min_df=min_df, progress=None,
-                      stage="fold")
+        router = _fit(
+            data.subset([index[id(r)] for r in train]), seed=seed, c=c, min_df=min_df, progress=None, stage="fold"
+        )
         rows = [index[id(r)] for r in test]
         logits = data.subset(rows).matrix(router.vocabulary) @ router.coef + router.intercept
         pred = 1.0 / (1.0 + np.exp(-np.asarray(logits)))
@@ -155,14 +178,23 @@ def _cv_probabilities(data: _Featurized, *, k: int, seed: int, c: float, min_df:
     return probs
 
 
-def cross_validate(records: Sequence[EvalRecord], *, k: int = 5, seed: int = 0, c: float = DEFAULT_C,
-                   min_df: int = DEFAULT_MIN_DF, progress: Progress | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def cross_validate(
+    records: Sequence[EvalRecord],
+    *,
+    k: int = 5,
+    seed: int = 0,
+    c: float = DEFAULT_C,
+    min_df: int = DEFAULT_MIN_DF,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """k-fold by prompt: out-of-fold P(good) (records x models, sorted model ids) and the metrics over them."""
     probs = _cv_probabilities(_Featurized.of(records), k=k, seed=seed, c=c, min_df=min_df, progress=progress)
     return probs, cv_metrics(records, _model_ids(records), probs, folds=k)
 
 
-def cv_metrics(records: Sequence[EvalRecord], models: Sequence[str], probs: np.ndarray, *, folds: int) -> dict[str, Any]:
+def cv_metrics(
+    records: Sequence[EvalRecord], models: Sequence[str], probs: np.ndarray, *, folds: int
+) -> dict[str, Any]:
     """Per-model AUC/Brier and the routing curve of out-of-fold predictions."""
     return {
         "folds": folds,
@@ -185,9 +217,13 @@ def per_model_metrics(records: Sequence[EvalRecord], models: Sequence[str], prob
     return out
 
 
-def routing_curve(records: Sequence[EvalRecord], models: Sequence[str], probs: np.ndarray,
-                  thresholds: Sequence[float] = CURVE_THRESHOLDS,
-                  cost_weights: Sequence[float] = CURVE_COST_WEIGHTS) -> dict[str, Any]:
+def routing_curve(
+    records: Sequence[EvalRecord],
+    models: Sequence[str],
+    probs: np.ndarray,
+    thresholds: Sequence[float] = CURVE_THRESHOLDS,
+    cost_weights: Sequence[float] = CURVE_COST_WEIGHTS,
+) -> dict[str, Any]:
     """Quality and cost of routing on ``probs``, relative to the strongest single model, with the oracle.
 
     Two rules: "cheapest model with P >= t" and "argmax P - w * cost". Only records where every model has an

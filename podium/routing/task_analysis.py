@@ -70,8 +70,11 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         _r(pattern=r"(?:^|\s)_(?:\s|[.,]|$)"),
     ),
     "knowledge_qa": (
-        _r(pattern=r"(?:^|[.,;:!?]\s+)(?:[Ww]hat|[Ww]ho|[Ww]hen|[Ww]here|[Ww]hich|[Hh]ow do|[Hh]ow does)\b", flags=re.M),
-        _r(pattern=r"^\s*[A-D]\)\s", flags=re.M),
+        _r(
+            pattern=r"(?:^|[.,;:!?]\s+)(?:[Ww]hat|[Ww]ho|[Ww]hen|[Ww]here|[Ww]hich|[Hh]ow do|[Hh]ow does)\b",
+            flags=re.MULTILINE,
+        ),
+        _r(pattern=r"^\s*[A-D]\)\s", flags=re.MULTILINE),
     ),
     "writing": (
         _r(
@@ -80,7 +83,12 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         ),
         _r("rewrite draft compose proofread tone style creative catchy"),
     ),
-    "chat": (_r(pattern=r"^\s*(?:hi|hello|hey|thanks|thank you|good morning|good evening|how are you)\b", flags=re.I),),
+    "chat": (
+        _r(
+            pattern=r"^\s*(?:hi|hello|hey|thanks|thank you|good morning|good evening|how are you)\b",
+            flags=re.IGNORECASE,
+        ),
+    ),
     "extraction": (
         _r("extract parse classify categorize label tag", ("pull out", "list all", "find all", "named entities")),
         _r("json csv yaml fields table", ("as json", "to json")),
@@ -199,7 +207,9 @@ def analyze(prompt: str, *, learned: bool = True, counts: dict[int, float] | Non
     n_words = len(prompt.split()) if len(prompt) <= 4000 else len(prompt) // 6
     difficulty = _difficulty(text, task_type, n_words)
     needs_reasoning = (
-        task_type in ("math", "reasoning", "planning") or difficulty in ("complex", "expert") or text.has(_REASONING_HINT)
+        task_type in ("math", "reasoning", "planning")
+        or difficulty in ("complex", "expert")
+        or text.has(_REASONING_HINT)
     )
     signals["scores"] = {k: round(v, 3) for k, v in scores.items() if v}
     return TaskProfile(task_type, difficulty, text.has(_SPEED), needs_reasoning, signals)
