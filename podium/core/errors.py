@@ -34,9 +34,10 @@ class ConfigError(ValidationError):
 
 class UnknownModelError(PodiumError, LookupError):
     def __init__(self, model: str, suggestions: list[str] | None = None) -> None:
-        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
         super().__init__(
-            f"unknown model {model!r}{hint} Run `podium models` to list known models, or add it under `models:` in podium.yaml",
+            f"unknown model {model!r}{hint}; run `podium models` to list known models, "
+            "or add it under `models:` in podium.yaml",
             model=model,
             suggestions=suggestions or [],
         )
