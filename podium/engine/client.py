@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import AllAttemptsFailedError, MissingAPIKeyError, ProviderError
+from podium.core.errors import AllAttemptsFailedError, MissingAPIKeyError, NoCandidateError, ProviderError
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
@@ -115,13 +115,9 @@ class Podium:
         candidates: Sequence[str] | None = None,
     ) -> Any:
         """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
-        from podium.routing import build_strategy
-
         req, m = _as_request(request), meta or CallMeta()
         m.strategy = strategy
-        strat = build_strategy(
-            strategy, settings=self._routing_settings(), catalog=self.catalog, router=self.router(), candidates=candidates
-        )
+        strat = self._strategy(strategy, candidates)
         scope = _CallScope(self._ids())
 
         async def caller(model_id: str, sub: ChatRequest, sub_meta: CallMeta) -> Completion:
@@ -134,12 +130,7 @@ class Podium:
 
     async def explain(self, request: ChatRequest | str, *, strategy: str, candidates: Sequence[str] | None = None) -> Any:
         """The routing decision a strategy would take, without calling any model."""
-        from podium.routing import build_strategy
-
-        strat = build_strategy(
-            strategy, settings=self._routing_settings(), catalog=self.catalog, router=self.router(), candidates=candidates
-        )
-        return await strat.explain(_as_request(request))
+        return await self._strategy(strategy, candidates).explain(_as_request(request))
 
     def router(self) -> Any:
         """The learned quality router, loaded on first use."""
@@ -159,6 +150,36 @@ class Podium:
         await self.aclose()
 
     # -- internals ----------------------------------------------------------------------------------------------
+
+    def _strategy(self, name: str, candidates: Sequence[str] | None) -> Any:
+        from podium.routing import build_strategy
+
+        settings = self._routing_settings()
+        if candidates is None and settings.candidates is None:
+            candidates = self._reachable_models()
+        return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=candidates)
+
+    def _reachable_models(self) -> list[str] | None:
+        """Live default candidates: current remote catalog models whose provider has its key set.
+
+        Local servers join only when listed in ``routing.candidates`` (a catalog entry does not mean a server runs).
+
+        In replay mode None, so strategies choose among the models with recorded answers (the router's models).
+        """
+        if self._providers.replay:
+            return None
+        models = [
+            m.id
+            for m in self.catalog.all()
+            if not m.deprecated and not self._providers.is_local(m) and self._providers.can_serve(m)
+        ]
+        if not models:
+            raise NoCandidateError(
+                "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
+                "configure a local server (ollama, vllm, llamacpp), list models in `routing.candidates`, "
+                "or use --replay for the bundled recorded answers"
+            )
+        return models
 
     def _routing_settings(self) -> Any:
         if self._routing is None:

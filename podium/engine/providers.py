@@ -38,6 +38,10 @@ class ProviderPool:
         self._replay = replay
         self._built: dict[str, Provider] = {}
 
+    @property
+    def replay(self) -> bool:
+        return self._replay
+
     def settings_for(self, name: str) -> ProviderSettings:
         name = PROVIDER_ALIASES.get(name, name)
         try:

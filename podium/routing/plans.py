@@ -1,0 +1,172 @@
+"""Cascade plans learned per task type: which models to ask, in what order, and when to accept an answer.
+
+A plan is a chain of models plus an acceptance rule applied to every answer but the last:
+
+- ``single``: one model, its answer is kept;
+- ``checks``: keep the first answer that passes the hard checks (no hedging or refusal, code parses / JSON
+  matches, a final choice or number is stated);
+- ``agree``: keep the first answer that passes the hard checks and states the same closed answer (choice
+  letter or number) as an earlier answer that passed them; the first answer is never kept alone.
+
+The last model's answer is always kept. ``plan_fitting`` replays candidate plans over recorded answers of the
+training data and keeps, per task type, the plans on the quality/cost frontier; a trade-off then picks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from podium.core.errors import ValidationError
+from podium.core.types import ChatRequest, Completion
+from podium.routing.gates import GateResult, final_answer_gate, format_gate, hedging_gate, normalized_answer
+
+PlanRule = Literal["single", "checks", "agree"]
+RULES: tuple[str, ...] = ("single", "checks", "agree")
+FORMAT = "podium-cascade-plans/1"
+GENERAL = "general"  # the frontier fitted on every task type together: used for task types without data
+HEDGING_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class CascadePlan:
+    """Models asked in order (cheapest first) and the rule deciding whether an earlier answer is kept."""
+
+    models: tuple[str, ...]
+    rule: PlanRule = "single"
+
+    def describe(self) -> str:
+        if len(self.models) == 1:
+            return f"ask {self.models[0]}"
+        how = "accept when two answers agree" if self.rule == "agree" else "accept the first answer passing checks"
+        return f"{' -> '.join(self.models)} ({how})"
+
+
+def hard_checks(request: ChatRequest, completion: Completion) -> list[GateResult]:
+    """The checks every kept answer must pass: no hedging/refusal, valid format, a stated final answer."""
+    return [
+        hedging_gate(request, completion, threshold=HEDGING_THRESHOLD),
+        format_gate(request, completion),
+        final_answer_gate(request, completion),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerFacts:
+    """What a plan's rule needs from one answer: whether it passed the hard checks and its closed answer."""
+
+    passed: bool
+    answer: str | None
+    reason: str = ""
+
+    @classmethod
+    def of(cls, request: ChatRequest, completion: Completion) -> AnswerFacts:
+        results = hard_checks(request, completion)
+        failed = [r for r in results if r.applicable and not r.passed]
+        answer = normalized_answer(request, completion.text)
+        reason = "; ".join(f"{r.name}: {r.reason}" for r in failed) if failed else "checks pass"
+        return cls(not failed, answer, reason)
+
+
+def accepts(rule: str, facts: AnswerFacts, earlier: Sequence[AnswerFacts]) -> tuple[bool, str]:
+    """Whether a non-final answer is kept under ``rule`` (pure: replay and live calls share it)."""
+    if rule == "single":
+        return True, "single-model plan"
+    if not facts.passed:
+        return False, f"escalating: {facts.reason}"
+    if rule == "checks":
+        return True, f"kept: {facts.reason}"
+    if facts.answer is None:
+        return False, "escalating: no closed answer to compare"
+    if any(e.passed and e.answer == facts.answer for e in earlier):
+        return True, f"kept: answer {facts.answer} agrees with an earlier answer"
+    return False, f"escalating: answer {facts.answer} agrees with no earlier answer"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPoint:
+    """A plan with its measured mean correctness and mean cost (USD) per prompt on the training data."""
+
+    plan: CascadePlan
+    quality: float
+    cost: float
+    prompts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"models": list(self.plan.models), "rule": self.plan.rule, "quality": round(self.quality, 6),
+                "cost": self.cost, "prompts": self.prompts}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanPoint:
+        rule = data.get("rule", "single")
+        if rule not in RULES:
+            raise ValidationError(f"plan rule {rule!r} is not known; use one of {', '.join(RULES)}",
+                                  field="rule", value=rule, valid=list(RULES))
+        return cls(CascadePlan(tuple(data["models"]), rule), float(data["quality"]), float(data["cost"]),
+                   int(data["prompts"]))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTable:
+    """Per task type, the frontier of plans (cheapest first), and the reference strongest model.
+
+    ``reference_cost`` is the strongest model's mean cost per prompt over all training data: trade-offs are
+    expressed in it, so ``cost_weight`` 1.0 means one strongest-model call must buy a whole correct answer.
+    """
+
+    frontiers: dict[str, tuple[PlanPoint, ...]]
+    reference_model: str
+    reference_cost: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def frontier(self, task_type: str) -> tuple[str, tuple[PlanPoint, ...]]:
+        """(key used, frontier) for a task type; task types without data use the general frontier."""
+        key = task_type if task_type in self.frontiers else GENERAL
+        return key, self.frontiers.get(key, ())
+
+    def choose(
+        self,
+        task_type: str,
+        *,
+        cost_weight: float | None = None,
+        quality_share: float | None = None,
+        available: Sequence[str] | None = None,
+    ) -> tuple[PlanPoint | None, str]:
+        """The plan for a task type and why; ``None`` when no plan's models are all ``available``.
+
+        With ``quality_share`` the cheapest plan keeping that share of the frontier's best quality wins;
+        otherwise the plan maximizing ``quality - cost_weight * cost / reference_cost``.
+        """
+        key, points = self.frontier(task_type)
+        allowed = set(available) if available is not None else None
+        usable = [p for p in points if allowed is None or set(p.plan.models) <= allowed]
+        if not usable:
+            return None, f"no learned plan for {task_type!r} uses only the allowed models"
+        if quality_share is not None:
+            target = quality_share * max(p.quality for p in usable)
+            best = min((p for p in usable if p.quality >= target - 1e-12), key=lambda p: (p.cost, -p.quality))
+            why = f"cheapest plan keeping {quality_share:.0%} of the best learned quality for {key!r}"
+        else:
+            weight = 0.0 if cost_weight is None else cost_weight
+            scale = self.reference_cost or 1.0
+            best = max(usable, key=lambda p: (p.quality - weight * p.cost / scale, -p.cost))
+            why = f"best quality - {weight:g} x cost (in {self.reference_model} calls) for {key!r}"
+        return best, why
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "reference_model": self.reference_model,
+            "reference_cost": self.reference_cost,
+            "frontiers": {k: [p.to_dict() for p in v] for k, v in self.frontiers.items()},
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanTable:
+        if data.get("format") != FORMAT:
+            raise ValidationError(f"cascade plans have format {data.get('format')!r}; this Podium reads {FORMAT!r}",
+                                  field="format", value=data.get("format"))
+        frontiers = {k: tuple(PlanPoint.from_dict(p) for p in v) for k, v in data["frontiers"].items()}
+        return cls(frontiers, str(data["reference_model"]), float(data["reference_cost"]), dict(data.get("info", {})))
