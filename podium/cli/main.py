@@ -43,7 +43,7 @@ def _load_group(ctx: typer.Context, name: str, module: str) -> Any:
     """Import ``module`` and build the command for ``name`` exactly as ``add_typer`` / ``register`` would."""
     mod = importlib.import_module(module)
     sub = getattr(mod, "app", None)
-    holder = typer.Typer()
+    holder = typer.Typer(add_completion=False)
     if isinstance(sub, typer.Typer):
         holder.add_typer(sub, name=name)
     elif callable(getattr(mod, "register", None)):

@@ -18,6 +18,7 @@ from podium.config.orchestration import OrchestrationConfig, canonical_provider
 from podium.config.providers import DEFAULT_PROVIDERS, ProviderSettings
 from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
+from podium.config.server import ServerSettings
 from podium.config.telemetry import TelemetrySettings
 from podium.config.validation import config_error_from, flatten, yaml_key_lines
 from podium.core.errors import ConfigError
@@ -41,13 +42,14 @@ class PodiumConfig(BaseModel):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @model_validator(mode="before")
     @classmethod
     def _empty_sections_are_defaults(cls, data: Any) -> Any:
         """``routing:`` with nothing under it (a section left empty or all commented out) means the defaults."""
         if isinstance(data, Mapping):
-            sections = ("orchestration", "routing", "ledger", "resilience", "telemetry")
+            sections = ("orchestration", "routing", "ledger", "resilience", "telemetry", "server")
             data = {k: v for k, v in data.items() if not (k in sections and v is None)}
         return data
 

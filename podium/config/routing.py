@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,19 +65,27 @@ class SelectionWeights(BaseModel):
     w_latency: float = Field(default=0.1, ge=0)
 
 
+# Used by cheapest, ensemble and the router-derived cascade when `quality_threshold` is not set.
+DEFAULT_QUALITY_THRESHOLD = 0.7
+# The learned cascade's default trade-off: see `cascade_cost_weight`. Chosen on 5-fold cross-validation of
+# `benchmarks/eval.py` (bundled data): about 96-97% of the strongest model's quality at under 40% of its cost.
+DEFAULT_CASCADE_COST_WEIGHT = 0.15
+
+
 class RoutingSettings(BaseModel):
     """How Podium picks models. Every field has a default that works with the bundled catalog and router.
 
-    ``quality_threshold`` (seed 001) is the probability of a good answer that the ``cheapest`` strategy and the
-    cascade's predicted-quality gate require. The default 0.7 is a balanced point of ``podium eval`` on the
-    bundled held-out prompts (roughly 90-93% of the strongest model's accuracy at 35-45% of its cost); 0.85-0.9
-    reaches about 95% of its accuracy at about half its cost; lower it for savings.
+    ``quality_threshold`` (seed 001) is the quality level to keep. For ``cheapest``, ``ensemble`` and the
+    router-derived cascade it is the predicted probability of a good answer a model must reach (unset: 0.7).
+    For the learned cascade (the default strategy) it is the share of the best learned quality each task type
+    must keep, at the lowest cost; unset, the learned cascade trades quality for cost by
+    ``cascade_cost_weight`` instead. A user's ``orchestration.quality_threshold`` fills it in (``effective_routing``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default_strategy: StrategyName = "cascade"
-    quality_threshold: float = Field(default=0.7, ge=0, le=1)
+    quality_threshold: float | None = Field(default=None, ge=0, le=1)
     candidates: tuple[str, ...] | None = Field(default=None, description="allow-list of model ids; None = all")
     expected_output_tokens: int = Field(default=256, ge=1, description="output tokens assumed when estimating cost")
     selection: SelectionName = "greedy"
@@ -85,7 +93,12 @@ class RoutingSettings(BaseModel):
     # auto: expected utility p - cost_weight * cost / (cost of the dearest candidate)
     cost_weight: float = Field(default=0.25, ge=0)
     # cascade (seed 002 "fallback")
-    chain: str | None = Field(default=None, description="name of a chain in `chains`; None = derive from the router")
+    chain: str | None = Field(default=None, description="name of a chain in `chains`; None = learned or derived")
+    cascade_plans: bool = Field(default=True, description="use the router's learned per-task plans when it has them")
+    cascade_cost_weight: float = Field(
+        default=DEFAULT_CASCADE_COST_WEIGHT, ge=0,
+        description="learned cascade: maximize quality - weight x cost (1.0 = one strongest-model call per answer)",
+    )
     chains: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_CHAINS))
     max_steps: int = Field(default=3, ge=1, description="most models a derived cascade calls")
     gates: tuple[GateName, ...] = ("hedging", "format", "final_answer", "agreement", "predicted")
@@ -100,6 +113,11 @@ class RoutingSettings(BaseModel):
     # table (seed 004)
     task_table: dict[str, TaskRoute] = Field(default_factory=lambda: dict(DEFAULT_TASK_TABLE))
 
+    @property
+    def threshold(self) -> float:
+        """``quality_threshold``, or the default when it is not set."""
+        return DEFAULT_QUALITY_THRESHOLD if self.quality_threshold is None else self.quality_threshold
+
     @field_validator("chains")
     @classmethod
     def _chains_not_empty(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -107,3 +125,19 @@ class RoutingSettings(BaseModel):
             if not models:
                 raise ValueError(f"chain {name!r} lists no models; give at least one model id")
         return value
+
+
+def effective_routing(routing: RoutingSettings, orchestration: Any) -> RoutingSettings:
+    """Routing settings with seed 001's ``orchestration.quality_threshold`` applied.
+
+    Rule: when the user set ``orchestration.quality_threshold`` (it is in the section's ``model_fields_set``,
+    i.e. it came from a file, the environment or code, not from the default 0.85) and did not set
+    ``routing.quality_threshold``, the routing threshold takes that value. An explicit routing threshold always
+    wins, and an orchestration block left at its defaults changes nothing, so the learned defaults stay in force.
+    """
+    if routing.quality_threshold is not None or orchestration is None:
+        return routing
+    if "quality_threshold" not in getattr(orchestration, "model_fields_set", set()):
+        return routing
+    value = getattr(orchestration, "quality_threshold", None)
+    return routing if value is None else routing.model_copy(update={"quality_threshold": float(value)})

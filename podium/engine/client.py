@@ -120,9 +120,16 @@ class Podium:
         strat = self._strategy(strategy, candidates)
         scope = _CallScope(self._ids())
 
+        calls = 0
+
         async def caller(model_id: str, sub: ChatRequest, sub_meta: CallMeta) -> Completion:
+            # Strategies may call models in parallel (ensemble): each sub-call gets its own id under the
+            # routed request's, so attempt numbers never collide in the ledger.
+            nonlocal calls
+            calls += 1
             spec = self.catalog.get(model_id)
-            return await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, scope)
+            sub_scope = _CallScope(f"{scope.request_id}.{calls}")
+            return await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, sub_scope)
 
         result = await strat.run(req, caller=caller, meta=m)
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))

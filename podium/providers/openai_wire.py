@@ -156,3 +156,14 @@ class OpenAIStreamParser:
         if not self.done:
             raise malformed(self.model.provider, self.model.id, "the stream ended before data: [DONE]")
         return StreamChunk(finish_reason=self._finish or "stop", usage=self._usage)
+
+
+def usage_to_wire(usage: Usage) -> dict[str, Any]:
+    """Podium Usage in OpenAI's ``usage`` shape (what a server speaking this wire format returns)."""
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }

@@ -15,14 +15,18 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from podium.core.errors import NoCandidateError, ValidationError
 from podium.providers.recorded_data import EvalRecord
 from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
-from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, analyze
+from podium.routing.plans import PlanTable
+from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, TaskProfile, analyze
+
+if TYPE_CHECKING:
+    from podium.routing.task_classifier import TaskClassifier
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +42,31 @@ DENSE_NAMES: tuple[str, ...] = (
 _TASK_WEIGHT = 3.0  # task type carries most of the signal; scaled up so regularization does not wash it out
 
 
-def dense_features(prompt: str, counts: dict[int, float] | None = None) -> np.ndarray:
+def dense_features(
+    prompt: str, counts: dict[int, float] | None = None, classifier: TaskClassifier | None = None
+) -> np.ndarray:
     """Task-profile features: task type and difficulty one-hots, flags, log length."""
-    p = analyze(prompt, counts=counts)
+    return profile_features(analyze(prompt, counts=counts, classifier=classifier), len(prompt))
+
+
+def profile_features(p: TaskProfile, n_chars: int) -> np.ndarray:
+    """``dense_features`` from a profile already computed."""
     out = np.zeros(len(DENSE_NAMES), dtype=np.float32)
     out[TASK_TYPES.index(p.task_type)] = _TASK_WEIGHT
     out[len(TASK_TYPES) + DIFFICULTIES.index(p.difficulty)] = 1.0
     base = len(TASK_TYPES) + len(DIFFICULTIES)
     out[base] = float(p.needs_reasoning)
     out[base + 1] = float(p.speed_critical)
-    out[base + 2] = float(np.log1p(len(prompt)) / 8.0)
+    out[base + 2] = float(np.log1p(n_chars) / 8.0)
     return out
 
 
 class QualityRouter:
-    """Predicts, per model, the probability that its answer to a prompt is good."""
+    """Predicts, per model, the probability that its answer to a prompt is good.
+
+    It may carry the cascade plans fitted on the same data (``plans``) and a task classifier of its own
+    (``task_classifier``; None = the shipped one), which its task-type features and plan lookups use.
+    """
 
     def __init__(
         self,
@@ -61,6 +75,9 @@ class QualityRouter:
         coef: np.ndarray,
         intercept: np.ndarray,
         info: Mapping[str, Any] | None = None,
+        *,
+        plans: PlanTable | None = None,
+        task_classifier: TaskClassifier | None = None,
     ) -> None:
         self.models: tuple[str, ...] = tuple(models)
         n_cols = len(vocabulary) + len(DENSE_NAMES)
@@ -75,11 +92,18 @@ class QualityRouter:
         self._coef_dense = np.ascontiguousarray(coef[len(vocabulary) :], dtype=np.float32)
         self._intercept = intercept.astype(np.float32)
         self._info = dict(info or {})
+        self.plans = plans
+        self.task_classifier = task_classifier
 
     def _logits(self, prompt: str) -> np.ndarray:
         counts = hashed_counts(prompt)
         cols, vals = self._vocab.columns(counts)
-        return vals @ self._coef_sparse[cols] + dense_features(prompt, counts) @ self._coef_dense + self._intercept
+        dense = dense_features(prompt, counts, self.task_classifier)
+        return vals @ self._coef_sparse[cols] + dense @ self._coef_dense + self._intercept
+
+    def task_type(self, prompt: str) -> str:
+        """The prompt's task type as this router's task analysis sees it (the key of its cascade plans)."""
+        return analyze(prompt, classifier=self.task_classifier).task_type
 
     def predict_many(self, prompts: Sequence[str]) -> np.ndarray:
         """Probabilities, shape (len(prompts), len(self.models)), columns in ``self.models`` order."""
@@ -109,7 +133,13 @@ class QualityRouter:
 
     def with_info(self, info: Mapping[str, Any]) -> QualityRouter:
         """The same router carrying ``info`` (training provenance and metrics)."""
-        return QualityRouter(self.models, self._vocab, self.coef, self._intercept, info)
+        return QualityRouter(self.models, self._vocab, self.coef, self._intercept, info, plans=self.plans,
+                             task_classifier=self.task_classifier)
+
+    def with_plans(self, plans: PlanTable | None) -> QualityRouter:
+        """The same router carrying cascade plans."""
+        return QualityRouter(self.models, self._vocab, self.coef, self._intercept, self._info, plans=plans,
+                             task_classifier=self.task_classifier)
 
     def info(self) -> dict[str, Any]:
         """What the router was trained on, its models and features, when, and its cross-validated metrics."""
@@ -117,6 +147,9 @@ class QualityRouter:
             **self._info,
             "models": list(self.models),
             "features": {"hashed_ngrams": len(self._vocab), "dense": list(DENSE_NAMES)},
+            "plans": None if self.plans is None else {
+                task: [p.plan.describe() for p in points] for task, points in self.plans.frontiers.items()
+            },
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +162,7 @@ class QualityRouter:
             "coef": pack_array(coef, "float16"),
             "intercept": pack_array(self._intercept, "float32"),
             "info": self._info,
+            "plans": None if self.plans is None else self.plans.to_dict(),
         }
 
     @classmethod
@@ -146,6 +180,7 @@ class QualityRouter:
             unpack_array(data["coef"]).astype(np.float32).reshape(-1, len(data["models"])),
             unpack_array(data["intercept"]).astype(np.float32),
             data.get("info"),
+            plans=PlanTable.from_dict(data["plans"]) if data.get("plans") else None,
         )
 
     def save(self, path: str | Path) -> None:
@@ -199,20 +234,15 @@ def cached_router_path() -> Path:
 
 @lru_cache(maxsize=1)
 def default_router() -> QualityRouter:
-    """The router trained on the bundled data: the shipped file, else a copy cached under $PODIUM_HOME."""
-    # A router the user trained (`podium router train`) wins over the shipped one.
-    for path in (cached_router_path(), shipped_router_path()):
-        if path.is_file():
-            try:
-                return QualityRouter.load(path)
-            except ValidationError as exc:
-                log.warning("ignoring router file: %s", exc)
-    from podium.providers.recorded_data import bundled_records
-
-    log.info("training the default router on the bundled data (once; cached at %s)", cached_router_path())
-    router = train_router(bundled_records())
-    router.save(cached_router_path())
-    return router
+    """The router `podium router train` wrote under $PODIUM_HOME, else the shipped one. Never trains: a first
+    call must not spend seconds fitting models."""
+    cached = cached_router_path()
+    if cached.is_file():
+        try:
+            return QualityRouter.load(cached)
+        except ValidationError as exc:
+            log.warning("ignoring router file: %s", exc)
+    return QualityRouter.load(shipped_router_path())
 
 
 # -- decision rules (pure) ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ A plan is a chain of models plus an acceptance rule applied to every answer but 
 
 - ``single``: one model, its answer is kept;
 - ``checks``: keep the first answer that passes the hard checks (no hedging or refusal, code parses / JSON
-  matches, a final choice or number is stated);
+  matches, a final choice or number is stated, not cut off, its stated arithmetic is right);
 - ``agree``: keep the first answer that passes the hard checks and states the same closed answer (choice
   letter or number) as an earlier answer that passed them; the first answer is never kept alone.
 
@@ -21,6 +21,7 @@ from typing import Any, Literal
 from podium.core.errors import ValidationError
 from podium.core.types import ChatRequest, Completion
 from podium.routing.gates import GateResult, final_answer_gate, format_gate, hedging_gate, normalized_answer
+from podium.routing.gates.consistency import arithmetic_gate, truncation_gate
 
 PlanRule = Literal["single", "checks", "agree"]
 RULES: tuple[str, ...] = ("single", "checks", "agree")
@@ -44,11 +45,14 @@ class CascadePlan:
 
 
 def hard_checks(request: ChatRequest, completion: Completion) -> list[GateResult]:
-    """The checks every kept answer must pass: no hedging/refusal, valid format, a stated final answer."""
+    """The checks every kept answer must pass: no hedging/refusal, valid format, a stated final answer,
+    not cut off, and right arithmetic."""
     return [
         hedging_gate(request, completion, threshold=HEDGING_THRESHOLD),
         format_gate(request, completion),
         final_answer_gate(request, completion),
+        truncation_gate(request, completion),
+        arithmetic_gate(request, completion),
     ]
 
 
@@ -86,7 +90,8 @@ def accepts(rule: str, facts: AnswerFacts, earlier: Sequence[AnswerFacts]) -> tu
 
 @dataclass(frozen=True, slots=True)
 class PlanPoint:
-    """A plan with its measured mean correctness and mean cost (USD) per prompt on the training data."""
+    """A plan's mean correctness per prompt on the training data, and its mean cost per prompt relative to the
+    reference model's (a dimensionless ratio: 0.25 = a quarter of what always calling the reference costs)."""
 
     plan: CascadePlan
     quality: float
@@ -95,7 +100,7 @@ class PlanPoint:
 
     def to_dict(self) -> dict[str, Any]:
         return {"models": list(self.plan.models), "rule": self.plan.rule, "quality": round(self.quality, 6),
-                "cost": self.cost, "prompts": self.prompts}
+                "cost": round(self.cost, 6), "prompts": self.prompts}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlanPoint:
@@ -109,15 +114,14 @@ class PlanPoint:
 
 @dataclass(frozen=True, slots=True)
 class PlanTable:
-    """Per task type, the frontier of plans (cheapest first), and the reference strongest model.
+    """Per task type, the frontier of plans (cheapest first), and the reference (strongest) model.
 
-    ``reference_cost`` is the strongest model's mean cost per prompt over all training data: trade-offs are
-    expressed in it, so ``cost_weight`` 1.0 means one strongest-model call must buy a whole correct answer.
+    Plan costs are relative to the reference model's mean cost per prompt over all training data, so
+    ``cost_weight`` 1.0 means one reference-model call must buy a whole correct answer to be worth it.
     """
 
     frontiers: dict[str, tuple[PlanPoint, ...]]
     reference_model: str
-    reference_cost: float
     info: dict[str, Any] = field(default_factory=dict)
 
     def frontier(self, task_type: str) -> tuple[str, tuple[PlanPoint, ...]]:
@@ -136,7 +140,7 @@ class PlanTable:
         """The plan for a task type and why; ``None`` when no plan's models are all ``available``.
 
         With ``quality_share`` the cheapest plan keeping that share of the frontier's best quality wins;
-        otherwise the plan maximizing ``quality - cost_weight * cost / reference_cost``.
+        otherwise the plan maximizing ``quality - cost_weight * relative cost``.
         """
         key, points = self.frontier(task_type)
         allowed = set(available) if available is not None else None
@@ -149,8 +153,7 @@ class PlanTable:
             why = f"cheapest plan keeping {quality_share:.0%} of the best learned quality for {key!r}"
         else:
             weight = 0.0 if cost_weight is None else cost_weight
-            scale = self.reference_cost or 1.0
-            best = max(usable, key=lambda p: (p.quality - weight * p.cost / scale, -p.cost))
+            best = max(usable, key=lambda p: (p.quality - weight * p.cost, -p.cost))
             why = f"best quality - {weight:g} x cost (in {self.reference_model} calls) for {key!r}"
         return best, why
 
@@ -158,7 +161,6 @@ class PlanTable:
         return {
             "format": FORMAT,
             "reference_model": self.reference_model,
-            "reference_cost": self.reference_cost,
             "frontiers": {k: [p.to_dict() for p in v] for k, v in self.frontiers.items()},
             "info": self.info,
         }
@@ -169,4 +171,4 @@ class PlanTable:
             raise ValidationError(f"cascade plans have format {data.get('format')!r}; this Podium reads {FORMAT!r}",
                                   field="format", value=data.get("format"))
         frontiers = {k: tuple(PlanPoint.from_dict(p) for p in v) for k, v in data["frontiers"].items()}
-        return cls(frontiers, str(data["reference_model"]), float(data["reference_cost"]), dict(data.get("info", {})))
+        return cls(frontiers, str(data["reference_model"]), dict(data.get("info", {})))

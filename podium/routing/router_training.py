@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,8 +20,13 @@ from podium.routing.learned_router import (
     QualityRouter,
     choose_by_utility,
     choose_cheapest,
-    dense_features,
+    profile_features,
 )
+from podium.routing.plans import PlanTable
+from podium.routing.task_analysis import analyze
+
+if TYPE_CHECKING:
+    from podium.routing.task_classifier import TaskClassifier
 
 # progress(stage, done, total): lets the CLI draw a progress bar without this module knowing about rich.
 Progress = Callable[[str, int, int], None]
@@ -47,15 +52,27 @@ class _Featurized:
     records: list[EvalRecord]
     counts: list[dict[int, float]]
     dense: np.ndarray
+    task_types: list[str]
+    classifier: TaskClassifier | None = None
 
     @classmethod
-    def of(cls, records: Sequence[EvalRecord]) -> _Featurized:
+    def of(cls, records: Sequence[EvalRecord], classifier: TaskClassifier | None = None) -> _Featurized:
         counts = [hashed_counts(r.prompt) for r in records]
-        dense = [dense_features(r.prompt, c) for r, c in zip(records, counts, strict=True)]
-        return cls(list(records), counts, np.vstack(dense) if dense else np.zeros((0, len(DENSE_NAMES))))
+        profiles = [analyze(r.prompt, counts=c, classifier=classifier) for r, c in zip(records, counts, strict=True)]
+        dense = [profile_features(p, len(r.prompt)) for r, p in zip(records, profiles, strict=True)]
+        return cls(list(records), counts, np.vstack(dense) if dense else np.zeros((0, len(DENSE_NAMES))),
+                   [p.task_type for p in profiles], classifier)
 
     def subset(self, rows: Sequence[int]) -> _Featurized:
-        return _Featurized([self.records[i] for i in rows], [self.counts[i] for i in rows], self.dense[list(rows)])
+        return _Featurized([self.records[i] for i in rows], [self.counts[i] for i in rows], self.dense[list(rows)],
+                           [self.task_types[i] for i in rows], self.classifier)
+
+    def plan_table(self) -> PlanTable:
+        """Cascade plans fitted on these records, keyed by the task types computed here."""
+        from podium.routing.plan_fitting import fit_plan_table
+
+        task_of = {r.prompt: t for r, t in zip(self.records, self.task_types, strict=True)}
+        return fit_plan_table(self.records, task_of.__getitem__)
 
     def matrix(self, vocab: HashedVocabulary) -> Any:
         from scipy.sparse import csr_matrix, hstack
@@ -102,7 +119,7 @@ def _fit(
     models = _model_ids(data.records)
     vocab = HashedVocabulary.fit(data.counts, min_df=min_df)
     coef, intercept = _fit_columns(data.matrix(vocab), data.records, models, c, seed, progress, stage)
-    return QualityRouter(models, vocab, coef, intercept)
+    return QualityRouter(models, vocab, coef, intercept, task_classifier=data.classifier)
 
 
 def fit_router(
@@ -112,9 +129,17 @@ def fit_router(
     c: float = DEFAULT_C,
     min_df: int = DEFAULT_MIN_DF,
     progress: Progress | None = None,
+    task_classifier: TaskClassifier | None = None,
+    plans: bool = True,
 ) -> QualityRouter:
-    """Fit one router on ``records`` without cross-validation."""
-    return _fit(_Featurized.of(records), seed=seed, c=c, min_df=min_df, progress=progress, stage="fit")
+    """Fit one router on ``records`` without cross-validation (with cascade plans unless ``plans=False``).
+
+    ``task_classifier`` replaces the shipped one for task-type features and plan keys: evaluation passes one
+    trained on its training split, so nothing fitted has seen the evaluated prompts.
+    """
+    data = _Featurized.of(records, task_classifier)
+    router = _fit(data, seed=seed, c=c, min_df=min_df, progress=progress, stage="fit")
+    return router.with_plans(data.plan_table()) if plans else router
 
 
 def train_router(
@@ -126,15 +151,18 @@ def train_router(
     cv_folds: int = 0,
     progress: Progress | None = None,
     datasets: Sequence[str] = (),
+    task_classifier: TaskClassifier | None = None,
 ) -> QualityRouter:
-    """Train on all records; with ``cv_folds`` >= 2, first cross-validate by prompt and keep the metrics."""
+    """Train on all records (router and cascade plans); with ``cv_folds`` >= 2, first cross-validate by prompt
+    and keep the metrics."""
     started = time.perf_counter()
-    data = _Featurized.of(records)
+    data = _Featurized.of(records, task_classifier)
     cv = None
     if cv_folds >= 2:
         probs = _cv_probabilities(data, k=cv_folds, seed=seed, c=c, min_df=min_df, progress=progress)
         cv = cv_metrics(records, _model_ids(records), probs, folds=cv_folds)
     router = _fit(data, seed=seed, c=c, min_df=min_df, progress=progress, stage="final fit")
+    router = router.with_plans(data.plan_table())
     info = {
         "trained_on": {"datasets": list(datasets), "evals": dict(eval_names(records)), "records": len(records)},
         "data_fingerprint": fingerprint(records),
@@ -188,7 +216,7 @@ def cross_validate(
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """k-fold by prompt: out-of-fold P(good) (records x models, sorted model ids) and the metrics over them."""
-    probs = _cv_probabilities(_Featurized.of(records), k=k, seed=seed, c=c, min_df=min_df, progress=progress)
+    probs = _cv_probabilities(_Featurized.of(records, None), k=k, seed=seed, c=c, min_df=min_df, progress=progress)
     return probs, cv_metrics(records, _model_ids(records), probs, folds=k)
 
 

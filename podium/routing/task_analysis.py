@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.routing.features import hashed_counts
+
+if TYPE_CHECKING:
+    from podium.routing.task_classifier import TaskClassifier
 
 TASK_TYPES: tuple[str, ...] = (
     "code",
@@ -171,10 +174,14 @@ def _rule_text(prompt: str) -> str:
     return prompt[:_RULE_HEAD] + "\n" + prompt[-_RULE_TAIL:]
 
 
-def _learned_scores(prompt: str, counts: dict[int, float]) -> tuple[dict[str, float], float]:
-    from podium.routing.task_classifier import default_task_classifier
+def _learned_scores(
+    prompt: str, counts: dict[int, float], classifier: TaskClassifier | None
+) -> tuple[dict[str, float], float]:
+    if classifier is None:
+        from podium.routing.task_classifier import default_task_classifier
 
-    probs, known = default_task_classifier().scores(counts)
+        classifier = default_task_classifier()
+    probs, known = classifier.scores(counts)
     trust = known * known * (1.0 if len(prompt) >= _SHORT_PROMPT else 0.25)
     return probs, trust
 
@@ -187,16 +194,23 @@ def _difficulty(text: _Text, task_type: str, n_words: int) -> str:
     return DIFFICULTIES[min(level, 3)]
 
 
-def analyze(prompt: str, *, learned: bool = True, counts: dict[int, float] | None = None) -> TaskProfile:
+def analyze(
+    prompt: str,
+    *,
+    learned: bool = True,
+    counts: dict[int, float] | None = None,
+    classifier: TaskClassifier | None = None,
+) -> TaskProfile:
     """Profile one prompt: task type, difficulty, speed-critical, needs-reasoning, and the evidence.
 
-    ``counts`` (from ``features.hashed_counts``) can be passed in when the caller already computed them.
+    ``counts`` (from ``features.hashed_counts``) can be passed in when the caller already computed them;
+    ``classifier`` replaces the shipped task classifier (evaluation trains one on its training split only).
     """
     text = _Text.of(_rule_text(prompt))
     scores = _scores(text)
     signals: dict[str, Any] = {"rules": {k: v for k, v in scores.items() if v}, "chars": len(prompt)}
     if learned and prompt.strip():
-        probs, trust = _learned_scores(prompt, counts if counts is not None else hashed_counts(prompt))
+        probs, trust = _learned_scores(prompt, counts if counts is not None else hashed_counts(prompt), classifier)
         for label, p in probs.items():
             scores[label] = scores.get(label, 0.0) + _LEARNED_WEIGHT * trust * p
         signals["learned"] = {k: round(v, 3) for k, v in probs.items()}

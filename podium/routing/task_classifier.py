@@ -55,6 +55,12 @@ class TaskClassifier:
         p /= p.sum()
         return dict(zip(self.labels, p.tolist(), strict=True)), self.vocabulary.known_fraction(counts)
 
+    @classmethod
+    def rules_only(cls) -> TaskClassifier:
+        """A classifier that knows no n-gram: task analysis then trusts it not at all and uses its rules."""
+        empty = HashedVocabulary(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+        return cls(("chat",), empty, np.zeros((0, 1), dtype=np.float32), np.zeros(1, dtype=np.float32))
+
     def predict(self, prompt: str) -> dict[str, float]:
         return self.scores(hashed_counts(prompt))[0]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from podium.core.types import Usage
 from podium.providers.tool_calls import call_arguments, call_name
+from podium.providers.openai_wire import usage_to_wire
 
 PROVIDERS = ("openai", "anthropic", "gemini")
 
@@ -63,14 +64,7 @@ def max_tokens(provider: str, body: dict[str, Any]) -> int | None:
 
 
 # -- OpenAI ---------------------------------------------------------------------------------------------------------
-def openai_usage(u: Usage) -> dict[str, Any]:
-    return {
-        "prompt_tokens": u.input_tokens,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": u.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
-    }
+openai_usage = usage_to_wire
 
 
 def openai_body(reply: Reply, model: str, rid: str) -> dict[str, Any]:

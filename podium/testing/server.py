@@ -21,13 +21,21 @@ _POLL = 0.005
 class ServedApp:
     """A running server; use as a (sync or async) context manager that yields the base URL."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        startup_timeout: float = 10.0,
+        lifespan: str = "off",
+    ) -> None:
         # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (else ~40 ms per request).
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))  # binding here gives the free port before the server starts
         config = uvicorn.Config(
-            app, log_config=None, log_level="warning", access_log=False, lifespan="off", ws="none", http="h11",
+            app, log_config=None, log_level="warning", access_log=False, lifespan=lifespan, ws="none", http="h11",
             loop="asyncio", timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
@@ -82,6 +90,9 @@ class ServedApp:
         self._closed()
 
 
-def serve(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> ServedApp:
-    """Serve ``app`` on ``host`` (loopback by default) at a free port; the context manager yields the base URL."""
-    return ServedApp(app, host=host, port=port)
+def serve(app: Any, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> ServedApp:
+    """Serve ``app`` on ``host`` (loopback by default) at a free port; the context manager yields the base URL.
+
+    ``lifespan="on"`` runs the app's startup/shutdown in the server thread's own event loop.
+    """
+    return ServedApp(app, host=host, port=port, lifespan=lifespan)

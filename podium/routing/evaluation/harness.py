@@ -31,7 +31,7 @@ Progress = Callable[[int], None]  # called with how many prompt runs just finish
 STRATEGIES: tuple[str, ...] = ("cheapest", "cascade", "ensemble", "auto")
 SWEEPS: dict[str, tuple[str, tuple[float, ...]]] = {
     "cheapest": ("quality_threshold", (0.3, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)),
-    "cascade": ("quality_threshold", (0.3, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)),
+    "cascade": ("cascade_cost_weight", (0.0, 0.03, 0.06, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.5, 1.0, 2.0)),
     "auto": ("cost_weight", (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0)),
 }
 
@@ -60,9 +60,13 @@ def _params(strategy: str, settings: RoutingSettings) -> dict[str, object]:
         return {"cost_weight": settings.cost_weight}
     if strategy == "ensemble":
         return {"size": settings.ensemble_size, "method": "vote"}
+    if strategy == "cascade" and settings.cascade_plans and settings.chain is None:
+        if settings.quality_threshold is not None:
+            return {"plans": "learned", "quality_share": settings.quality_threshold}
+        return {"plans": "learned", "cost_weight": settings.cascade_cost_weight}
     if strategy == "cascade":
-        return {"quality_threshold": settings.quality_threshold, "gates": list(settings.gates)}
-    return {"quality_threshold": settings.quality_threshold}
+        return {"quality_threshold": settings.threshold, "gates": list(settings.gates)}
+    return {"quality_threshold": settings.threshold}
 
 
 async def _replay(
@@ -103,8 +107,28 @@ def run_strategy(
     quality, cost, chosen, calls = asyncio.run(_replay(strategy, test, caller, router.models, progress))
     n = max(1, len(test))
     sweep = SWEEPS.get(name)
-    threshold = float(getattr(settings, sweep[0])) if sweep else None
+    threshold = None
+    if sweep:
+        threshold = settings.threshold if sweep[0] == "quality_threshold" else float(getattr(settings, sweep[0]))
     return Point(label or name, quality / n, cost, threshold, _params(name, settings), dict(chosen), calls)
+
+
+def train_on_split(
+    train: Sequence[EvalRecord], *, seed: int = 0, say: Callable[[str], None] | None = None
+) -> QualityPredictor:
+    """Task classifier, router and cascade plans fitted on ``train`` alone: the shipped classifier saw every
+    bundled prompt, so evaluation must not use it."""
+    from podium.routing.router_training import TASK_CLASSIFIER_MIN_DF, fit_router
+    from podium.routing.task_classifier import TaskClassifier, train_task_classifier
+
+    say = say or (lambda _text: None)
+    say(f"training the task classifier on {len(train)} prompts")
+    try:
+        classifier = train_task_classifier(list(train), seed=seed, min_df=TASK_CLASSIFIER_MIN_DF)
+    except ValidationError:  # training data without two known benchmarks: task analysis uses rules alone
+        classifier = TaskClassifier.rules_only()
+    say(f"training the router and cascade plans on {len(train)} prompts")
+    return fit_router(list(train), seed=seed, task_classifier=classifier)
 
 
 def total_runs(n_prompts: int, strategies: Sequence[str] = STRATEGIES, curves: bool = True) -> int:
@@ -138,10 +162,7 @@ def evaluate(
                               field="train")
     settings = settings or RoutingSettings()
     if router is None:
-        from podium.routing.learned_router import train_router
-
-        say(f"training the router on {len(train)} prompts")
-        router = train_router(list(train), seed=seed)
+        router = train_on_split(train, seed=seed, say=say)
     say(f"replaying {len(test)} prompts")
     table = PredictionTable.from_router(router, [r.prompt for r in test])
     lookup = RecordedCatalog(list(train) + list(test), catalog)

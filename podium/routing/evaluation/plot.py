@@ -1,10 +1,23 @@
-"""``podium eval --plot``: cost vs quality for every strategy, baseline and threshold curve (matplotlib, Agg)."""
+"""``podium eval --plot``: cost vs quality for every strategy, baseline and threshold curve (matplotlib, Agg).
+
+Both axes are relative to always calling the strongest model, cost on a log scale (strategies span 1%-100%
+of its cost), with dashed reference lines at the strongest model's quality and cost.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from podium.routing.evaluation.harness import EvalReport
+from podium.routing.evaluation.metrics import Point
+
+_FLOOR = 1e-4  # a zero-cost point still needs a place on a log axis
+
+
+def _xy(p: Point, report: EvalReport) -> tuple[float, float]:
+    base_cost = float(report.strongest.cost_usd) or 1.0
+    base_q = report.strongest.quality or 1.0
+    return max(_FLOOR, float(p.cost_usd) / base_cost), p.quality / base_q
 
 
 def write_plot(report: EvalReport, path: str | Path) -> Path:
@@ -13,24 +26,36 @@ def write_plot(report: EvalReport, path: str | Path) -> Path:
 
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
-    fig = Figure(figsize=(8, 5.5), dpi=110)
+    fig = Figure(figsize=(10, 6.5), dpi=110)
     ax = fig.add_subplot()
     for name in dict.fromkeys(p.name for p in report.curve):
-        pts = sorted((float(p.cost_usd), p.quality) for p in report.curve if p.name == name)
-        ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linewidth=1.2, label=f"{name} (sweep)")
-    for p in [*report.strategies, report.oracle]:
-        ax.scatter([float(p.cost_usd)], [p.quality], s=36, zorder=3)
-        ax.annotate(p.name, (float(p.cost_usd), p.quality), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.axhline(report.strongest.quality, color="grey", linestyle="--", linewidth=0.8)
-    if all(p.cost_usd > 0 for p in [*report.strategies, *report.curve, report.oracle]):
-        ax.set_xscale("log")
-    ax.set_xlabel("total cost (USD, recorded prices)")
-    ax.set_ylabel("quality (mean correctness)")
-    ax.set_title(f"cost vs quality on {report.prompts} held-out prompts")
+        pts = sorted(_xy(p, report) for p in report.curve if p.name == name)
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linewidth=1.4, label=f"{name} (sweep)")
+    for i, p in enumerate([*report.strategies, report.oracle]):
+        x, y = _xy(p, report)
+        color = "black" if p.name in ("always-strongest", "oracle") else None
+        ax.scatter([x], [y], s=40, zorder=3, color=color, edgecolors="black", linewidths=0.5)
+        ax.annotate(p.name, (x, y), textcoords="offset points", xytext=(6, 6 if i % 2 else -11), fontsize=8)
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.9)
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.9)
+    ax.axhline(0.95, color="grey", linestyle=":", linewidth=0.8)
+    strongest = str(report.strongest.params.get("model", "strongest"))
+    ax.text(0.011, 1.005, f"{strongest} quality", fontsize=8, color="grey")
+    ax.text(0.011, 0.955, "95%", fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.set_xlim(0.01, 1.5)
+    percent = FuncFormatter(lambda v, _pos: f"{v:.0%}" if v >= 0.01 else f"{v:.1%}")
+    ax.xaxis.set_major_formatter(percent)
+    ax.yaxis.set_major_formatter(percent)
+    ax.set_xlabel(f"cost relative to always calling {strongest} (log scale)")
+    ax.set_ylabel(f"quality relative to {strongest}")
+    ax.set_title(f"podium eval: cost vs quality on {report.prompts} held-out prompts "
+                 f"(trained on {report.train_prompts})")
     if report.curve:
         ax.legend(loc="lower right", fontsize=8)
-    ax.grid(True, alpha=0.3)
+    ax.grid(True, which="both", alpha=0.25)
     out = Path(path)
-    fig.savefig(out, format="png")
+    fig.savefig(out, format="png", bbox_inches="tight")
     return out

@@ -11,6 +11,7 @@ from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
 from podium.providers.recorded_data import EvalRecord, estimate_tokens
+from podium.routing.plans import PlanTable
 from podium.routing.strategies.base import ModelLookup, QualityPredictor
 
 
@@ -41,11 +42,24 @@ class RecordCaller:
 
 
 class PredictionTable:
-    """Router predictions computed once for every evaluated prompt (``predict_many``), then looked up."""
+    """Router predictions and task types computed once for every evaluated prompt, then looked up.
 
-    def __init__(self, models: Sequence[str], prompts: Sequence[str], matrix: Sequence[Sequence[float]]) -> None:
+    It carries the router's cascade plans, so strategies built on it run exactly as on the router.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[str],
+        prompts: Sequence[str],
+        matrix: Sequence[Sequence[float]],
+        *,
+        plans: PlanTable | None = None,
+        task_types: Sequence[str] | None = None,
+    ) -> None:
         self.models = tuple(models)
         self._rows = {p: dict(zip(self.models, (float(x) for x in row), strict=True)) for p, row in zip(prompts, matrix)}
+        self.plans = plans
+        self._tasks = dict(zip(prompts, task_types, strict=True)) if task_types is not None else {}
 
     @classmethod
     def from_router(cls, router: QualityPredictor, prompts: Sequence[str]) -> PredictionTable:
@@ -55,7 +69,19 @@ class PredictionTable:
             matrix = many(unique)
         else:
             matrix = [[router.predict(p)[m] for m in router.models] for p in unique]
-        return cls(router.models, unique, matrix)
+        plans = getattr(router, "plans", None)
+        task_type = getattr(router, "task_type", None)
+        tasks = [task_type(p) for p in unique] if plans is not None and task_type is not None else None
+        return cls(router.models, unique, matrix, plans=plans, task_types=tasks)
+
+    def task_type(self, prompt: str) -> str:
+        """The router's task type for an evaluated prompt (task analysis for any other)."""
+        found = self._tasks.get(prompt)
+        if found is None:
+            from podium.routing.task_analysis import analyze
+
+            found = analyze(prompt).task_type
+        return found
 
     def predict(self, prompt: str, models: Sequence[str] | None = None) -> dict[str, float]:
         row = self._rows[prompt]

@@ -12,6 +12,7 @@ from podium.routing.strategies.base import CandidatePool, ModelLookup, QualityPr
 from podium.routing.strategies.cascade import CascadeStrategy
 from podium.routing.strategies.cheapest import CheapestStrategy
 from podium.routing.strategies.ensemble import EnsembleStrategy
+from podium.routing.strategies.planned import PlannedCascade
 from podium.routing.strategies.table import TableStrategy
 
 # A derived cascade skips models predicted this far below the quality threshold: they rarely pass a gate.
@@ -19,10 +20,26 @@ CASCADE_FLOOR_MARGIN = 0.2
 
 
 def _cheapest(pool: CandidatePool, s: RoutingSettings) -> Strategy:
-    return CheapestStrategy(pool, s.quality_threshold, s.selection)
+    return CheapestStrategy(pool, s.threshold, s.selection)
 
 
 def _cascade(pool: CandidatePool, s: RoutingSettings) -> Strategy:
+    derived = _fixed_cascade(pool, s)
+    plans = getattr(pool.router, "plans", None)
+    if s.chain is not None or not s.cascade_plans or plans is None:
+        return derived
+    task_of = getattr(pool.router, "task_type", None) or _analyzed_task_type
+    return PlannedCascade(pool, plans, task_of, derived, s.cascade_cost_weight, s.quality_threshold)
+
+
+def _analyzed_task_type(prompt: str) -> str:
+    from podium.routing.task_analysis import analyze
+
+    return analyze(prompt).task_type
+
+
+def _fixed_cascade(pool: CandidatePool, s: RoutingSettings) -> CascadeStrategy:
+    """A named chain, or one derived from the router's predictions."""
     chain = None
     if s.chain is not None:
         if s.chain not in s.chains:
@@ -37,11 +54,11 @@ def _cascade(pool: CandidatePool, s: RoutingSettings) -> Strategy:
     return CascadeStrategy(
         pool,
         s.gates,
-        s.quality_threshold,
+        s.threshold,
         chain=chain,
         chain_name=s.chain,
         max_steps=s.max_steps,
-        floor=max(0.0, s.quality_threshold - CASCADE_FLOOR_MARGIN),
+        floor=max(0.0, s.threshold - CASCADE_FLOOR_MARGIN),
         confidence_threshold=s.confidence_threshold,
         judge_model=s.judge_model,
         judge_threshold=s.judge_threshold,
@@ -51,7 +68,7 @@ def _cascade(pool: CandidatePool, s: RoutingSettings) -> Strategy:
 def _ensemble(pool: CandidatePool, s: RoutingSettings) -> Strategy:
     models = tuple(pool.catalog.get(m).id for m in s.ensemble_models) if s.ensemble_models else None
     return EnsembleStrategy(
-        pool, s.quality_threshold, s.ensemble_size, s.ensemble_method, models, s.judge_model, s.aggregator_model
+        pool, s.threshold, s.ensemble_size, s.ensemble_method, models, s.judge_model, s.aggregator_model
     )
 
 

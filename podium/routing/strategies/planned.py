@@ -1,0 +1,106 @@
+"""The learned cascade: per task type, the plan (models, order, acceptance rule) fitted on recorded outcomes.
+
+The router file carries a plan frontier per task type (``podium.routing.plans``). For a request, task
+analysis names the task type, the trade-off picks a plan from that frontier, and the plan runs: cheap models
+first, an answer kept as soon as the plan's rule accepts it, the last model's answer kept otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from podium.core.errors import AllAttemptsFailedError, ProviderError
+from podium.core.pipeline import CallMeta, ModelCaller
+from podium.core.types import ChatRequest, Completion
+from podium.routing.plans import AnswerFacts, PlanPoint, PlanTable, accepts
+from podium.routing.selection import Candidate
+from podium.routing.strategies.base import CandidatePool, RoutedResult, RoutingDecision, Strategy, total_cost
+
+TaskOf = Callable[[str], str]
+
+
+@dataclass(slots=True)
+class PlannedCascade:
+    """Run the learned plan for the prompt's task type; without a usable plan, the ``fallback`` strategy."""
+
+    pool: CandidatePool
+    plans: PlanTable
+    task_of: TaskOf
+    fallback: Strategy
+    cost_weight: float = 0.15
+    quality_share: float | None = None
+    name: str = "cascade"
+
+    def _choose(
+        self, request: ChatRequest, override: Sequence[str] | None
+    ) -> tuple[PlanPoint | None, list[Candidate], RoutingDecision]:
+        usable, rejected = self.pool.build(request, override)
+        task = self.task_of(request.last_user_text)
+        point, why = self.plans.choose(
+            task, cost_weight=self.cost_weight, quality_share=self.quality_share, available=[c.id for c in usable]
+        )
+        if point is None:
+            return None, [], RoutingDecision(self.name, candidates=usable + rejected, explanation=[why])
+        by_id = {c.id: c for c in usable}
+        order = [by_id[m] for m in point.plan.models]
+        for cand in order:
+            cand.reason = "in the learned plan"
+        decision = RoutingDecision(self.name, candidates=order + [c for c in usable if c not in order] + rejected)
+        decision.note(f"task type {task!r}: {why}")
+        decision.note(
+            f"plan: {point.plan.describe()}; on {point.prompts} training prompts it scored {point.quality:.3f} "
+            f"at {point.cost:.1%} of the cost of always calling {self.plans.reference_model}"
+        )
+        return point, order, decision
+
+    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+        point, order, decision = self._choose(request, candidates)
+        if point is None:
+            fallback = await self.fallback.explain(request, candidates)
+            fallback.explanation[:0] = decision.explanation + ["using the router-derived cascade instead"]
+            return fallback
+        decision.chosen.extend(c.id for c in order)
+        decision.note("the cascade calls these in order and stops as soon as the plan's rule keeps an answer")
+        return decision
+
+    async def run(
+        self,
+        request: ChatRequest,
+        *,
+        caller: ModelCaller,
+        meta: CallMeta,
+        candidates: Sequence[str] | None = None,
+    ) -> RoutedResult:
+        point, order, decision = self._choose(request, candidates)
+        if point is None:
+            result = await self.fallback.run(request, caller=caller, meta=meta, candidates=candidates)
+            result.decision.explanation[:0] = decision.explanation + ["using the router-derived cascade instead"]
+            return result
+        attempts: list[Completion] = []
+        earlier: list[AnswerFacts] = []
+        failures: list[tuple[str, BaseException]] = []
+        for step, cand in enumerate(order, start=1):
+            try:
+                completion = await caller(cand.id, request.with_model(cand.id), meta)
+            except ProviderError as exc:
+                failures.append((cand.id, exc))
+                decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
+                continue
+            attempts.append(completion)
+            if step == len(order):
+                decision.note(f"step {step}: {cand.id}: last in the plan; keeping its answer")
+                decision.chosen.append(cand.id)
+                return RoutedResult(completion, attempts, decision, total_cost(attempts))
+            facts = AnswerFacts.of(request, completion)
+            kept, why = accepts(point.plan.rule, facts, earlier)
+            decision.note(f"step {step}: {cand.id}: {why}")
+            if kept:
+                decision.chosen.append(cand.id)
+                return RoutedResult(completion, attempts, decision, total_cost(attempts))
+            earlier.append(facts)
+        if attempts:  # the last model failed outright: keep the latest answer we have
+            decision.note("the last model failed; keeping the latest earlier answer")
+            decision.chosen.append(attempts[-1].model)
+            return RoutedResult(attempts[-1], attempts, decision, total_cost(attempts))
+        raise AllAttemptsFailedError(failures)

@@ -1,0 +1,250 @@
+"""The gateway's ASGI app: OpenAI-compatible routes over a Podium client, plus /metrics and /healthz."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from podium.config.server import ServerSettings
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.pipeline import CallMeta
+from podium.server.chat import VIRTUAL_MODELS, ChatService, replay_candidate_filter
+from podium.server.errors import GatewayError, to_gateway_error
+from podium.server.keys import VirtualKeys, gateway_config, open_gateway_warning
+from podium.server.openai_request import parse_chat_request
+
+log = logging.getLogger("podium.server")
+_SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+_MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
+
+
+class _Endpoint:
+    """Wraps a bare ASGI callable so Starlette's Route serves it as an app, not as a request handler."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
+class Gateway:
+    """The app's state: the engine client (built in the lifespan unless injected), keys, telemetry and clock."""
+
+    def __init__(
+        self,
+        client: Any,
+        settings: ServerSettings,
+        *,
+        config: Any,
+        telemetry: Any,
+        clock: Clock,
+        env: Mapping[str, str],
+        home: Path | None,
+        mode: str,
+    ) -> None:
+        self.settings = settings
+        self.keys = VirtualKeys(settings, env=env, clock=clock)
+        self.telemetry = telemetry
+        self.clock = clock
+        self._config, self._env, self._home, self._mode = config, env, home, mode
+        self._owns_client = client is None
+        self._secrets = self._secret_values(env)
+        self.chat: ChatService | None = None if client is None else self._service(client)
+
+    def _secret_values(self, env: Mapping[str, str]) -> tuple[str, ...]:
+        names = set(self.keys.secret_envs)
+        names.update(n for n in env if n.upper().endswith(_SECRET_SUFFIXES))
+        return tuple(v for n in names if len(v := env.get(n, "")) >= _MIN_SECRET_CHARS)
+
+    def secrets(self) -> tuple[str, ...]:
+        return self._secrets
+
+    def _service(self, client: Any) -> ChatService:
+        candidate_filter = replay_candidate_filter(client.catalog) if self._mode == "replay" else None
+        return ChatService(
+            client,
+            clock=self.clock,
+            observe_overhead=self.telemetry.calls.observe_gateway_overhead,
+            secrets=self.secrets,
+            candidate_filter=candidate_filter,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self.chat is not None:
+            yield
+            return
+        from podium.engine import Podium
+
+        client = Podium.from_config(
+            gateway_config(self._config, self.settings),
+            env=self._env,
+            home=self._home,
+            telemetry=self.telemetry,
+            clock=self.clock,
+        )
+        self.chat = self._service(client)
+        try:
+            yield
+        finally:
+            self.chat = None
+            await client.aclose()
+
+    def service(self) -> ChatService:
+        if self.chat is None:
+            raise GatewayError(503, "the gateway is starting or stopping; retry shortly", "server_error", "not_ready")
+        return self.chat
+
+    def error_response(self, exc: BaseException) -> JSONResponse:
+        err = to_gateway_error(exc, self._secrets)
+        if err.status >= 500:
+            log.warning("%s %s", err.status, err.message, exc_info=err.status == 500)
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+    # -- routes ---------------------------------------------------------------------------------------------------
+
+    async def chat_completions(self, request: Request) -> Response:
+        started = self.clock.monotonic()
+        try:
+            key = self.keys.authenticate(request.headers.get("authorization"))
+            parsed = parse_chat_request(await _json_body(request, self.settings.max_body_bytes))
+            chat = self.service()
+            target = chat.target(parsed.model)
+            self.keys.check_model(key, parsed.model, target.model)
+            if target.strategy is not None:
+                target = replace(target, candidates=self.keys.concrete_allowed(key, chat.client.catalog))
+            await self.keys.admit(key)
+            meta = CallMeta(key=key.id, team=key.team, user=key.user) if key is not None else CallMeta()
+            if parsed.stream:
+                frames, headers = await chat.open_stream(parsed, target, meta, started)
+                return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
+            body, headers = chat.render(await chat.answer(parsed, target, meta), started)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-shaped error response
+            return self.error_response(exc)
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
+
+    async def list_models(self, request: Request) -> Response:
+        try:
+            key = self.keys.authenticate(request.headers.get("authorization"))
+            catalog = self.service().client.catalog
+            entries = [_model_entry(name, "podium") for name in VIRTUAL_MODELS]
+            entries += [_model_entry(spec.id, spec.provider) for spec in catalog.all()]
+            if key is not None and key.allowed_models is not None:
+                entries = [e for e in entries if _allowed(self.keys, key, e["id"])]
+        except Exception as exc:  # noqa: BLE001
+            return self.error_response(exc)
+        return JSONResponse({"object": "list", "data": entries})
+
+    async def get_model(self, request: Request) -> Response:
+        name = request.path_params["model"]
+        try:
+            key = self.keys.authenticate(request.headers.get("authorization"))
+            if name in VIRTUAL_MODELS:
+                entry = _model_entry(name, "podium")
+            else:
+                spec = self.service().client.catalog.get(name)
+                entry = _model_entry(spec.id, spec.provider)
+            self.keys.check_model(key, name, entry["id"])
+        except Exception as exc:  # noqa: BLE001
+            return self.error_response(exc)
+        return JSONResponse(entry)
+
+    async def healthz(self, request: Request) -> Response:
+        ready = self.chat is not None
+        return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
+
+
+def _model_entry(model_id: str, owner: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
+
+
+def _allowed(keys: VirtualKeys, key: Any, model_id: str) -> bool:
+    try:
+        keys.check_model(key, model_id, model_id)
+    except GatewayError:
+        return False
+    return True
+
+
+async def _json_body(request: Request, max_bytes: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise GatewayError(
+            413,
+            f"request body of {declared} bytes is over the limit of {max_bytes} (server.max_body_bytes)",
+            code="request_too_large",
+        )
+    raw = await request.body()
+    if len(raw) > max_bytes:
+        raise GatewayError(
+            413,
+            f"request body is over the limit of {max_bytes} bytes (server.max_body_bytes)",
+            code="request_too_large",
+        )
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise GatewayError(
+            400,
+            f"the request body is not valid JSON: {exc.msg} at position {exc.pos}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "the request body is not valid JSON",
+            param="body",
+        ) from None
+
+
+def create_app(
+    client: Any = None,
+    settings: ServerSettings | None = None,
+    *,
+    config: Any = None,
+    telemetry: Any = None,
+    clock: Clock = SYSTEM_CLOCK,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    mode: str | None = None,
+) -> Starlette:
+    """The gateway as an ASGI app.
+
+    Inject ``client`` (a Podium built with ``gateway_config`` so key budgets apply) and the ``telemetry`` it uses;
+    otherwise the lifespan builds the client from ``config`` (loaded from the usual places when None) and closes it.
+    ``mode="replay"`` limits strategies to models with a recorded answer to the prompt.
+    """
+    settings = settings or ServerSettings()
+    env = os.environ if env is None else env
+    if client is None and config is None:
+        from podium.config.root import load_config
+
+        config = load_config(env=env).config
+    if telemetry is None:
+        from podium.telemetry import Telemetry
+
+        telemetry = Telemetry(config.telemetry if config is not None else None, clock=clock)
+    mode = mode or (config.mode if config is not None else "live")
+    gw = Gateway(client, settings, config=config, telemetry=telemetry, clock=clock, env=env, home=home, mode=mode)
+    if (warning := open_gateway_warning(settings, settings.host)) is not None:
+        log.warning(warning)
+    routes = [
+        Route(path, gw.chat_completions, methods=["POST"]) for path in ("/v1/chat/completions", "/chat/completions")
+    ]
+    routes += [
+        Route("/v1/models", gw.list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", gw.get_model, methods=["GET"]),
+        Route("/healthz", gw.healthz, methods=["GET"]),
+        Route("/metrics", _Endpoint(telemetry.asgi_app())),
+    ]
+    app = Starlette(routes=routes, lifespan=gw.lifespan)
+    app.state.gateway = gw
+    return app

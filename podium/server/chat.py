@@ -1,0 +1,217 @@
+"""Answering one chat request through the engine: a model directly, or a ``podium/*`` virtual model's strategy.
+
+``usage`` in a response counts every attempt the call paid for (a cascade may call several models), and
+``x-podium-cost-usd`` is their total, so the two always agree. Streaming answers cannot carry the cost in a
+header (headers go out before the answer); the closing usage chunk has it in an extra ``podium`` object.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from podium.core.clock import Clock
+from podium.core.errors import ReplayMissError
+from podium.core.pipeline import CallMeta
+from podium.core.types import ChatRequest, Completion, StreamChunk, Usage
+from podium.server.errors import to_gateway_error
+from podium.server.openai_request import ParsedChat
+from podium.server.openai_response import DONE, ChunkWriter, completion_json, sse
+
+log = logging.getLogger("podium.server")
+
+# The virtual models a client may name instead of a catalog model, and the strategy each runs.
+VIRTUAL_MODELS: dict[str, str] = {
+    "podium/auto": "auto",
+    "podium/cheapest": "cheapest",
+    "podium/cascade": "cascade",
+    "podium/ensemble": "ensemble",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a request's ``model`` names: a catalog model id, or a strategy (with the models it may pick)."""
+
+    name: str
+    model: str | None = None
+    strategy: str | None = None
+    candidates: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    completion: Completion
+    usage: Usage
+    cost_usd: Decimal | None
+    upstream_s: float
+
+
+CandidateFilter = Callable[[ChatRequest, Sequence[str] | None], Sequence[str] | None]
+
+
+class ChatService:
+    """Runs parsed requests on a Podium client and renders them; times the gateway's own overhead."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        clock: Clock,
+        observe_overhead: Callable[[float], None],
+        secrets: Callable[[], Sequence[str]],
+        candidate_filter: CandidateFilter | None = None,
+    ) -> None:
+        self.client = client
+        self._clock = clock
+        self._observe = observe_overhead
+        self._secrets = secrets
+        self._candidate_filter = candidate_filter
+
+    def target(self, name: str) -> Target:
+        """Resolve ``model``; raises UnknownModelError (404) for a name neither virtual nor in the catalog."""
+        strategy = VIRTUAL_MODELS.get(name)
+        if strategy is not None:
+            return Target(name, strategy=strategy)
+        return Target(name, model=self.client.catalog.resolve(name))
+
+    def _candidates(self, request: ChatRequest, allowed: Sequence[str] | None) -> Sequence[str] | None:
+        if self._candidate_filter is None:
+            return allowed
+        return self._candidate_filter(request, allowed)
+
+    async def answer(self, parsed: ParsedChat, target: Target, meta: CallMeta) -> Answer:
+        """A whole answer; strategies report every attempt's usage and their total cost."""
+        if target.strategy is None:
+            c = await self.client.complete(parsed.request, model=target.model, meta=meta)
+            return Answer(c, c.usage, c.cost_usd, c.latency_ms / 1000.0)
+        candidates = self._candidates(parsed.request, target.candidates)
+        result = await self.client.route(parsed.request, strategy=target.strategy, meta=meta, candidates=candidates)
+        attempts = list(result.attempts) or [result.completion]
+        usage = sum((a.usage for a in attempts), Usage())
+        upstream = sum(a.latency_ms for a in attempts) / 1000.0
+        return Answer(result.completion, usage, result.total_cost_usd, upstream)
+
+    def render(self, answer: Answer, started: float) -> tuple[dict[str, Any], dict[str, str]]:
+        """The ``chat.completion`` body and the x-podium-* headers; records the overhead."""
+        c = answer.completion
+        request_id = c.request_id or uuid.uuid4().hex
+        body = completion_json(c, response_id=f"chatcmpl-{request_id}", created=self._created(), usage=answer.usage)
+        headers = {"x-podium-model": c.model, "x-podium-request-id": request_id, "x-request-id": request_id}
+        if answer.cost_usd is not None:
+            headers["x-podium-cost-usd"] = str(answer.cost_usd)
+        self._observe(self._clock.monotonic() - started - answer.upstream_s)
+        return body, headers
+
+    def _created(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    # -- streaming ----------------------------------------------------------------------------------------------
+
+    async def open_stream(
+        self, parsed: ParsedChat, target: Target, meta: CallMeta, started: float
+    ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
+        """Start the answer and wait for its first piece, so failures before any output get a proper status."""
+        gateway_id = uuid.uuid4().hex
+        if target.strategy is not None:
+            answer = await self.answer(parsed, target, meta)
+            model = answer.completion.model
+            frames = self._whole_answer_frames(answer, parsed, gateway_id, started)
+        else:
+            model = target.model or parsed.model
+            stream = self.client.stream(parsed.request, model=target.model, meta=meta)
+            chunks = aiter(stream)
+            try:
+                first: StreamChunk | None = await anext(chunks)
+            except StopAsyncIteration:
+                first = None
+            writer = ChunkWriter(
+                response_id=f"chatcmpl-{gateway_id}",
+                created=self._created(),
+                model=model,
+                include_usage=parsed.include_usage,
+            )
+            frames = self._relay_frames(stream, chunks, first, writer, started)
+        headers = {"x-podium-model": model, "x-podium-request-id": gateway_id, "x-request-id": gateway_id}
+        return frames, headers
+
+    async def _relay_frames(
+        self,
+        stream: Any,
+        chunks: AsyncIterator[StreamChunk],
+        first: StreamChunk | None,
+        writer: ChunkWriter,
+        started: float,
+    ) -> AsyncIterator[bytes]:
+        yield writer.role()
+        finish: str | None = None
+        try:
+            chunk = first
+            while chunk is not None:
+                if (frame := writer.delta(chunk)) is not None:
+                    yield frame
+                finish = chunk.finish_reason or finish
+                chunk = await anext(chunks, None)
+        except Exception as exc:  # noqa: BLE001 - the status line is gone: report in-band, as OpenAI does
+            yield self._error_frame(exc)
+            return
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]  # a client that left must not leave the call running
+        completion: Completion | None = stream.completion
+        yield writer.finish(finish or (completion.finish_reason if completion else None))
+        if completion is not None:
+            if writer.include_usage:
+                yield writer.usage(completion)
+            self._observe(self._clock.monotonic() - started - completion.latency_ms / 1000.0)
+        yield DONE
+
+    async def _whole_answer_frames(
+        self, answer: Answer, parsed: ParsedChat, gateway_id: str, started: float
+    ) -> AsyncIterator[bytes]:
+        """A strategy's accepted answer, sent as one content chunk (it had to be judged whole first)."""
+        c = answer.completion
+        writer = ChunkWriter(
+            response_id=f"chatcmpl-{gateway_id}",
+            created=self._created(),
+            model=c.model,
+            include_usage=parsed.include_usage,
+        )
+        yield writer.role()
+        for call_index, call in enumerate(c.tool_calls or ()):
+            yield writer.delta(StreamChunk(tool_call_delta={"index": call_index, **call})) or b""
+        if c.text:
+            yield writer.delta(StreamChunk(delta=c.text)) or b""
+        yield writer.finish(c.finish_reason)
+        if writer.include_usage:
+            yield writer.usage(c, usage=answer.usage, cost_usd=answer.cost_usd)
+        self._observe(self._clock.monotonic() - started - answer.upstream_s)
+        yield DONE
+
+    def _error_frame(self, exc: BaseException) -> bytes:
+        err = to_gateway_error(exc, self._secrets())
+        log.warning("stream failed after it started: %s", err.message)
+        return sse(err.body())
+
+
+def replay_candidate_filter(catalog: Any) -> CandidateFilter:
+    """In replay mode a strategy may only pick models with a recorded answer to this very prompt."""
+    from podium.providers.replay import ReplayProvider
+
+    replay = ReplayProvider()
+
+    def candidates(request: ChatRequest, allowed: Sequence[str] | None) -> Sequence[str]:
+        pool = allowed if allowed is not None else [m for m in replay.models if m in catalog]
+        found = []
+        for model_id in pool:
+            spec = catalog.get(model_id)
+            if any(replay.lookup(text, spec) is not None for text in (request.last_user_text, request.prompt_text)):
+                found.append(spec.id)
+        if not found:
+            raise ReplayMissError("any recorded model", request.last_user_text)
+        return found
+
+    return candidates

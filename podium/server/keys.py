@@ -1,0 +1,140 @@
+"""Virtual keys: Bearer auth against SHA-256 digests, per-key model allow-lists, per-key RPM, per-key budgets."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from podium.config.server import ServerSettings, VirtualKey
+from podium.core.clock import Clock
+from podium.core.errors import ConfigError
+from podium.resilience.ratelimit import Bucket, InProcessBackend
+from podium.server.errors import GatewayError, retry_after_headers
+
+log = logging.getLogger("podium.server")
+
+
+def sha256_hex(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def gateway_config(config: Any, settings: ServerSettings) -> Any:
+    """``config`` with every virtual key's budget added to the ledger's budgets (scope ``key``, hard)."""
+    budgets = settings.key_budgets()
+    if not budgets:
+        return config
+    if not config.ledger.enabled:
+        first = next(k for k in settings.keys if k.budget_usd is not None)
+        raise ConfigError(
+            f"virtual key {first.id!r} has budget_usd but the ledger is disabled, so the budget could not be "
+            "enforced; set ledger.enabled: true or remove budget_usd",
+            field="server.keys.budget_usd",
+            value=str(first.budget_usd),
+        )
+    ledger = config.ledger.model_copy(update={"budgets": tuple(config.ledger.budgets) + budgets})
+    return config.model_copy(update={"ledger": ledger})
+
+
+class VirtualKeys:
+    """Who is calling (from the Authorization header) and what they may do."""
+
+    def __init__(self, settings: ServerSettings, *, env: Mapping[str, str], clock: Clock) -> None:
+        self._by_digest: dict[str, VirtualKey] = {}
+        for key in settings.keys:
+            self._by_digest[self._digest_of(key, env)] = key
+        self._clock = clock
+        self._limiter = InProcessBackend()
+        self._buckets = {k.id: Bucket(f"key:{k.id}", k.rpm, "rpm") for k in settings.keys if k.rpm is not None}
+        self.secret_envs = tuple(k.key_env for k in settings.keys if k.key_env)
+
+    @staticmethod
+    def _digest_of(key: VirtualKey, env: Mapping[str, str]) -> str:
+        if key.key_sha256 is not None:
+            return key.key_sha256
+        assert key.key_env is not None
+        value = env.get(key.key_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"virtual key {key.id!r} reads its key from ${key.key_env}, which is not set; "
+                f"export {key.key_env}=... or use key_sha256",
+                field="server.keys.key_env",
+                value=key.key_env,
+            )
+        return sha256_hex(value)
+
+    @property
+    def open(self) -> bool:
+        return not self._by_digest
+
+    def authenticate(self, authorization: str | None) -> VirtualKey | None:
+        """The caller's key; None on an open gateway. Raises a 401 GatewayError for a missing or unknown key."""
+        if self.open:
+            return None
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise GatewayError(
+                401, "missing API key: send `Authorization: Bearer <your Podium virtual key>`", code="invalid_api_key"
+            )
+        # A dict lookup by digest is safe from timing attacks: the digest of a guess says nothing about real keys.
+        key = self._by_digest.get(sha256_hex(token))
+        if key is not None:
+            return key
+        raise GatewayError(
+            401, "invalid API key: it matches no virtual key configured on this gateway", code="invalid_api_key"
+        )
+
+    def check_model(self, key: VirtualKey | None, requested: str, resolved: str | None) -> None:
+        """Refuse (403) a model outside the key's ``allowed_models``; entries may be globs such as ``openai:*``."""
+        if key is None or key.allowed_models is None:
+            return
+        names = [n for n in (requested, resolved) if n]
+        if any(fnmatch.fnmatchcase(n, pattern) for n in names for pattern in key.allowed_models):
+            return
+        raise GatewayError(
+            403,
+            f"virtual key {key.id!r} may not use model {requested!r}; it may use: {', '.join(key.allowed_models)}",
+            "permission_error",
+            "model_not_allowed",
+            "model",
+        )
+
+    def concrete_allowed(self, key: VirtualKey | None, catalog: Any) -> list[str] | None:
+        """Catalog ids a strategy may pick for this key (None = any); globs and virtual models are skipped."""
+        if key is None or key.allowed_models is None:
+            return None
+        out = []
+        for name in key.allowed_models:
+            if name in catalog:
+                out.append(catalog.resolve(name))
+        return out or None
+
+    async def admit(self, key: VirtualKey | None) -> None:
+        """Take one request from the key's RPM bucket, or refuse with 429 and Retry-After."""
+        bucket = self._buckets.get(key.id) if key is not None else None
+        if bucket is None:
+            return
+        got = await self._limiter.reserve([(bucket, 1.0)], (), self._clock.monotonic(), 0.0)
+        if not got.admitted:
+            raise GatewayError(
+                429,
+                f"virtual key {key.id!r} is over its limit of {bucket.limit} requests per "  # type: ignore[union-attr]
+                f"minute (Podium's own limit); retry after {got.wait:.1f}s",
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                headers=retry_after_headers(got.wait),
+            )
+
+
+def open_gateway_warning(settings: ServerSettings, host: str) -> str | None:
+    """The warning to log when the gateway lets anyone in, or None when it checks keys."""
+    if not settings.open:
+        return None
+    if host in ("127.0.0.1", "localhost", "::1"):
+        where = "only this machine can reach it"
+    else:
+        where = f"anyone who can reach {host} can spend your provider keys"
+    return f"no virtual keys configured (server.keys): the gateway is open; {where}"

@@ -1,0 +1,142 @@
+"""OpenAI Chat Completions request JSON -> ChatRequest. Pure: no I/O, every problem names the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from podium.core.errors import ValidationError
+from podium.core.types import ChatRequest, ContentPart, ImagePart, Message, TextPart
+
+# OpenAI's newer "developer" role is the system prompt of every other provider.
+_ROLE_ALIASES = {"developer": "system"}
+_MEDIA_TYPE_PREFIX = "data:"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedChat:
+    """What the gateway needs from one request body: the model asked for, the request, and how to answer."""
+
+    model: str
+    request: ChatRequest
+    stream: bool = False
+    include_usage: bool = False
+
+
+def _fail(field: str, value: Any, message: str, valid: Any = None) -> ValidationError:
+    return ValidationError(f"{field}: {message}", field=field, value=value, valid=valid)
+
+
+def _typed(body: dict[str, Any], name: str, kinds: type | tuple[type, ...], what: str) -> Any:
+    value = body.get(name)
+    if value is None:
+        return None
+    # bool is an int in Python, but not in JSON Schema: `"max_tokens": true` is a client bug worth naming.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
+        raise _fail(name, value, f"expected {what}, got {type(value).__name__} {value!r}"[:200], what)
+    return value
+
+
+def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _part(raw: Any, where: str) -> ContentPart:
+    if not isinstance(raw, dict):
+        raise _fail(where, raw, "a content part must be an object with a type", ["text", "image_url"])
+    kind = raw.get("type")
+    if kind == "text":
+        text = raw.get("text")
+        if not isinstance(text, str):
+            raise _fail(f"{where}.text", text, "a text part needs a string `text`")
+        return TextPart(text)
+    if kind == "image_url":
+        image = raw.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        if not isinstance(url, str) or not url:
+            raise _fail(f"{where}.image_url.url", url, "an image part needs `image_url.url` (https or data URL)")
+        media = url[len(_MEDIA_TYPE_PREFIX) :].split(";", 1)[0] if url.startswith(_MEDIA_TYPE_PREFIX) else None
+        return ImagePart(url, media_type=media or None)
+    raise _fail(f"{where}.type", kind, f"content part type {kind!r} is not supported", ["text", "image_url"])
+
+
+def _content(raw: Any, where: str) -> str | tuple[ContentPart, ...]:
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, list):
+        return tuple(_part(p, f"{where}[{i}]") for i, p in enumerate(raw))
+    raise _fail(where, raw, "content must be a string, an array of content parts, or null")
+
+
+def _message(raw: Any, i: int) -> Message:
+    where = f"messages[{i}]"
+    if not isinstance(raw, dict):
+        raise _fail(where, raw, "each message must be an object with `role` and `content`")
+    role = _ROLE_ALIASES.get(raw.get("role"), raw.get("role"))
+    if role not in ("system", "user", "assistant", "tool"):
+        valid = ["system", "developer", "user", "assistant", "tool"]
+        raise _fail(f"{where}.role", raw.get("role"), f"role {raw.get('role')!r} is not valid", valid)
+    tool_calls = raw.get("tool_calls")
+    if tool_calls is not None and not isinstance(tool_calls, list):
+        raise _fail(f"{where}.tool_calls", tool_calls, "tool_calls must be an array")
+    return Message(
+        role=role,
+        content=_content(raw.get("content"), f"{where}.content"),
+        name=raw.get("name") if isinstance(raw.get("name"), str) else None,
+        tool_call_id=raw.get("tool_call_id") if isinstance(raw.get("tool_call_id"), str) else None,
+        tool_calls=tuple(tool_calls) if tool_calls else None,
+    )
+
+
+def _stop(body: dict[str, Any]) -> tuple[str, ...] | None:
+    stop = body.get("stop")
+    if stop is None:
+        return None
+    if isinstance(stop, str):
+        return (stop,)
+    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
+        return tuple(stop)
+    raise _fail("stop", stop, "stop must be a string or an array of strings")
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    newer = _typed(body, "max_completion_tokens", int, "an integer")
+    return newer if newer is not None else _typed(body, "max_tokens", int, "an integer")
+
+
+def _stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
+    stream = bool(_typed(body, "stream", bool, "true or false"))
+    options = _typed(body, "stream_options", dict, "an object") or {}
+    return stream, bool(options.get("include_usage")) and stream
+
+
+def parse_chat_request(body: Any) -> ParsedChat:
+    """Translate a Chat Completions body; raises ValidationError naming the field and what is valid."""
+    if not isinstance(body, dict):
+        raise _fail("body", type(body).__name__, "the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise _fail("model", model, "`model` is required: a catalog model id, an alias, or podium/auto")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _fail("messages", messages, "`messages` must be a non-empty array of messages")
+    n = _typed(body, "n", int, "an integer")
+    if n not in (None, 1):
+        raise _fail("n", n, "only n=1 is supported; send separate requests for more answers", 1)
+    stream, include_usage = _stream_flags(body)
+    tools = _typed(body, "tools", list, "an array of tools")
+    request = ChatRequest(
+        messages=tuple(_message(m, i) for i, m in enumerate(messages)),
+        temperature=_typed(body, "temperature", (int, float), "a number from 0 to 2"),
+        max_tokens=_max_tokens(body),
+        top_p=_typed(body, "top_p", (int, float), "a number from 0 to 1"),
+        stop=_stop(body),
+        response_format=_typed(body, "response_format", dict, 'an object such as {"type": "json_object"}'),
+        tools=tuple(tools) if tools else None,
+        tool_choice=body.get("tool_choice"),
+        seed=_typed(body, "seed", int, "an integer"),
+        user=_typed(body, "user", str, "a string"),
+    )
+    return ParsedChat(model=model.strip(), request=request, stream=stream, include_usage=include_usage)

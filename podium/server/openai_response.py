@@ -1,0 +1,118 @@
+"""Completion and StreamChunk -> OpenAI Chat Completions JSON (``chat.completion`` and ``chat.completion.chunk``)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from podium.core.types import Completion, StreamChunk, Usage
+from podium.providers.openai_wire import usage_to_wire
+
+# Podium's finish reasons are OpenAI's names already; anything else is reported as a plain stop.
+_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+
+
+def finish_reason(reason: str | None, tool_calls: Any = None) -> str:
+    if reason in _FINISH_REASONS:
+        return reason  # type: ignore[return-value]
+    return "tool_calls" if tool_calls else "stop"
+
+
+usage_json = usage_to_wire
+
+
+def completion_json(completion: Completion, *, response_id: str, created: int, usage: Usage) -> dict[str, Any]:
+    """The ``chat.completion`` object. ``usage`` is what the call consumed (every attempt of a strategy)."""
+    message: dict[str, Any] = {"role": "assistant", "content": completion.text, "refusal": None}
+    if completion.tool_calls:
+        message["tool_calls"] = [_tool_call(c, i) for i, c in enumerate(completion.tool_calls)]
+        if not completion.text:
+            message["content"] = None
+    return {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": completion.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": finish_reason(completion.finish_reason, completion.tool_calls),
+            }
+        ],
+        "usage": usage_json(usage),
+        "system_fingerprint": None,
+    }
+
+
+def _tool_call(call: dict[str, Any], index: int) -> dict[str, Any]:
+    fn = call.get("function") or {}
+    args = fn.get("arguments", "")
+    return {
+        "id": call.get("id") or f"call_{index}",
+        "type": "function",
+        "function": {"name": fn.get("name", ""), "arguments": args if isinstance(args, str) else json.dumps(args)},
+    }
+
+
+class ChunkWriter:
+    """Renders one streamed answer as SSE ``data:`` frames sharing one id, created time and model."""
+
+    def __init__(self, *, response_id: str, created: int, model: str, include_usage: bool) -> None:
+        self.response_id = response_id
+        self.created = created
+        self.model = model
+        self.include_usage = include_usage
+        self._tool_calls = False
+
+    def _frame(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        obj: dict[str, Any] = {
+            "id": self.response_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        if self.include_usage:
+            obj["usage"] = None
+        obj.update(extra)
+        return sse(obj)
+
+    def role(self) -> bytes:
+        """The opening chunk, as OpenAI sends it: the assistant role and empty content."""
+        return self._frame([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+
+    def delta(self, chunk: StreamChunk) -> bytes | None:
+        """A content or tool-call piece; None when the chunk only carries the finish reason or usage."""
+        delta: dict[str, Any] = {}
+        if chunk.delta:
+            delta["content"] = chunk.delta
+        if chunk.tool_call_delta:
+            self._tool_calls = True
+            delta["tool_calls"] = [{"index": 0, **chunk.tool_call_delta}]
+        if not delta:
+            return None
+        return self._frame([{"index": 0, "delta": delta, "finish_reason": None}])
+
+    def finish(self, reason: str | None) -> bytes:
+        return self._frame([{"index": 0, "delta": {}, "finish_reason": finish_reason(reason, self._tool_calls)}])
+
+    def usage(self, completion: Completion, *, usage: Usage | None = None, cost_usd: Decimal | None = None) -> bytes:
+        """The closing usage chunk (``choices: []``), with the answering model, cost and ledger request id in an
+        extra ``podium`` object. ``usage``/``cost_usd`` default to the completion's own."""
+        cost = cost_usd if cost_usd is not None else completion.cost_usd
+        extra = podium_json(completion.model, cost, completion.request_id)
+        return self._frame([], usage=usage_json(usage or completion.usage), podium=extra)
+
+
+def podium_json(model: str, cost_usd: Decimal | None, request_id: str | None) -> dict[str, Any]:
+    return {"model": model, "cost_usd": None if cost_usd is None else str(cost_usd), "request_id": request_id}
+
+
+def sse(obj: Any) -> bytes:
+    return b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
