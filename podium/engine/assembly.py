@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from podium.config.routing import effective_routing
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.events import EventSink, discard
 from podium.engine.providers import ProviderPool
@@ -56,7 +57,7 @@ def build_client(
         fallback=layered.fallback if layered else None,
         fallback_models=tuple(orch.fallback_strategy.models) if orch.enabled else (),
         default_model=config.default_model,
-        routing_settings=config.routing,
+        routing_settings=effective_routing(config.routing, orch),
         router_loader=_router_loader,
         emit=layered.emit if layered else (emit or discard),
         closers=layered.closers if layered else (),
