@@ -14,23 +14,40 @@ import pytest
 from test_ledger_support import SPEC, make_ctx, pg_url, priced_terminal, sqlite_url, worst_case  # noqa: F401
 
 from podium.core.errors import BudgetExceededError
-from podium.core.pipeline import CallMeta, compose
-from podium.core.types import Usage
+from podium.core.pipeline import CallContext, CallMeta, compose
+from podium.core.types import Completion, Usage
 from podium.ledger import Budget, Ledger, LedgerMiddleware, UsageKey
 
 CALLERS = 200
 ANSWER = Usage(input_tokens=40, output_tokens=60)
 
 
-async def run_callers(url: str, mode: str, limit: Decimal) -> tuple[int, list[dict], Ledger]:
-    ledger = Ledger(url, budgets=[Budget("project", limit, scope_id="p1")], mode=mode)
+async def run_callers(url: str, mode: str, limit: Decimal, **options: object) -> tuple[int, list[dict], Ledger]:
+    ledger = Ledger(url, budgets=[Budget("project", limit, scope_id="p1")], mode=mode, **options)  # type: ignore[arg-type]
     upstream: list[str] = []
-    handler = compose([LedgerMiddleware(ledger)], priced_terminal(ANSWER, calls=upstream))
+    answer = priced_terminal(ANSWER, calls=upstream)
+    arrived = 0
+    everyone = asyncio.Event()
+
+    def arrive() -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == CALLERS:
+            everyone.set()
+
+    async def held_upstream(ctx: CallContext) -> Completion:
+        # Every admitted call stays in flight until all callers have been admitted or refused: all 200 compete.
+        arrive()
+        await everyone.wait()
+        return await answer(ctx)
+
+    handler = compose([LedgerMiddleware(ledger)], held_upstream)
 
     async def one(i: int) -> bool:
         try:
             await handler(make_ctx(f"req-{i}", meta=CallMeta(project="p1")))
         except BudgetExceededError:
+            arrive()
             return False
         return True
 
@@ -60,25 +77,36 @@ def limit_for(admit: int) -> Decimal:
     return worst_case(make_ctx("x")) * admit + Decimal("0.0000001")
 
 
-@pytest.mark.parametrize("mode", ["shared", "process"])
-async def test_200_concurrent_callers_sqlite(tmp_path: Path, mode: str) -> None:
+# process = in-memory admission with the journal as write-ahead; process-db = waiting for the committed row.
+MODES = {"shared": ("shared", {}), "process": ("process", {}), "process-db": ("process", {"journal": False})}
+
+
+@pytest.mark.parametrize("variant", list(MODES))
+async def test_200_concurrent_callers_sqlite(tmp_path: Path, variant: str) -> None:
+    mode, options = MODES[variant]
     limit = limit_for(37)
-    admitted, rows, ledger = await run_callers(sqlite_url(tmp_path), mode, limit)
+    admitted, rows, ledger = await run_callers(sqlite_url(tmp_path), mode, limit, **options)
     try:
         check_no_overshoot(admitted, rows, ledger, limit)
         assert admitted == 37  # every caller arrives before any settles, so exactly the worst cases that fit
+        if ledger.journal is not None:
+            assert ledger.journal.pending == 0 and ledger.journal.size() == 0  # all final: checkpointed away
     finally:
         ledger.close()
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("mode", ["shared", "process"])
-async def test_200_concurrent_callers_postgres(pg_url: str, mode: str) -> None:  # noqa: F811
+@pytest.mark.parametrize("variant", list(MODES))
+async def test_200_concurrent_callers_postgres(pg_url: str, tmp_path: Path, variant: str) -> None:  # noqa: F811
+    mode, options = MODES[variant]
+    if variant == "process":  # Postgres has no file to sit beside: the journal goes where it is told
+        options = {"journal_path": tmp_path / "pg.podium-journal"}
     limit = limit_for(37)
-    admitted, rows, ledger = await run_callers(pg_url, mode, limit)
+    admitted, rows, ledger = await run_callers(pg_url, mode, limit, **options)
     try:
         check_no_overshoot(admitted, rows, ledger, limit)
         assert admitted == 37
+        assert (ledger.journal is not None) == (variant == "process")
     finally:
         ledger.close()
 

@@ -175,11 +175,12 @@ async def test_exact_decimal_round_trip_on_postgres(pg_url: str) -> None:  # noq
         led.close()
 
 
+# Only the committed write-ahead awaits the database; process mode's journal appends without an await to cancel.
 @pytest.mark.parametrize("mode", ["shared", "process"])
 async def test_cancelled_while_reserving_leaves_nothing_held(tmp_path: Path, mode: str) -> None:
     from podium.ledger import Budget, Totals, UsageKey
 
-    led = Ledger(sqlite_url(tmp_path), budgets=[Budget("global", Decimal(1))], mode=mode)
+    led = Ledger(sqlite_url(tmp_path), budgets=[Budget("global", Decimal(1))], mode=mode, journal=False)
     try:
         handler = compose([LedgerMiddleware(led)], priced_terminal(Usage(5, 5)))
         await handler(make_ctx("warm-up"))  # loads the budget's totals, so the next awaits are the write-aheads

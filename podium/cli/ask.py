@@ -69,7 +69,7 @@ def ask(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
 ) -> None:
     """Ask a model. `echo "text" | podium ask "Summarise this" --model ollama:llama3.2`"""
-    chosen, cap = _strategy(strategy), _max_cost(max_cost)  # bad flags fail before stdin is read
+    chosen, cap = _strategy(strategy), parse_max_cost(max_cost)  # bad flags fail before stdin is read
     text = _prompt_text(prompt, typer.get_text_stream("stdin"))
     request = ChatRequest.from_prompt(text, system=system, temperature=temperature, max_tokens=max_tokens)
     loaded = load_cli_config(ctx)
@@ -118,7 +118,7 @@ def _strategy(name: str | None) -> str | None:
     return key
 
 
-def _max_cost(value: str | None) -> Decimal | None:
+def parse_max_cost(value: str | None) -> Decimal | None:
     if value is None:
         return None
     try:

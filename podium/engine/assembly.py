@@ -80,6 +80,7 @@ class _Layers:
         from podium.resilience.stack import build_resilience
         from podium.telemetry import Telemetry
 
+        owns_telemetry = telemetry is None
         self.telemetry = telemetry or Telemetry(config.telemetry, clock=clock)
         if emit is not None:
             self.telemetry.bus.add_sink(emit)
@@ -104,12 +105,14 @@ class _Layers:
             *self.telemetry.middlewares(),
             *stack.middlewares_inner,
         ]
-        self.telemetry.start_server()
+        if owns_telemetry:
+            self.telemetry.start_server()
 
         async def close() -> None:
             await stack.aclose()
             if ledger is not None:
                 await close_ledger(ledger)
-            self.telemetry.shutdown()
+            if owns_telemetry:  # a shared, injected telemetry is its owner's to shut down
+                self.telemetry.shutdown()
 
         self.closers = [close]

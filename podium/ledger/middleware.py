@@ -73,6 +73,9 @@ def build_ledger_middleware(
         busy_timeout_ms=settings.busy_timeout_ms,
         synchronous=settings.sqlite_synchronous,
         stale_pending_s=settings.stale_pending_s,
+        journal=settings.journal,
+        journal_path=settings.journal_path,
+        journal_fsync=settings.journal_fsync,
     )
     return LedgerMiddleware(ledger), ledger
 

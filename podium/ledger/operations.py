@@ -76,16 +76,28 @@ _INSERT_ROW = calls.insert()
 _TOTALS = "totals"  # Tx.cache key: {UsageKey: Totals} read in this transaction
 _DIRTY = "totals_dirty"
 _NEW_ROWS = "new_rows"  # Tx.cache key: rows to insert at commit, in one executemany
+_QUEUED = "queued_rows"  # Tx.cache key: {(request id, attempt): row} of _NEW_ROWS, for ops later in the batch
 
 
 def _add_row(tx: Tx, row: dict[str, Any]) -> None:
     """Queue a row for this transaction's single multi-row insert (a batch of N rows costs one statement)."""
-    tx.cache.setdefault(_NEW_ROWS, {}).setdefault(tuple(row), []).append(row)
+    row = dict(row)  # a later op in this batch may finalize it in place; the caller's dict must stay as it was
+    tx.cache.setdefault(_NEW_ROWS, []).append(row)
+    tx.cache.setdefault(_QUEUED, {}).setdefault((row["request_id"], row["attempt"]), row)
     tx.before_commit(_NEW_ROWS, _insert_rows)
 
 
+def _queued_row(tx: Tx, request_id: str, attempt: int) -> dict[str, Any] | None:
+    """A row queued for insert in this transaction: a settle in the same batch as its reservation updates it here."""
+    queued: dict[tuple[str, int], dict[str, Any]] | None = tx.cache.get(_QUEUED)
+    return None if queued is None else queued.get((request_id, attempt))
+
+
 def _insert_rows(tx: Tx) -> None:
-    for rows in tx.cache[_NEW_ROWS].values():  # grouped by column set, as executemany needs
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in tx.cache[_NEW_ROWS]:  # grouped by column set, as executemany needs
+        groups.setdefault(tuple(row), []).append(row)
+    for rows in groups.values():
         tx.conn.execute(_INSERT_ROW, rows)
 
 
@@ -178,6 +190,12 @@ def settle(
     tx: Tx, request_id: str, attempt: int, values: dict[str, Any], cost: Decimal | None
 ) -> dict[UsageKey, Totals]:
     """Finalize a pending row and move its reservation to spend. A row already final is left alone (no double charge)."""
+    queued = _queued_row(tx, request_id, attempt)
+    if queued is not None:
+        if queued["status"] != PENDING:
+            return {}
+        queued.update(values)
+        return _move(tx, queued["reserved_usd"], queued["budget_keys"], cost or ZERO)
     row = tx.conn.execute(_FINALIZE_ROW, {**values, "r_id": request_id, "r_attempt": attempt}).first()
     if row is None:
         return {}
@@ -200,6 +218,10 @@ def insert_row(tx: Tx, row: dict[str, Any]) -> None:
 
 
 def set_gates(tx: Tx, request_id: str, attempt: int, outcome: Any) -> int:
+    queued = _queued_row(tx, request_id, attempt)
+    if queued is not None:
+        queued["gates"] = json.dumps(outcome)
+        return 1
     c = calls.c
     stmt = calls.update().where(c.request_id == request_id, c.attempt == attempt).values(gates=json.dumps(outcome))
     return tx.conn.execute(stmt).rowcount
@@ -221,9 +243,7 @@ def recover(tx: Tx, is_alive: Callable[[str], bool], stale_before: datetime, now
         if is_alive(owner) and started_at >= stale_before:
             continue
         tx.conn.execute(
-            calls.update()
-            .where(c.id == row_id, c.status == PENDING)
-            .values(status=RECOVERED, cost_usd=reserved, finished_at=now, error_type="ProcessDied", error_message=_DIED)
+            calls.update().where(c.id == row_id, c.status == PENDING).values(**recovered_values(reserved, now))
         )
         _move(tx, reserved, keys_json, reserved)
         count += 1
@@ -231,3 +251,48 @@ def recover(tx: Tx, is_alive: Callable[[str], bool], stale_before: datetime, now
 
 
 _DIED = "the writing process ended before the answer was recorded; charged at the reserved worst case"
+
+
+def recovered_values(reserved: Decimal, now: datetime) -> dict[str, Any]:
+    """How an orphaned reservation is finalized: charged its worst case, since the provider may have billed it."""
+    return {
+        "status": RECOVERED,
+        "cost_usd": reserved,
+        "finished_at": now,
+        "error_type": "ProcessDied",
+        "error_message": _DIED,
+    }
+
+
+_EXISTING = sa.select(_C.status, _C.reserved_usd, _C.budget_keys).where(_ROW_MATCH)
+
+
+def replay(tx: Tx, entries: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], now: datetime) -> int:
+    """Write the final row of each journaled reservation the database does not hold as final; return how many.
+
+    ``entries`` are (reservation row, final values or None). With final values (the answer came back and was
+    journaled) the row gets them exactly; without, it is recovered at its reserved worst case. A row already
+    final is left alone, so replaying twice changes nothing.
+    """
+    count = 0
+    for reservation, final in entries:
+        params = {"r_id": reservation["request_id"], "r_attempt": reservation["attempt"]}
+        existing = tx.conn.execute(_EXISTING, params).first()
+        if existing is not None and existing[0] != PENDING:
+            continue
+        values = final if final is not None else recovered_values(reservation["reserved_usd"], now)
+        cost = values.get("cost_usd") or ZERO
+        if existing is None:  # the reservation never reached the database: nothing holds it in the totals
+            # Another process replaying the same journal at once may have inserted it: then it counted it too.
+            ins = _insert(tx.conn)(calls).values({**reservation, **values}).on_conflict_do_nothing().returning(_C.id)
+            if tx.conn.execute(ins).first() is None:  # (rowcount is -1 on psycopg with RETURNING)
+                continue
+            for key in sorted(UsageKey.from_json(k) for k in json.loads(reservation["budget_keys"])):
+                t = load_totals(tx, key)
+                _store_totals(tx, key, Totals(t.spent + cost, t.reserved))
+        elif tx.conn.execute(_FINALIZE_ROW, {**values, **params}).first() is None:
+            continue  # finalized meanwhile by someone else
+        else:
+            _move(tx, existing[1], existing[2], cost)
+        count += 1
+    return count

@@ -1,0 +1,293 @@
+"""`podium project`: run a multi-step project, resume it after a stop, list and show projects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import typer
+from rich.markup import escape
+
+from podium.cli.context import cli_env, load_cli_config
+from podium.core.errors import ValidationError
+from podium.core.events import EventType
+from podium.core.money import fmt_usd, usd
+
+app = typer.Typer(
+    help="Multi-step projects: plan into tasks, route each to the cheapest suitable model, checkpoint, resume.",
+    no_args_is_help=True,
+)
+
+EXIT_INCOMPLETE = 1  # the run ended paused (budget, time, interruption) or with failed tasks: see its status
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final project state as one JSON object.")]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--max-concurrency", min=1, max=64, help="Most tasks running at the same time.")
+]
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    project: Annotated[str | None, typer.Option("--project", "-p", help="What to build (the description).")] = None,
+    criteria: Annotated[str | None, typer.Option("--criteria", help="How to judge it done.")] = None,
+    budget: Annotated[str | None, typer.Option("--budget", help="Hard spending limit in USD (default 8.0).")] = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where task outputs are written.")] = Path(
+        "results"
+    ),
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Project YAML (project:, budget:, policy:, tasks:).")
+    ] = None,
+    max_concurrency: ConcurrencyOpt = 3,
+    max_time: Annotated[
+        float | None, typer.Option("--max-time", help="Stop starting tasks after this many seconds.")
+    ] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="Routing strategy for tasks.")] = None,
+    orchestrator_model: Annotated[
+        str | None, typer.Option("--orchestrator-model", help="Model that plans the tasks.")
+    ] = None,
+    project_id: Annotated[str | None, typer.Option("--id", help="Project id (an existing id is resumed).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Plan a project into tasks and run them. `podium project run --project "..." --budget 5 -o ./out`"""
+    from podium.workflows.project import build_spec
+
+    spec = build_spec(
+        file=file,
+        description=project,
+        criteria=criteria,
+        max_usd=_usd_option(budget, "--budget"),
+        max_time_seconds=max_time,
+    )
+    orch = _orchestrator(ctx, strategy=strategy, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model)
+    _finish(
+        orch,
+        lambda view: orch.run(spec, output_dir=output_dir, project_id=project_id, on_forecast=view.forecast),
+        as_json,
+    )
+
+
+@app.command("resume")
+def resume(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="The project id (see `podium project list`).")],
+    budget: Annotated[str | None, typer.Option("--budget", help="Raise the project's budget to this many USD.")] = None,
+    max_concurrency: ConcurrencyOpt = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Continue a project from its last checkpoint; finished tasks are not run again."""
+    amount = _usd_option(budget, "--budget")
+    orch = _orchestrator(ctx, strategy=None, max_concurrency=max_concurrency, orchestrator_model=None)
+    _finish(orch, lambda view: orch.resume(project_id, max_usd=amount, on_forecast=view.forecast), as_json)
+
+
+@app.command("list")
+def list_projects(as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False) -> None:
+    """Projects in $PODIUM_HOME/projects.db, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    store = _store()
+    try:
+        rows = store.summaries()
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        typer.echo('no projects yet; start one with `podium project run --project "..."`', err=True)
+        return
+    table = Table("title", "status", "tasks", "spent", "budget", "updated")
+    table.add_column("id", no_wrap=True)  # ids are copied into `resume` / `show`: never wrapped
+    for r in rows:
+        table.add_row(
+            escape(r["title"]),
+            r["status"],
+            f"{r['tasks_done']}/{r['tasks_total']}",
+            fmt_usd(Decimal(r["spent_usd"]), 4),
+            fmt_usd(Decimal(r["max_usd"]), 2),
+            r["updated_at"][:16],
+            escape(r["id"]),
+        )
+    Console().print(table)
+
+
+@app.command("show")
+def show(
+    project_id: Annotated[str, typer.Argument(help="The project id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One project's state: status, spend, and every task with its model, cost and output file."""
+    store = _store()
+    try:
+        state = store.load(project_id)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(state.to_dict()))
+    else:
+        _render_state(state)
+
+
+# -- helpers --------------------------------------------------------------------------------------------------------
+
+
+def _usd_option(value: str | None, flag: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = usd(value.strip().lstrip("$"))
+    except ValidationError:
+        amount = None
+    if amount is None or amount <= 0:
+        raise ValidationError(
+            f"{flag} {value!r} is not valid; give a positive amount in USD such as 5.0",
+            field=flag.lstrip("-"),
+            value=value,
+        )
+    return amount
+
+
+def _store() -> Any:
+    from podium.catalog.store import podium_home
+    from podium.workflows.project import ProjectStore
+
+    return ProjectStore.in_home(podium_home(cli_env()))
+
+
+def _orchestrator(
+    ctx: typer.Context, *, strategy: str | None, max_concurrency: int, orchestrator_model: str | None
+) -> Any:
+    from podium.routing import STRATEGY_NAMES
+    from podium.workflows.project import ProjectOrchestrator, RunSettings
+
+    config = load_cli_config(ctx).config
+    chosen = strategy.strip().lower() if strategy else config.routing.default_strategy
+    if chosen not in STRATEGY_NAMES:
+        raise ValidationError(
+            f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGY_NAMES)}",
+            field="strategy",
+            value=strategy,
+            valid=list(STRATEGY_NAMES),
+        )
+    settings = RunSettings(strategy=chosen, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model)
+    return ProjectOrchestrator(config, env=cli_env(), settings=settings)
+
+
+def _finish(orch: Any, start: Any, as_json: bool) -> None:
+    """Run with a live view (none with --json), print the result, and exit non-zero when not completed."""
+    view = ProgressView(quiet=as_json)
+    view.attach(orch)
+    try:
+        with view:
+            state = asyncio.run(start(view))
+    finally:
+        orch.close()
+    for warning in orch.warnings:
+        typer.secho(f"warning: {warning}", err=True, fg="yellow")
+    if as_json:
+        typer.echo(json.dumps(state.to_dict()))
+    else:
+        _render_state(state)
+    if state.status != "completed":
+        command = f"podium project resume {state.id}"
+        if state.stop_reason and state.stop_reason.startswith("budget"):
+            command += " --budget <more USD>"
+        reason = f" ({state.stop_reason})" if state.stop_reason else ""
+        typer.echo(f"project {state.id} is {state.status}{reason}; continue with `{command}`", err=True)
+        raise typer.Exit(EXIT_INCOMPLETE)
+
+
+class ProgressView:
+    """A rich progress bar on stderr fed by the orchestrator's events; the forecast is printed before tasks run."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+        self.console = Console(stderr=True)
+        self.quiet = quiet
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=self.console,
+            transient=True,
+            disable=quiet,
+        )
+        self.bar = self.progress.add_task("planning", total=None)
+
+    def attach(self, orch: Any) -> None:
+        orch.add_hook(EventType.TASK_STARTED, self._started)
+        orch.add_hook(EventType.TASK_COMPLETED, self._completed)
+        orch.add_hook(EventType.TASK_FAILED, self._failed)
+        orch.add_hook(EventType.VALIDATION_FAILED, self._validation_failed)
+        orch.add_hook(EventType.BUDGET_WARNING, self._budget_warning)
+
+    def forecast(self, report: Any) -> None:
+        self.progress.update(self.bar, description="running tasks", total=len(report.per_task), completed=0)
+        self._line(
+            f"forecast: {len(report.per_task)} task(s), estimated {fmt_usd(report.estimated_total_usd, 4)} "
+            f"of {fmt_usd(report.budget_usd, 4)} left · risk {report.risk_level.value}",
+            always=True,
+        )
+
+    def _started(self, task_id: str, title: str = "", **_: Any) -> None:
+        self.progress.update(self.bar, description=f"running {task_id}")
+
+    def _completed(self, task_id: str, result: Any, **_: Any) -> None:
+        self.progress.advance(self.bar)
+        self._line(
+            f"[green]✓[/] {escape(task_id)} · {escape(str(result.model))} · {fmt_usd(result.cost_usd, 6)} "
+            f"· score {result.score:.2f}"
+        )
+
+    def _failed(self, task_id: str, error: str = "", **_: Any) -> None:
+        self.progress.advance(self.bar)
+        self._line(f"[red]✗[/] {escape(task_id)}: {escape(error)}")
+
+    def _validation_failed(self, task_id: str, problems: Any = (), attempt: int = 1, **_: Any) -> None:
+        self._line(f"[yellow]![/] {escape(task_id)} attempt {attempt} failed validation: {escape('; '.join(problems))}")
+
+    def _budget_warning(self, ratio: float = 0.0, phase: str = "", **_: Any) -> None:
+        self._line(f"[yellow]⚠[/] {escape(phase)}: {ratio:.0%} of the budget used", always=True)
+
+    def _line(self, text: str, *, always: bool = False) -> None:
+        if always or not self.quiet:
+            self.console.print(text, highlight=False)
+
+    def __enter__(self) -> Self:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _render_state(state: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{escape(state.title)}[/] ({escape(state.id)}) · {state.status}"
+        + (f" ({escape(state.stop_reason)})" if state.stop_reason else "")
+        + f" · spent {fmt_usd(state.spent_usd, 4)} of {fmt_usd(state.budget_usd, 2)} · output {state.output_dir}",
+        highlight=False,
+    )
+    table = Table("task", "status", "model", "cost", "score", "output")
+    for t in state.tasks.values():
+        table.add_row(
+            escape(t.id),
+            t.status,
+            escape(t.model or "-"),
+            fmt_usd(t.cost_usd, 6),
+            "-" if t.score is None else f"{t.score:.2f}",
+            escape(t.output_path or (t.error or "-")[:60]),
+        )
+    console.print(table)

@@ -1,0 +1,46 @@
+"""Multi-step projects (seed 003): decompose into tasks, route each to the cheapest suitable model, check each
+answer, checkpoint after every task, and resume where a budget stop or an interruption left off."""
+
+from podium.workflows.project.checks import CheckResult, check_output, code_blocks
+from podium.workflows.project.decompose import Decomposition, UnusablePlanError, decompose
+from podium.workflows.project.orchestrator import ProjectOrchestrator, new_project_id
+from podium.workflows.project.runner import ProjectRunner, RunSettings
+from podium.workflows.project.spec import (
+    ProjectBudget,
+    ProjectInfo,
+    ProjectPolicy,
+    ProjectSpec,
+    build_spec,
+    load_project_file,
+)
+from podium.workflows.project.state import ProjectState, TaskResult, TaskState
+from podium.workflows.project.store import ProjectStore
+from podium.workflows.project.tasks import PlanError, TaskPlan, TaskSpec, parse_plan, plan_from_items
+
+__all__ = [
+    "CheckResult",
+    "Decomposition",
+    "PlanError",
+    "ProjectBudget",
+    "ProjectInfo",
+    "ProjectOrchestrator",
+    "ProjectPolicy",
+    "ProjectRunner",
+    "ProjectSpec",
+    "ProjectState",
+    "ProjectStore",
+    "RunSettings",
+    "TaskPlan",
+    "TaskResult",
+    "TaskSpec",
+    "TaskState",
+    "UnusablePlanError",
+    "build_spec",
+    "check_output",
+    "code_blocks",
+    "decompose",
+    "load_project_file",
+    "new_project_id",
+    "parse_plan",
+    "plan_from_items",
+]

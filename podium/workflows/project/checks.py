@@ -1,0 +1,120 @@
+"""The validation step after each task: a non-empty answer, code that parses when code was asked for, and the
+task's acceptance keywords present."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import yaml
+
+from podium.workflows.project.tasks import TaskSpec
+
+_BLOCK = re.compile(r"```(?P<lang>[A-Za-z0-9_+.-]*)[^\n]*\n(?P<code>.*?)```", re.DOTALL)
+_SUFFIX_LANG = {".py": "python", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+_LANG_ALIASES = {"py": "python", "python3": "python", "yml": "yaml"}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    language: str  # lower case, "" when the fence names none
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What the validation step found: ``score`` is the share of checks passed."""
+
+    passed: bool
+    score: float
+    problems: tuple[str, ...]
+    checks: int
+
+
+def code_blocks(text: str) -> list[CodeBlock]:
+    """Every fenced code block in ``text``, in order."""
+    out = []
+    for m in _BLOCK.finditer(text):
+        lang = m.group("lang").strip().lower()
+        out.append(CodeBlock(_LANG_ALIASES.get(lang, lang), m.group("code")))
+    return out
+
+
+def expected_language(task: TaskSpec) -> str | None:
+    """The language the task's code must parse as, from its output file's suffix; python by default for code."""
+    if task.output_file is not None:
+        lang = _SUFFIX_LANG.get(PurePosixPath(task.output_file).suffix.lower())
+        if lang is not None:
+            return lang
+    return "python" if task.wants_code and task.output_file is None else None
+
+
+def main_code(task: TaskSpec, text: str) -> CodeBlock | None:
+    """The block to save as the task's file: the first in the expected language, else the first block."""
+    blocks = code_blocks(text)
+    if not blocks:
+        return None
+    lang = expected_language(task)
+    return next((b for b in blocks if lang is not None and b.language == lang), blocks[0])
+
+
+def check_output(task: TaskSpec, text: str) -> CheckResult:
+    """Run every check that applies to ``task`` on its answer."""
+    problems: list[str] = []
+    checks = 1
+    if not text.strip():
+        problems.append("the answer is empty")
+    if task.wants_code or (task.output_file is not None and expected_language(task) is not None):
+        checks += 1
+        problem = _code_problem(task, text)
+        if problem:
+            problems.append(problem)
+    lowered = text.lower()
+    for phrase in task.acceptance:
+        checks += 1
+        if phrase.lower() not in lowered:
+            problems.append(f"acceptance keyword {phrase!r} is missing")
+    score = (checks - len(problems)) / checks
+    return CheckResult(not problems, round(score, 4), tuple(problems), checks)
+
+
+def _code_problem(task: TaskSpec, text: str) -> str | None:
+    lang = expected_language(task)
+    blocks = code_blocks(text)
+    if not blocks:
+        # An answer that is only code (no fence) is fine if it parses.
+        blocks = [CodeBlock(lang or "", text)]
+    candidates = [b for b in blocks if lang is None or b.language in (lang, "")]
+    if not candidates:
+        found = ", ".join(sorted({b.language or "unlabelled" for b in blocks}))
+        return f"no {lang} code block in the answer (found: {found})"
+    for block in candidates:
+        error = parse_error(block.code, lang or block.language)
+        if error is None:
+            return None
+    return f"the {lang or 'code'} block does not parse: {error}"
+
+
+def parse_error(code: str, language: str) -> str | None:
+    """Why ``code`` does not parse as ``language`` (None when it does, or when the language has no parser here)."""
+    try:
+        if language == "python":
+            with warnings.catch_warnings():  # "invalid escape sequence" and the like do not stop code parsing
+                warnings.simplefilter("ignore")
+                ast.parse(code)
+        elif language == "json":
+            json.loads(code)
+        elif language == "yaml":
+            yaml.safe_load(code)
+        elif language == "toml":
+            tomllib.loads(code)
+    except SyntaxError as exc:
+        return f"{exc.msg} (line {exc.lineno})"
+    except (ValueError, yaml.YAMLError) as exc:
+        return str(exc).splitlines()[0]
+    return None

@@ -1,0 +1,175 @@
+"""``ProjectOrchestrator``: run, resume, list and show projects (seed 003's ``Orchestrator.run_project``).
+
+orch = ProjectOrchestrator(config)
+orch.add_hook(EventType.TASK_COMPLETED, lambda task_id, result, **_: print(task_id, result.score))
+state = await orch.run(build_spec(description="Build a rate limiter", max_usd=5), output_dir=Path("out"))
+state = await orch.resume(state.id)          # after a budget stop or an interruption
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import ValidationError
+from podium.core.events import EventType
+from podium.core.money import usd
+from podium.workflows.project.budget import ProjectSpend, with_project_budget
+from podium.workflows.project.policy import check_planner, routing_candidates
+from podium.workflows.project.runner import ForecastHook, ProjectRunner, RunSettings
+from podium.workflows.project.spec import ProjectSpec
+from podium.workflows.project.state import COMPLETED, ProjectState
+from podium.workflows.project.store import ProjectStore
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def new_project_id(title: str, suffix: str | None = None) -> str:
+    """``rate-limiter-library-3f9a1c``: readable, and unique enough to type on the command line."""
+    slug = _SLUG.sub("-", title.lower()).strip("-")[:32].strip("-") or "project"
+    return f"{slug}-{suffix or secrets.token_hex(3)}"
+
+
+class ProjectOrchestrator:
+    """Plans and runs projects through the engine, checkpointing in ``$PODIUM_HOME/projects.db``."""
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        home: Path | None = None,
+        http_client: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
+        telemetry: Any = None,
+        store: ProjectStore | None = None,
+        settings: RunSettings | None = None,
+    ) -> None:
+        from podium.catalog.store import podium_home
+        from podium.telemetry import Telemetry
+
+        self.env = dict(os.environ if env is None else env)
+        if config is None:
+            from podium.config.root import load_config
+
+            config = load_config(env=self.env).config
+        self.config = config
+        self.home = home or podium_home(self.env)
+        self.http_client = http_client
+        self.clock = clock
+        self.telemetry = telemetry or Telemetry(config.telemetry, clock=clock)
+        self.store = store or ProjectStore.in_home(self.home, clock=clock)
+        self.settings = settings or RunSettings(strategy=config.routing.default_strategy)
+        self.warnings: list[str] = []
+
+    @property
+    def bus(self) -> Any:
+        """The event bus: hooks, sinks and ``subscribe()`` (task, validation and budget events)."""
+        return self.telemetry.bus
+
+    def add_hook(self, event: EventType | str, fn: Callable[..., Any]) -> Callable[[], None]:
+        return self.telemetry.bus.add_hook(event, fn)
+
+    async def run(
+        self,
+        spec: ProjectSpec,
+        *,
+        output_dir: Path,
+        project_id: str | None = None,
+        on_forecast: ForecastHook | None = None,
+    ) -> ProjectState:
+        """Start a project (an existing ``project_id`` is resumed instead, as seed 003 does)."""
+        if project_id is not None and project_id in {p["id"] for p in self.store.summaries()}:
+            return await self.resume(project_id, on_forecast=on_forecast)
+        pid = project_id or new_project_id(spec.title)
+        state = ProjectState(
+            id=pid, spec=spec, output_dir=Path(output_dir).expanduser().resolve(), strategy=self.settings.strategy
+        )
+        state.output_dir.mkdir(parents=True, exist_ok=True)
+        self.store.create(state)
+        return await self._execute(state, on_forecast)
+
+    async def resume(
+        self, project_id: str, *, max_usd: Any = None, on_forecast: ForecastHook | None = None
+    ) -> ProjectState:
+        """Continue from the last checkpoint; done tasks are never sent again. ``max_usd`` raises the budget."""
+        state = self.store.load(project_id)
+        if state.status == COMPLETED:
+            return state
+        if max_usd is not None:
+            state.max_usd = _positive_usd(max_usd)
+        state.output_dir.mkdir(parents=True, exist_ok=True)
+        return await self._execute(state, on_forecast)
+
+    def show(self, project_id: str) -> ProjectState:
+        return self.store.load(project_id)
+
+    def list(self) -> list[dict[str, Any]]:
+        return self.store.summaries()
+
+    def close(self) -> None:
+        self.store.close()
+
+    async def _execute(self, state: ProjectState, on_forecast: ForecastHook | None) -> ProjectState:
+        from podium.engine import Podium
+        from podium.telemetry.tracing import TRACER_NAME
+
+        config = with_project_budget(self.config, state.id, state.budget_usd)
+        client = Podium.from_config(
+            config,
+            env=self.env,
+            http_client=self.http_client,
+            home=self.home,
+            clock=self.clock,
+            telemetry=self.telemetry,
+        )
+        spend = ProjectSpend(config, self.home, state.id)
+        try:
+            settings = self._settings_for(state, client)
+            provider = self.telemetry.tracer_provider
+            runner = ProjectRunner(
+                client,
+                self.store,
+                spend,
+                settings,
+                clock=self.clock,
+                emit=self.telemetry.bus,
+                metrics=self.telemetry.workflows,
+                on_forecast=on_forecast,
+                tracer=provider.get_tracer(TRACER_NAME) if provider is not None else None,
+            )
+            return await runner.run(state)
+        finally:
+            spend.close()
+            await client.aclose()
+
+    def _settings_for(self, state: ProjectState, client: Any) -> RunSettings:
+        """Resolve the planner model and the policy's candidates (hard violations raise before any call)."""
+        policy = state.spec.policy
+        decision = routing_candidates(
+            policy, config=self.config, catalog=client.catalog, env=self.env, clock=self.clock
+        )
+        model = self.settings.orchestrator_model or self.config.orchestration.orchestrator.model
+        planner = client.catalog.get(model)
+        warnings = list(decision.warnings)
+        if state.spec.tasks is None and not state.tasks:
+            warnings += check_planner(policy, planner)
+        self.warnings.extend(warnings)
+        candidates = decision.candidates if decision.candidates is not None else self.settings.candidates
+        return replace(self.settings, orchestrator_model=planner.id, candidates=candidates)
+
+
+def _positive_usd(value: Any) -> Decimal:
+    amount = usd(value)
+    if amount <= 0:
+        raise ValidationError(
+            f"budget {value!r} is not valid; give a positive amount in USD", field="max_usd", value=value
+        )
+    return amount

@@ -1,0 +1,71 @@
+"""The project's provider policy: which models its tasks may be routed to, and whether the planner is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import PolicyViolationError
+from podium.engine.providers import ProviderPool
+from podium.workflows.project.spec import ProjectPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """Candidates for routing (None = the engine's default set) and warnings a soft policy gave instead of errors."""
+
+    candidates: tuple[str, ...] | None
+    warnings: tuple[str, ...] = field(default=())
+
+
+def routing_candidates(
+    policy: ProjectPolicy,
+    *,
+    config: Any,
+    catalog: Any,
+    env: Mapping[str, str] | None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> PolicyDecision:
+    """The models tasks may use: the configured candidates (or every reachable remote model) of allowed providers."""
+    allowed = policy.allowed_providers
+    if not allowed:
+        return PolicyDecision(None)
+    unknown = [p for p in allowed if p not in config.providers]
+    if unknown:
+        return _violation(
+            policy,
+            f"policy.allowed_providers names unknown provider {unknown[0]!r}; known: {', '.join(sorted(config.providers))}",
+        )
+    if config.routing.candidates is not None:
+        base = [catalog.get(m) for m in config.routing.candidates]
+    else:
+        pool = ProviderPool(config.providers, env=env, clock=clock, replay=config.mode == "replay")
+        base = [m for m in catalog.all() if not m.deprecated and not pool.is_local(m) and pool.can_serve(m)]
+    chosen = tuple(m.id for m in base if m.provider in allowed)
+    if not chosen:
+        return _violation(
+            policy,
+            f"policy.allowed_providers ({', '.join(allowed)}) leaves no usable model: set a key for one of them "
+            "or allow another provider",
+        )
+    return PolicyDecision(chosen)
+
+
+def check_planner(policy: ProjectPolicy, model: Any) -> tuple[str, ...]:
+    """Raise (hard) or warn (soft) when the orchestrator model's provider is not allowed."""
+    allowed = policy.allowed_providers
+    if not allowed or model.provider in allowed:
+        return ()
+    message = (
+        f"the orchestrator model {model.id} is from provider {model.provider!r}, which policy.allowed_providers "
+        f"({', '.join(allowed)}) does not allow; pass --orchestrator-model with an allowed provider's model"
+    )
+    return _violation(policy, message).warnings
+
+
+def _violation(policy: ProjectPolicy, message: str) -> PolicyDecision:
+    if policy.enforcement_mode == "hard":
+        raise PolicyViolationError(message, field="policy.allowed_providers")
+    return PolicyDecision(None, (f"{message} (soft policy: continuing without the restriction)",))

@@ -1,0 +1,167 @@
+"""A project spec: what to build, how to judge it done, its budget and its provider policy.
+
+It comes from CLI options or from a project YAML file in seed 003's shape::
+
+    project: {title: ..., description: ..., success_criteria: ...}
+    budget: {max_usd: 5.0, max_time_seconds: 3600}
+    policy: {enforcement_mode: hard, allowed_providers: [openai, anthropic]}
+    tasks: [...]          # optional: a ready task list, so no decomposition call is made
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from podium.config.orchestration import canonical_provider
+from podium.config.validation import config_error_from, yaml_key_lines
+from podium.core.errors import ConfigError, ValidationError
+from podium.core.money import usd
+from podium.workflows.project.tasks import PlanError, plan_from_items
+
+DEFAULT_MAX_USD = Decimal("8.0")  # seed 003's Budget() defaults: $8, 90 minutes
+DEFAULT_MAX_TIME_S = 5400.0
+_TITLE_CHARS = 60
+
+
+def _money(value: Any) -> Decimal:
+    return usd(value)
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectInfo(_Section):
+    title: str = ""
+    description: str = Field(min_length=1)
+    success_criteria: str = ""
+
+
+class ProjectBudget(_Section):
+    """A hard per-project limit on spend (enforced by the ledger) and on wall time (checked before each task)."""
+
+    max_usd: Money = Field(default=DEFAULT_MAX_USD, gt=0)
+    max_time_seconds: float | None = Field(default=DEFAULT_MAX_TIME_S, gt=0)
+
+
+class ProjectPolicy(_Section):
+    """Which providers may serve the project's calls. ``soft`` warns and proceeds when nothing is allowed."""
+
+    enforcement_mode: Literal["hard", "soft"] = "hard"
+    allowed_providers: tuple[str, ...] | None = None
+
+    @field_validator("allowed_providers", mode="before")
+    @classmethod
+    def _canonical(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            return tuple(canonical_provider(str(v)) for v in value)
+        return value
+
+
+class ProjectSpec(_Section):
+    """Everything a run needs to know about the project (the ``tasks`` list is optional)."""
+
+    project: ProjectInfo
+    budget: ProjectBudget = Field(default_factory=ProjectBudget)
+    policy: ProjectPolicy = Field(default_factory=ProjectPolicy)
+    tasks: tuple[dict[str, Any], ...] | None = None
+
+    @property
+    def title(self) -> str:
+        """The given title, else the description's first line cut to a few words."""
+        if self.project.title.strip():
+            return self.project.title.strip()
+        first = self.project.description.strip().splitlines()[0]
+        return first if len(first) <= _TITLE_CHARS else first[: _TITLE_CHARS - 3].rstrip() + "..."
+
+    @classmethod
+    def from_mapping(cls, data: Any, *, path: Path | None = None) -> ProjectSpec:
+        """Validate ``data``; problems become one ConfigError naming the file, line and key."""
+        if not isinstance(data, dict):
+            where = str(path) if path else "project spec"
+            raise ConfigError(
+                f"{where}: the top level must be a mapping with project:, budget: and policy:, "
+                f"not {type(data).__name__}",
+                field="<top level>",
+                value=type(data).__name__,
+            )
+        lines = yaml_key_lines(path) if path is not None else {}
+        try:
+            spec = cls.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise config_error_from(exc, cls, path=path, sources={}, lines=lines) from None
+        if spec.tasks is not None:
+            try:
+                plan_from_items(list(spec.tasks))
+            except PlanError as exc:
+                key = exc.field or "tasks"
+                line = lines.get(key.split(".")[0]) or lines.get("tasks")
+                where = f"{path} line {line}" if path is not None and line else str(path or "project spec")
+                raise ConfigError(f"{where}: {exc}", field=key, value=exc.value, valid=exc.valid) from None
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=False)
+
+
+def load_project_file(path: str | Path) -> ProjectSpec:
+    """Read and validate a project YAML (or JSON) file."""
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(f"project file {file} does not exist", field="file", value=str(file)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read project file {file}: {exc}", field="file", value=str(file)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{file}{where}: YAML syntax error: {problem}", field="file", value=str(file)) from None
+    return ProjectSpec.from_mapping(data if data is not None else {}, path=file)
+
+
+def build_spec(
+    *,
+    file: str | Path | None = None,
+    description: str | None = None,
+    criteria: str | None = None,
+    title: str | None = None,
+    max_usd: Any = None,
+    max_time_seconds: float | None = None,
+    allowed_providers: list[str] | None = None,
+) -> ProjectSpec:
+    """A spec from a file and/or options; options given on the command line win over the file's values."""
+    data: dict[str, Any] = load_project_file(file).to_dict() if file is not None else {}
+    project = dict(data.get("project") or {})
+    budget = dict(data.get("budget") or {})
+    policy = dict(data.get("policy") or {})
+    for key, value in (("description", description), ("success_criteria", criteria), ("title", title)):
+        if value is not None:
+            project[key] = value
+    if "description" not in project:
+        raise ValidationError(
+            "no project description: pass --project TEXT or --file project.yaml with project.description",
+            field="project.description",
+        )
+    if max_usd is not None:
+        budget["max_usd"] = max_usd
+    if max_time_seconds is not None:
+        budget["max_time_seconds"] = max_time_seconds
+    if allowed_providers:
+        policy["allowed_providers"] = allowed_providers
+    data.update(project=project, budget=budget, policy=policy)
+    return ProjectSpec.from_mapping(data, path=Path(file) if file is not None else None)
