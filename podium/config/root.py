@@ -20,7 +20,7 @@ from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
 from podium.config.server import ServerSettings
 from podium.config.telemetry import TelemetrySettings
-from podium.config.validation import config_error_from, flatten, yaml_key_lines
+from podium.config.validation import config_error_from, flatten, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError
 
 Mode = Literal["live", "replay"]
@@ -147,15 +147,7 @@ def read_yaml_file(path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}", field="path", value=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(
-            f"{path}{where}: YAML syntax error: {problem}", field="path", value=str(path), valid="valid YAML"
-        ) from None
+    data = safe_load_yaml(text, path)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -182,3 +182,18 @@ def config_error_from(
             ctx = err.get("ctx") or {}
             first = {"field": dotted or None, "value": err.get("input"), "valid": ctx.get("expected") or err["msg"]}
     return ConfigError("; ".join(problems), **first)
+
+
+def safe_load_yaml(text: str, path: object) -> Any:
+    """``yaml.safe_load`` whose syntax errors become one ConfigError naming the file, line and column."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{path}{where}: YAML syntax error: {problem}", field="path", value=str(path), valid="valid YAML"
+        ) from None

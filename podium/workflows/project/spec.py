@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from podium.config.orchestration import canonical_provider
-from podium.config.validation import config_error_from, yaml_key_lines
+from podium.config.validation import config_error_from, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.money import usd
 from podium.workflows.project.tasks import PlanError, plan_from_items
@@ -124,13 +123,7 @@ def load_project_file(path: str | Path) -> ProjectSpec:
         raise ValidationError(f"project file {file} does not exist", field="file", value=str(file)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read project file {file}: {exc}", field="file", value=str(file)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{file}{where}: YAML syntax error: {problem}", field="file", value=str(file)) from None
+    data = safe_load_yaml(text, file)
     return ProjectSpec.from_mapping(data if data is not None else {}, path=file)
 
 
