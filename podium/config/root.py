@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podium.config.env_overrides import apply_overrides, collect_env_overrides
