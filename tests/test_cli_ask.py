@@ -213,7 +213,7 @@ def test_bad_options_are_usage_errors(fake: FakeUpstream) -> None:
     for args, expected in [
         (
             ["--strategy", "smartest"],
-            "unknown strategy 'smartest'; valid strategies: cheapest, cascade, ensemble, auto",
+            "unknown strategy 'smartest'; valid strategies: cheapest, cascade, ensemble, auto, table",
         ),
         (["--max-cost", "lots"], "--max-cost 'lots' is not valid"),
         (["--temperature", "3"], "temperature 3.0 is out of range"),

@@ -330,3 +330,10 @@ def test_provider_aliases_in_env_overrides_edit_the_canonical_entry(tmp_path: Pa
     loaded = load_config(env={var: "42"}, cwd=tmp_path, home=tmp_path)
     assert loaded.config.providers["gemini"].read_timeout == 42
     assert loaded.sources["providers.gemini.read_timeout"] == f"env:{var}"
+
+
+def test_provider_headers_stay_out_of_the_settings_repr() -> None:
+    from podium.config.providers import ProviderSettings
+
+    settings = ProviderSettings(name="corp", headers={"authorization": "Bearer sk-corp-secret-123"})
+    assert "sk-corp-secret-123" not in repr(settings) and settings.headers["authorization"].endswith("123")

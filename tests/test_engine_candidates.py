@@ -6,7 +6,7 @@ import pytest
 
 from podium import Podium
 from podium.config.root import PodiumConfig
-from podium.core.errors import NoCandidateError
+from podium.core.errors import ConfigError, NoCandidateError
 
 
 def client(env: dict[str, str], tmp_path, **cfg) -> Podium:
@@ -33,3 +33,8 @@ async def test_replay_chooses_among_recorded_models(tmp_path) -> None:
         decision = await c.explain("Write a function to filter odd numbers.", strategy="cheapest")
     ids = {cand.id for cand in decision.candidates}
     assert "openai:gpt-4-1106-preview" in ids and "together:mixtral-8x7b-chat" in ids
+
+
+def test_an_unknown_fallback_model_fails_at_start_up_naming_the_key(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"fallback_strategy\.models\[1\] = 'gpt-4o-mni'"):
+        client({}, tmp_path, orchestration={"fallback_strategy": {"models": ["gpt-4o-mini", "gpt-4o-mni"]}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from podium import AllAttemptsFailedError, ChatRequest, MissingAPIKeyError, Podium, ServerError, SyncPodium, Usage
 from podium.catalog import Catalog
 from podium.core.clock import SYSTEM_CLOCK
+from podium.core.errors import ConfigError
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Handler
 from podium.core.types import Completion
@@ -104,3 +106,47 @@ def test_sync_facade_runs_calls_and_streams() -> None:
     with SyncPodium(make_client(provider)) as client:
         assert client.complete(ChatRequest.from_prompt("q"), model="openai:cheap").text == "sync answer"
         assert "".join(c.delta for c in client.stream("q", model="openai:cheap")) == "a b"
+
+
+async def test_stream_stopped_early_with_a_full_queue_closes_without_hanging() -> None:
+    provider = ScriptedProvider()
+    provider.reply("openai:cheap", " ".join(["w"] * 600))  # more chunks than the stream's queue holds
+    async with make_client(provider) as client:
+        stream = client.stream("q", model="openai:cheap")
+        chunks = aiter(stream)
+        first = await anext(chunks)
+        await asyncio.wait_for(chunks.aclose(), timeout=5)  # type: ignore[attr-defined]
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert first.delta == "w" and stream.completion is None
+    assert pending == []  # the call driving the stream was stopped, not left blocked on the queue
+
+
+def test_sync_stream_stopped_early_stops_the_call() -> None:
+    outcome: list[str] = []
+
+    async def watch(ctx: CallContext, call_next: Handler) -> Completion:
+        try:
+            return await call_next(ctx)
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    provider = ScriptedProvider()
+    provider.reply("openai:cheap", " ".join(["w"] * 600))  # the call is still sending when the caller stops
+    with SyncPodium(make_client(provider, middlewares=[watch])) as client:
+        chunks = client.stream("q", model="openai:cheap")
+        assert next(chunks).delta == "w"
+        chunks.close()
+        assert outcome == ["cancelled"]
+
+
+def test_sync_facade_that_cannot_load_its_config_raises_the_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="PODIUM_CONFIG"):
+        SyncPodium(env={"PODIUM_CONFIG": str(tmp_path / "missing.yaml")}, home=tmp_path)
+
+
+async def test_an_injected_empty_catalog_is_used_not_replaced(tmp_path) -> None:
+    from podium.config.root import PodiumConfig
+
+    async with Podium.from_config(PodiumConfig.from_mapping({"orchestration": {"enabled": False}}), catalog=Catalog([]), env={}, home=tmp_path, layers=False) as client:
+        assert len(client.catalog) == 0

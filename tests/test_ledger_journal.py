@@ -249,3 +249,19 @@ def test_journal_settings_reach_the_ledger(tmp_path: Path) -> None:
         assert ledger.journal is None  # back to waiting for the committed row
     finally:
         ledger.close()
+
+
+def test_a_ledger_that_fails_to_open_releases_its_writer_lock(tmp_path: Path) -> None:
+    # A journal the replay cannot write (an unknown column) makes opening fail; the process-mode lock taken
+    # before the replay must be released, or no ledger could open this database again in this process.
+    url = sqlite_url(tmp_path)
+    journal = tmp_path / f"ledger.db{JOURNAL_SUFFIX}"
+    bad = {"request_id": "r1", "attempt": 1, "reserved_usd": "0", "no_such_column": 1, "budget_keys": "[]"}
+    journal.write_text(json.dumps(["R", bad]) + "\n")
+    threads = threading.active_count()
+    with pytest.raises(Exception, match="no_such_column"):
+        Ledger(url, mode="process")
+    assert threading.active_count() == threads  # the writer thread was stopped too
+    journal.unlink()
+    with Ledger(url, mode="process") as ledger:
+        assert ledger.reader.count() == 0

@@ -82,3 +82,13 @@ async def test_concurrent_writes_commit_in_batches(tmp_path: Path) -> None:
         assert ledger.transactions < 100
     finally:
         ledger.close()
+
+
+def test_a_sqlite_url_under_home_opens_the_expanded_file() -> None:
+    # `ledger.url: sqlite:///~/ledgers/podium.db` must open the file in $HOME (SQLite would take "~" literally).
+    home = Path.home()
+    with Ledger("sqlite:///~/ledgers/podium.db", mode="process") as ledger:
+        assert ledger.engine.url.database == str(home / "ledgers" / "podium.db")
+        assert ledger.journal is not None and ledger.journal.path.parent == home / "ledgers"
+    assert (home / "ledgers" / "podium.db").is_file()
+    assert not Path("~").exists()

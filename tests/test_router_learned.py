@@ -122,6 +122,19 @@ def test_cli_train_and_info(tmp_path: Path) -> None:
     result = runner.invoke(app, ["info", str(out), "--json"])
     assert result.exit_code == 0 and '"records": 40' in result.output
     result = runner.invoke(app, ["info", str(tmp_path / "missing.json.gz")])
-    assert result.exit_code == 1
+    # A bad router path is a usage error: exit 2 and one readable line, as every other command reports it.
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: cannot read router file") and result.stderr.count("\n") == 1
     result = runner.invoke(app, ["predict", "What is 3 plus 3?", "--router", str(out)])
     assert result.exit_code == 0 and "openai:gpt-4-1106-preview" in result.output
+
+
+def test_trained_router_lives_in_the_same_home_as_everything_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PODIUM_HOME=~/... is expanded as the catalog and ledger expand it, not taken as a relative "~" folder.
+    from podium.catalog.store import podium_home
+    from podium.routing.learned_router import cached_router_path
+
+    monkeypatch.setenv("PODIUM_HOME", "~/podium-home")
+    path = cached_router_path()
+    assert path.is_absolute() and path.parent == podium_home() / "router"
+    assert "~" not in str(path)

@@ -19,10 +19,12 @@ import uvicorn
 from podium.catalog import Catalog
 from podium.config.root import PodiumConfig
 from podium.config.server import ServerSettings
+from podium.core.clock import SYSTEM_CLOCK
 from podium.core.types import Usage
 from podium.ledger import LedgerReader, UsageKey
 from podium.providers.replay import ReplayProvider
 from podium.server import create_app, sha256_hex
+from podium.server.keys import VirtualKeys
 from podium.telemetry import Telemetry
 from podium.testing import FakeUpstream, serve
 
@@ -307,3 +309,15 @@ async def test_models_health_and_metrics(upstream, tmp_path):
     assert health.json() == {"status": "ok"}
     assert f'podium_requests_total{{model="{MODEL}",provider="openai",status="ok",strategy="direct"}} 1.0' in metrics
     assert "podium_gateway_overhead_seconds_count 1.0" in metrics
+
+
+def test_strategy_candidates_of_a_key_stay_inside_its_allow_list_globs_included():
+    def allowed(models: list[str]) -> list[str] | None:
+        keys = VirtualKeys(ServerSettings(keys=(team_key(allowed_models=models),)), env={}, clock=SYSTEM_CLOCK)
+        return keys.concrete_allowed(keys.authenticate(f"Bearer {TEAM_KEY}"), Catalog.bundled())
+
+    by_glob = allowed(["podium/cheapest", "anthropic:*", MODEL])
+    assert by_glob and MODEL in by_glob and any(m.startswith("anthropic:") for m in by_glob)
+    assert all(m == MODEL or m.startswith("anthropic:") for m in by_glob)
+    assert allowed(["podium/cheapest", "nosuch:*"]) == []  # nothing the key may use: not "anything"
+    assert allowed(["podium/*"]) is None  # only strategies listed: they may pick any model

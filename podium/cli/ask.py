@@ -17,8 +17,9 @@ from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd, usd
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
+from podium.routing import STRATEGY_NAMES
 
-STRATEGIES: tuple[str, ...] = ("cheapest", "cascade", "ensemble", "auto")
+STRATEGIES: tuple[str, ...] = tuple(n for n in STRATEGY_NAMES if n != "fallback")
 STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # seed 002's name for a cascade
 
 

@@ -6,20 +6,21 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from podium.cli.context import cli_state
+from podium.cli.errors import report
 from podium.core.errors import PodiumError
 
 app = typer.Typer(help="Train and inspect the learned quality router.", no_args_is_help=True)
 
 
 def _fail(exc: Exception, verbose: bool) -> None:
-    if verbose:
-        raise exc
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(1)
+    # The shared reporter: secrets redacted, usage errors exit 2, like every other command.
+    raise typer.Exit(report(exc, verbose=verbose or cli_state(click.get_current_context(silent=True)).verbose))
 
 
 @app.command("train")

@@ -10,8 +10,6 @@ import typer
 
 from podium.cli.context import cli_env, load_cli_config
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 def serve_command(
     ctx: typer.Context,

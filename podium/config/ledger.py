@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -16,11 +16,7 @@ BudgetMode = Literal["hard", "soft"]
 BUDGET_SCOPES: tuple[str, ...] = ("call", "project", "key", "team", "user", "org", "global")
 
 
-def _money(value: Any) -> Decimal:
-    return usd(value)
-
-
-Money = Annotated[Decimal, BeforeValidator(_money)]
+Money = Annotated[Decimal, BeforeValidator(usd)]  # exact: floats from YAML go through repr, never binary
 
 
 class BudgetSettings(BaseModel):

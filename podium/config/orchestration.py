@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from podium.config.ledger import Money
 from podium.config.providers import PROVIDER_ALIASES
 from podium.core.errors import ValidationError
-from podium.core.money import usd
 
 # Order is the seed's, and error messages list them in this order.
 USE_CASES: tuple[str, ...] = ("simple", "moderate", "complex", "expert", "speed-critical", "reasoning")
@@ -35,11 +35,6 @@ def check_use_case(value: str) -> str:
     return value
 
 
-def _money(value: Any) -> Decimal:
-    return usd(value)
-
-
-Money = Annotated[Decimal, BeforeValidator(_money)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 

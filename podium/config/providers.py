@@ -22,7 +22,7 @@ class ProviderSettings(BaseModel):
     read_timeout: float = Field(default=120.0, gt=0)
     total_timeout: float = Field(default=600.0, gt=0)
     stream_idle_timeout: float = Field(default=60.0, gt=0)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials: kept out of reprs
     local: bool = False  # a server on this machine or network (Ollama, vLLM, llama.cpp)
 
 

@@ -186,8 +186,6 @@ def config_error_from(
 
 def safe_load_yaml(text: str, path: object) -> Any:
     """``yaml.safe_load`` whose syntax errors become one ConfigError naming the file, line and column."""
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 from podium.config.routing import effective_routing
 from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import ConfigError
 from podium.core.events import EventSink, discard
 from podium.engine.providers import ProviderPool
 
@@ -41,9 +42,10 @@ def build_client(
         from podium.config.root import load_config
 
         config = load_config(env=env).config
-    clock = clock or SYSTEM_CLOCK
-    home = home or podium_home(env)
-    catalog = catalog or Catalog.default(home).with_overrides(config.models)
+    clock = SYSTEM_CLOCK if clock is None else clock
+    home = podium_home(env) if home is None else home
+    if catalog is None:  # not ``or``: an injected empty Catalog is falsy (len 0) and must still be used
+        catalog = Catalog.default(home).with_overrides(config.models)
     pool = ProviderPool(
         config.providers, registry=registry, http_client=http_client, env=env, clock=clock, replay=config.mode == "replay"
     )
@@ -55,13 +57,28 @@ def build_client(
         clock=clock,
         middlewares=layered.middlewares if layered else (),
         fallback=layered.fallback if layered else None,
-        fallback_models=tuple(orch.fallback_strategy.models) if orch.enabled else (),
+        fallback_models=_fallback_models(orch, catalog),
         default_model=config.default_model,
         routing_settings=effective_routing(config.routing, orch),
         router_loader=_router_loader,
         emit=layered.emit if layered else (emit or discard),
         closers=layered.closers if layered else (),
     )
+
+
+def _fallback_models(orch: Any, catalog: Any) -> tuple[str, ...]:
+    """Seed 001's fallback list, checked once here so a typo fails at start-up, not on every call."""
+    if not orch.enabled:
+        return ()
+    for i, name in enumerate(orch.fallback_strategy.models):
+        if name not in catalog:
+            raise ConfigError(
+                f"orchestration.fallback_strategy.models[{i}] = {name!r} is not a known model; "
+                f"{', '.join(catalog.suggest(name)) or 'run `podium models` to list models'}",
+                field=f"orchestration.fallback_strategy.models[{i}]",
+                value=name,
+            )
+    return tuple(orch.fallback_strategy.models)
 
 
 def _router_loader() -> Any:
@@ -81,7 +98,7 @@ class _Layers:
         from podium.telemetry import Telemetry
 
         owns_telemetry = telemetry is None
-        self.telemetry = telemetry or Telemetry(config.telemetry, clock=clock)
+        self.telemetry = Telemetry(config.telemetry, clock=clock) if owns_telemetry else telemetry
         if emit is not None:
             self.telemetry.bus.add_sink(emit)
         self.emit: EventSink = self.telemetry.bus

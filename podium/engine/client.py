@@ -14,9 +14,9 @@ from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.providers import ProviderPool
-from podium.resilience.retry import ATTEMPT_ERRORS
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
+from podium.resilience.retry import ATTEMPT_ERRORS
 
 Emit = Callable[[StreamChunk], Awaitable[None]]
 DEFAULT_STRATEGY = "cheapest"
@@ -146,9 +146,12 @@ class Podium:
         return self._router
 
     async def aclose(self) -> None:
-        await self._providers.aclose()
-        for close in self._closers:
-            await close()
+        """Close the providers, then the layers (ledger, cache, telemetry), even when a provider fails to close."""
+        try:
+            await self._providers.aclose()
+        finally:
+            for close in self._closers:
+                await close()
 
     async def __aenter__(self) -> Podium:
         return self
@@ -175,11 +178,11 @@ class Podium:
         """
         if self._providers.replay:
             return None
-        models = [
-            m.id
-            for m in self.catalog.all()
-            if not m.deprecated and not self._providers.is_local(m) and self._providers.can_serve(m)
-        ]
+        reachable: dict[str, bool] = {}  # by provider: a key lookup may read ./.env, so once per provider
+        for m in self.catalog.all():
+            if m.provider not in reachable:
+                reachable[m.provider] = not self._providers.is_local(m) and self._providers.can_serve(m)
+        models = [m.id for m in self.catalog.all() if not m.deprecated and reachable[m.provider]]
         if not models:
             raise NoCandidateError(
                 "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
@@ -216,8 +219,8 @@ class Podium:
     async def _call_with_fallback(
         self, spec: ModelSpec, request: ChatRequest, meta: CallMeta, emit: Emit | None, scope: _CallScope
     ) -> Completion:
-        fallbacks = (self.catalog.get(m) for m in self._fallback_models if self.catalog.resolve(m) != spec.id)
-        pool = [spec] + [m for m in fallbacks if self._providers.can_serve(m)]
+        fallbacks = (self.catalog.get(m) for m in self._fallback_models)
+        pool = [spec] + [m for m in fallbacks if m.id != spec.id and self._providers.can_serve(m)]
         tried: list[ModelSpec] = []
         errors: list[tuple[str, BaseException]] = []
         current = spec

@@ -37,6 +37,7 @@ class ProviderPool:
         self._clock = clock
         self._replay = replay
         self._built: dict[str, Provider] = {}
+        self._keyed: set[str] = set()  # providers whose key was found; adapters keep a found key too
 
     @property
     def replay(self) -> bool:
@@ -66,12 +67,13 @@ class ProviderPool:
         settings = self._settings.get(name)
         if settings is None:
             return False
-        if settings.api_key_env is None:
+        if settings.api_key_env is None or name in self._keyed:
             return True
         try:
-            resolve_api_key(name, settings.api_key_env, env=self._env)
+            resolve_api_key(name, settings.api_key_env, env=self._env)  # may read ./.env: remember a hit
         except MissingAPIKeyError:
             return False
+        self._keyed.add(name)
         return True
 
     def for_model(self, spec: ModelSpec) -> Provider:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -26,7 +27,12 @@ class CompletionStream:
     async def _drive(self) -> None:
         try:
             self.completion = await self._run(self._emit)
-        except BaseException as exc:  # handed to the consumer, re-raised there
+        except asyncio.CancelledError as exc:
+            # Usually the consumer stopped early and reads no more: waiting for room in a full queue would hang.
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(exc)
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
             await self._queue.put(exc)
         else:
             await self._queue.put(_DONE)
@@ -45,12 +51,12 @@ class CompletionStream:
                     raise item
                 yield item
         finally:
-            if self._task is not None and not self._task.done():
-                self._task.cancel()
-                try:
-                    await self._task
-                except BaseException:  # noqa: BLE001 - the consumer stopped early; its cancellation is expected
-                    pass
+            task = self._task
+            if task is not None and not task.done():
+                # The consumer stopped early: stop the call. ``wait`` neither raises the task's cancellation
+                # nor swallows a cancellation of the consumer itself.
+                task.cancel()
+                await asyncio.wait({task})
 
     async def collect(self) -> Completion:
         """Consume the stream and return the final Completion."""

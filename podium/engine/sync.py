@@ -15,18 +15,28 @@ class SyncPodium:
 
     def __init__(self, client: Podium | None = None, **from_config_kwargs: Any) -> None:
         self._loop = asyncio.new_event_loop()
-        self._client = client if client is not None else Podium.from_config(**from_config_kwargs)
+        try:
+            self._client = client if client is not None else Podium.from_config(**from_config_kwargs)
+        except BaseException:
+            self._loop.close()
+            raise
 
     def complete(self, request: ChatRequest | str, **kwargs: Any) -> Completion:
         return self._loop.run_until_complete(self._client.complete(request, **kwargs))
 
     def stream(self, request: ChatRequest | str, **kwargs: Any) -> Iterator[StreamChunk]:
         agen = self._client.stream(request, **kwargs).__aiter__()
-        while True:
-            try:
-                yield self._loop.run_until_complete(agen.__anext__())
-            except StopAsyncIteration:
-                return
+        try:
+            while True:
+                try:
+                    chunk = self._loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            # A caller that stops early must not leave the call running on the private loop.
+            if not self._loop.is_closed():
+                self._loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
 
     def route(self, request: ChatRequest | str, **kwargs: Any) -> Any:
         return self._loop.run_until_complete(self._client.route(request, **kwargs))

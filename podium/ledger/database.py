@@ -67,10 +67,14 @@ def _redact(url: str) -> str:
 
 
 def _sqlite_engine(url: str, *, busy_timeout_ms: int, synchronous: str) -> Engine:
-    db = sa.make_url(url).database
+    parsed = sa.make_url(url)
+    db = parsed.database
     if db and db != ":memory:":
-        Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        # SQLite does not expand "~" itself: open the file the folder is made for (and the journal/lock sit beside).
+        path = Path(db).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parsed = parsed.set(database=str(path))
+    engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -23,6 +23,7 @@ import secrets
 import socket
 from collections.abc import Sequence
 from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -99,21 +100,27 @@ class Ledger:
         self.emit = emit
         self.log_text = log_text
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
-        self.engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
-        run_migrations(self.engine, clock.now())
-        self._lock = acquire_mode_lock(self.engine, mode)
-        self._writer = BatchWriter(self.engine, batch_max=batch_max)
-        self.reader = LedgerReader(engine=self.engine)
         self._totals: dict[UsageKey, ops.Totals] = {}
         self.alerts = BudgetAlerts(emit, clock)
-        path = journal_file(self.engine, journal_path)
-        self.recovered = recover_on_start(
-            self._writer, mode=mode, journal=path, now=clock.now(), stale_pending_s=stale_pending_s
-        )
-        self.journal: Journal | None = None
-        if mode == "process" and journal and path is not None:
-            fsync = synchronous == "full" if journal_fsync is None else journal_fsync
-            self.journal = Journal(path, fsync=fsync, max_bytes=journal_max_bytes)
+        # A failure part-way (lock busy, journal replay failing) must not leave the lock held or the writer running.
+        with ExitStack() as undo:
+            self.engine = create_ledger_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
+            undo.callback(self.engine.dispose)
+            run_migrations(self.engine, clock.now())
+            self._lock = acquire_mode_lock(self.engine, mode)
+            undo.callback(self._lock.release)
+            self._writer = BatchWriter(self.engine, batch_max=batch_max)
+            undo.callback(self._writer.close)
+            self.reader = LedgerReader(engine=self.engine)
+            path = journal_file(self.engine, journal_path)
+            self.recovered = recover_on_start(
+                self._writer, mode=mode, journal=path, now=clock.now(), stale_pending_s=stale_pending_s
+            )
+            self.journal: Journal | None = None
+            if mode == "process" and journal and path is not None:
+                fsync = synchronous == "full" if journal_fsync is None else journal_fsync
+                self.journal = Journal(path, fsync=fsync, max_bytes=journal_max_bytes)
+            undo.pop_all()  # opened: close() releases all of it from now on
 
     # -- reserve -------------------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Protocol
 from podium.core.errors import PodiumError, ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.money import token_cost
+from podium.core.tokens import estimate_text_tokens as estimate_tokens  # recorded files carry text, not tokens
 from podium.core.types import Usage
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,6 @@ RECORDED_PRICES: dict[str, RecordedPrice] = {
     ),
 }
 
-_CHARS_PER_TOKEN = 4  # rough English average; recorded files carry text, not token counts
-
-
 class ModelLookup(Protocol):
     """What this module needs from a catalog: ``get(alias)`` returning a ModelSpec or raising LookupError."""
 
@@ -104,11 +102,6 @@ class EvalRecord:
 def normalize_prompt(text: str) -> str:
     """Collapse whitespace and case so the same prompt typed slightly differently finds its record."""
     return " ".join(text.split()).casefold()
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (about four characters a token) for files that record no usage."""
-    return max(1, math.ceil(len(text) / _CHARS_PER_TOKEN)) if text else 0
 
 
 def bundled_paths() -> list[Path]:

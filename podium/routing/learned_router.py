@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from podium.catalog.store import podium_home
 from podium.core.errors import NoCandidateError, ValidationError
 from podium.providers.recorded_data import EvalRecord
 from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
@@ -228,8 +229,7 @@ def shipped_router_path() -> Path:
 
 
 def cached_router_path() -> Path:
-    home = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium")
-    return home / "router" / SHIPPED_NAME
+    return podium_home() / "router" / SHIPPED_NAME
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from podium.resilience.ratelimit import Bucket, InProcessBackend
 from podium.server.errors import GatewayError, retry_after_headers
 
 log = logging.getLogger("podium.server")
+_VIRTUAL_PREFIX = "podium/"  # podium/auto, podium/cheapest, ...: strategies, not models
 
 
 def sha256_hex(key: str) -> str:
@@ -103,14 +104,23 @@ class VirtualKeys:
         )
 
     def concrete_allowed(self, key: VirtualKey | None, catalog: Any) -> list[str] | None:
-        """Catalog ids a strategy may pick for this key (None = any); globs and virtual models are skipped."""
+        """Catalog ids a strategy may pick for this key, globs expanded against the catalog.
+
+        None (any model) when the key has no allow-list or lists only ``podium/*`` virtual models; an empty list
+        when its entries match no catalog model, so a strategy can never pick a model the key may not use.
+        """
         if key is None or key.allowed_models is None:
             return None
-        out = []
-        for name in key.allowed_models:
-            if name in catalog:
-                out.append(catalog.resolve(name))
-        return out or None
+        patterns = [name for name in key.allowed_models if not name.startswith(_VIRTUAL_PREFIX)]
+        if not patterns:
+            return None
+        out: list[str] = []
+        for pattern in patterns:
+            if pattern in catalog:
+                out.append(catalog.resolve(pattern))
+            else:
+                out += [s.id for s in catalog if any(fnmatch.fnmatchcase(n, pattern) for n in (s.id, *s.aliases))]
+        return list(dict.fromkeys(out))
 
     async def admit(self, key: VirtualKey | None) -> None:
         """Take one request from the key's RPM bucket, or refuse with 429 and Retry-After."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import random
 import re
 import threading
@@ -32,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from podium.core.tokens import estimate_text_tokens as estimate_tokens  # the fake's counts: 4 chars a token
 from podium.core.types import Usage
 from podium.providers.http_errors import redact_headers
 from podium.providers.tool_calls import tool_call
@@ -91,11 +91,6 @@ class _ErrorRate:
     kinds: tuple[FaultKind, ...]
     rng: random.Random
     retry_after: float | None
-
-
-def estimate_tokens(text: str) -> int:
-    """The fake's token count: one token per four characters, rounded up."""
-    return math.ceil(len(text) / 4)
 
 
 def _take(rules: list[Any], model: str) -> Any:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from podium.core.types import Usage
-from podium.providers.tool_calls import call_arguments, call_name
 from podium.providers.openai_wire import usage_to_wire
+from podium.providers.tool_calls import call_arguments, call_name
 
 PROVIDERS = ("openai", "anthropic", "gemini")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,6 +12,7 @@ from podium.core.errors import AllAttemptsFailedError, NoCandidateError, Provide
 from podium.core.model_spec import ModelSpec
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta, ModelCaller
+from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, ImagePart, Usage
 from podium.routing.selection import Candidate
 
@@ -20,7 +20,6 @@ from podium.routing.selection import Candidate
 TIER_PRIOR: dict[str, float] = {"basic": 0.55, "standard": 0.65, "advanced": 0.78, "frontier": 0.88}
 # Rough generation speed, milliseconds per output token, by tier; "fast" models take half.
 _MS_PER_TOKEN: dict[str, float] = {"basic": 8.0, "standard": 12.0, "advanced": 20.0, "frontier": 30.0}
-_CHARS_PER_TOKEN = 4
 
 
 class ModelLookup(Protocol):
@@ -78,12 +77,8 @@ class Strategy(Protocol):
     ) -> RoutedResult: ...
 
 
-def estimate_prompt_tokens(request: ChatRequest) -> int:
-    """About four characters a token, plus a flat allowance per image."""
-    images = sum(
-        1 for m in request.messages if not isinstance(m.content, str) for p in m.content if isinstance(p, ImagePart)
-    )
-    return math.ceil(len(request.prompt_text) / _CHARS_PER_TOKEN) + 4 * len(request.messages) + 800 * images
+# The ledger's estimate, so a candidate's estimated cost is the worst case the ledger will reserve for it.
+estimate_prompt_tokens = estimate_request_tokens
 
 
 def required_capabilities(request: ChatRequest) -> frozenset[str]:
