@@ -238,7 +238,8 @@ class Ledger:
         self.alerts.exceeded(scope, limit, totals, requested, hard=hard)
         if not hard:
             return
-        row = pending_row(ctx, reserved=ZERO, keys=(), owner=self.owner, now=now, log_text=self.log_text)
+        log_text = self.log_text or ctx.meta.log_text
+        row = pending_row(ctx, reserved=ZERO, keys=(), owner=self.owner, now=now, log_text=log_text)
         err = BudgetExceededError(
             scope=scope, limit=limit, spent=totals.spent, reserved=totals.reserved, requested=requested
         )
