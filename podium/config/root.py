@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from podium.config.env_overrides import apply_overrides, collect_env_overrides
 from podium.config.ledger import LedgerSettings
 from podium.config.orchestration import OrchestrationConfig, canonical_provider
+from podium.config.policy import PolicySettings
 from podium.config.providers import DEFAULT_PROVIDERS, ProviderSettings
 from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
@@ -42,13 +43,14 @@ class PodiumConfig(BaseModel):
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
     @model_validator(mode="before")
     @classmethod
     def _empty_sections_are_defaults(cls, data: Any) -> Any:
         """``routing:`` with nothing under it (a section left empty or all commented out) means the defaults."""
         if isinstance(data, Mapping):
-            sections = ("orchestration", "routing", "ledger", "resilience", "telemetry", "server")
+            sections = ("orchestration", "routing", "ledger", "resilience", "telemetry", "server", "policy")
             data = {k: v for k, v in data.items() if not (k in sections and v is None)}
         return data
 

@@ -31,6 +31,7 @@ class EventType(str, Enum):
     BREAKER_CLOSED = "breaker_closed"
     BUDGET_WARNING = "budget_warning"
     BUDGET_EXCEEDED = "budget_exceeded"
+    POLICY_WARNING = "policy_warning"
 
 
 @dataclass(frozen=True, slots=True)

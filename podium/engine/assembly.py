@@ -32,8 +32,12 @@ def build_client(
     emit: EventSink | None = None,
     layers: bool = True,
     telemetry: Any = None,
+    policies: Any = None,
 ) -> Any:
-    """Build a client; ``layers=False`` leaves out ledger, resilience and telemetry (a bare provider pipeline)."""
+    """Build a client; ``layers=False`` leaves out ledger, resilience and telemetry (a bare provider pipeline).
+
+    ``policies`` (a PolicyHierarchy) replaces the config's ``policy:`` section.
+    """
     from podium.catalog import Catalog
     from podium.catalog.store import podium_home
 
@@ -63,6 +67,7 @@ def build_client(
         router_loader=_router_loader,
         emit=layered.emit if layered else (emit or discard),
         closers=layered.closers if layered else (),
+        policies=_policies(config) if policies is None else policies,
     )
 
 
@@ -79,6 +84,13 @@ def _fallback_models(orch: Any, catalog: Any) -> tuple[str, ...]:
                 value=name,
             )
     return tuple(orch.fallback_strategy.models)
+
+
+def _policies(config: Any) -> Any:
+    """The ``policy:`` section (and its ``file:``, read once here so a bad file fails at start-up)."""
+    from podium.policy import PolicyHierarchy
+
+    return PolicyHierarchy.from_settings(config.policy) or None
 
 
 def _router_loader() -> Any:

@@ -16,6 +16,7 @@ from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
+from podium.policy import PolicyHierarchy, PolicySet, Violation
 from podium.resilience.retry import ATTEMPT_ERRORS
 
 Emit = Callable[[StreamChunk], Awaitable[None]]
@@ -59,6 +60,7 @@ class Podium:
         emit: EventSink = discard,
         id_factory: Callable[[], str] | None = None,
         closers: Iterable[Callable[[], Awaitable[None]]] = (),
+        policies: PolicyHierarchy | None = None,
     ) -> None:
         self.catalog = catalog
         self._providers = providers
@@ -73,6 +75,7 @@ class Podium:
         self._emit = emit
         self._ids = id_factory or (lambda: uuid.uuid4().hex)
         self._closers = list(closers)
+        self._policies = policies or None  # an empty hierarchy costs nothing per call
 
     @classmethod
     def from_config(cls, config: Any = None, **kwargs: Any) -> Podium:
@@ -117,7 +120,7 @@ class Podium:
         """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
         req, m = _as_request(request), meta or CallMeta()
         m.strategy = strategy
-        strat = self._strategy(strategy, candidates)
+        strat = self._strategy(strategy, candidates, req, m)
         scope = _CallScope(self._ids())
 
         calls = 0
@@ -135,9 +138,17 @@ class Podium:
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
         return result
 
-    async def explain(self, request: ChatRequest | str, *, strategy: str, candidates: Sequence[str] | None = None) -> Any:
+    async def explain(
+        self,
+        request: ChatRequest | str,
+        *,
+        strategy: str,
+        candidates: Sequence[str] | None = None,
+        meta: CallMeta | None = None,
+    ) -> Any:
         """The routing decision a strategy would take, without calling any model."""
-        return await self._strategy(strategy, candidates).explain(_as_request(request))
+        req = _as_request(request)
+        return await self._strategy(strategy, candidates, req, meta or CallMeta()).explain(req)
 
     def router(self) -> Any:
         """The learned quality router, loaded on first use."""
@@ -161,12 +172,19 @@ class Podium:
 
     # -- internals ----------------------------------------------------------------------------------------------
 
-    def _strategy(self, name: str, candidates: Sequence[str] | None) -> Any:
+    def _strategy(self, name: str, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta) -> Any:
         from podium.routing import build_strategy
 
         settings = self._routing_settings()
         if candidates is None and settings.candidates is None:
             candidates = self._reachable_models()
+        policies = self._policy_set(meta)
+        if policies:
+            if candidates is None:  # the strategy's own default list, made explicit so it can be filtered
+                router = self.router()
+                candidates = settings.candidates or (router.models if router is not None else None)
+            if candidates is not None:
+                candidates = [m.id for m in policies.select([self.catalog.get(c) for c in candidates], request)]
         return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=candidates)
 
     def _reachable_models(self) -> list[str] | None:
@@ -219,12 +237,21 @@ class Podium:
     async def _call_with_fallback(
         self, spec: ModelSpec, request: ChatRequest, meta: CallMeta, emit: Emit | None, scope: _CallScope
     ) -> Completion:
+        policies = self._policy_set(meta)
+        warnings = policies.check(spec, request) if policies else []  # raises before anything is sent
         fallbacks = (self.catalog.get(m) for m in self._fallback_models)
-        pool = [spec] + [m for m in fallbacks if m.id != spec.id and self._providers.can_serve(m)]
+        pool = [spec] + [
+            m
+            for m in fallbacks
+            if m.id != spec.id and self._providers.can_serve(m) and (not policies or policies.allows(m, request))
+        ]
         tried: list[ModelSpec] = []
         errors: list[tuple[str, BaseException]] = []
         current = spec
         while True:
+            if policies and current is not spec:
+                warnings = policies.check(current, request)
+            self._warn(warnings)
             ctx = CallContext(
                 request=request.with_model(current.id),
                 model=current,
@@ -251,7 +278,19 @@ class Podium:
                 current = nxt[0]
             else:
                 scope.attempts = ctx.attempt
+                if policies:
+                    self._warn(policies.after_call(current.id, completion.latency_ms))
                 return completion
+
+    def _policy_set(self, meta: CallMeta) -> PolicySet | None:
+        """The policies that apply to a call: global, then its team, job (project) and key."""
+        if self._policies is None:
+            return None
+        return self._policies.policies_for(team=meta.team, job=meta.project, key=meta.key)
+
+    def _warn(self, violations: Sequence[Violation]) -> None:
+        for v in violations:
+            self._emit(Event(EventType.POLICY_WARNING, v.to_dict()))
 
 
 def _as_request(request: ChatRequest | str) -> ChatRequest:
