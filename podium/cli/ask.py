@@ -17,10 +17,9 @@ from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd, usd
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
-from podium.routing import STRATEGY_NAMES
+from podium.routing import STRATEGY_ALIASES, STRATEGY_NAMES, strategy_name
 
-STRATEGIES: tuple[str, ...] = tuple(n for n in STRATEGY_NAMES if n != "fallback")
-STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # seed 002's name for a cascade
+STRATEGIES: tuple[str, ...] = tuple(n for n in STRATEGY_NAMES if n not in STRATEGY_ALIASES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +107,8 @@ def _prompt_text(prompt: str | None, stdin: Any) -> str:
 def _strategy(name: str | None) -> str | None:
     if name is None:
         return None
-    key = STRATEGY_ALIASES.get(name.strip().lower(), name.strip().lower())
-    if key not in STRATEGIES:
-        raise ValidationError(
-            f"unknown strategy {name!r}; valid strategies: {', '.join(STRATEGIES)}",
-            field="strategy",
-            value=name,
-            valid=list(STRATEGIES),
-        )
-    return key
+    key = strategy_name(name)
+    return STRATEGY_ALIASES.get(key, key)
 
 
 def parse_max_cost(value: str | None) -> Decimal | None:

@@ -162,18 +162,11 @@ def _store() -> Any:
 def _orchestrator(
     ctx: typer.Context, *, strategy: str | None, max_concurrency: int, orchestrator_model: str | None
 ) -> Any:
-    from podium.routing import STRATEGY_NAMES
+    from podium.routing import strategy_name
     from podium.workflows.project import ProjectOrchestrator, RunSettings
 
     config = load_cli_config(ctx).config
-    chosen = strategy.strip().lower() if strategy else config.routing.default_strategy
-    if chosen not in STRATEGY_NAMES:
-        raise ValidationError(
-            f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGY_NAMES)}",
-            field="strategy",
-            value=strategy,
-            valid=list(STRATEGY_NAMES),
-        )
+    chosen = strategy_name(strategy) if strategy else config.routing.default_strategy
     settings = RunSettings(strategy=chosen, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model)
     return ProjectOrchestrator(config, env=cli_env(), settings=settings)
 

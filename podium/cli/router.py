@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import typer
@@ -18,9 +18,19 @@ from podium.core.errors import PodiumError
 app = typer.Typer(help="Train and inspect the learned quality router.", no_args_is_help=True)
 
 
-def _fail(exc: Exception, verbose: bool) -> None:
+def _fail(exc: Exception, verbose: bool) -> NoReturn:
     # The shared reporter: secrets redacted, usage errors exit 2, like every other command.
     raise typer.Exit(report(exc, verbose=verbose or cli_state(click.get_current_context(silent=True)).verbose))
+
+
+def _load_router(path: Path | None, verbose: bool) -> Any:
+    """The router at ``path``, or the one ``auto`` uses; a bad file ends the command with one line."""
+    from podium.routing.learned_router import QualityRouter, default_router
+
+    try:
+        return QualityRouter.load(path) if path else default_router()
+    except PodiumError as exc:
+        _fail(exc, verbose)
 
 
 @app.command("train")
@@ -72,13 +82,8 @@ def info(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Show what a router was trained on, its models, features and cross-validated metrics."""
-    from podium.routing.learned_router import QualityRouter, default_router
 
-    try:
-        router = QualityRouter.load(path) if path else default_router()
-    except PodiumError as exc:
-        _fail(exc, verbose)
-        return
+    router = _load_router(path, verbose)
     if as_json:
         typer.echo(json.dumps(router.info(), indent=2, default=str))
         return
@@ -92,14 +97,9 @@ def predict(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Show the task analysis and each model's predicted P(good answer) for a prompt."""
-    from podium.routing.learned_router import QualityRouter, default_router
     from podium.routing.task_analysis import analyze
 
-    try:
-        router = QualityRouter.load(path) if path else default_router()
-    except PodiumError as exc:
-        _fail(exc, verbose)
-        return
+    router = _load_router(path, verbose)
     profile = analyze(prompt)
     console = Console()
     console.print(

@@ -7,6 +7,7 @@ imported from their modules; they pull in numpy / scikit-learn, which ``import p
 from podium.routing.gates import GateResult
 from podium.routing.selection import Candidate, greedy, pareto, pareto_front, rank, weighted
 from podium.routing.strategies import (
+    STRATEGY_ALIASES,
     STRATEGY_NAMES,
     AutoStrategy,
     CascadeStrategy,
@@ -19,9 +20,11 @@ from podium.routing.strategies import (
     TableStrategy,
     build_strategy,
     render_explain,
+    strategy_name,
 )
 
 __all__ = [
+    "STRATEGY_ALIASES",
     "STRATEGY_NAMES",
     "AutoStrategy",
     "Candidate",
@@ -40,5 +43,6 @@ __all__ = [
     "pareto_front",
     "rank",
     "render_explain",
+    "strategy_name",
     "weighted",
 ]

@@ -14,12 +14,13 @@ from podium.routing.strategies.cascade import CascadeStrategy, derive_chain, ver
 from podium.routing.strategies.cheapest import CheapestStrategy
 from podium.routing.strategies.ensemble import EnsembleStrategy, vote
 from podium.routing.strategies.explain import render_explain
-from podium.routing.strategies.registry import BUILDERS, build_strategy
+from podium.routing.strategies.registry import BUILDERS, STRATEGY_ALIASES, build_strategy, strategy_name
 from podium.routing.strategies.table import TableStrategy
 
 STRATEGY_NAMES: tuple[str, ...] = tuple(BUILDERS)
 
 __all__ = [
+    "STRATEGY_ALIASES",
     "STRATEGY_NAMES",
     "AutoStrategy",
     "CandidatePool",
@@ -35,6 +36,7 @@ __all__ = [
     "derive_chain",
     "estimate_prompt_tokens",
     "render_explain",
+    "strategy_name",
     "required_capabilities",
     "verdict",
     "vote",

@@ -96,6 +96,20 @@ BUILDERS: dict[str, Callable[[CandidatePool, RoutingSettings], Strategy]] = {
 }
 
 
+STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # seed 002's name for a cascade
+
+
+def strategy_name(name: str) -> str:
+    """``name`` normalised (case, spaces), or a ValidationError listing the strategies."""
+    key = name.strip().lower()
+    if key not in BUILDERS:
+        valid = [n for n in BUILDERS if n not in STRATEGY_ALIASES]
+        raise ValidationError(
+            f"unknown strategy {name!r}; valid strategies: {', '.join(valid)}", field="strategy", value=name, valid=valid
+        )
+    return key
+
+
 def build_strategy(
     name: str,
     *,
@@ -106,14 +120,8 @@ def build_strategy(
     **overrides: Any,
 ) -> Strategy:
     """The strategy called ``name``; ``overrides`` replace settings fields (e.g. ``quality_threshold=0.8``)."""
-    builder = BUILDERS.get(name)
-    if builder is None:
-        raise ValidationError(
-            f"strategy {name!r} is not known; use one of {', '.join(BUILDERS)}",
-            field="strategy",
-            value=name,
-            valid=list(BUILDERS),
-        )
+    name = strategy_name(name)
+    builder = BUILDERS[name]
     if overrides:
         settings = RoutingSettings.model_validate({**settings.model_dump(), **overrides})
     models = tuple(catalog.get(m).id for m in candidates) if candidates is not None else None
