@@ -20,7 +20,7 @@ from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
 from podium.config.server import ServerSettings
 from podium.config.telemetry import TelemetrySettings
-from podium.config.validation import config_error_from, flatten, safe_load_yaml, yaml_key_lines
+from podium.config.validation import config_error_from, flatten, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError
 
 Mode = Literal["live", "replay"]
@@ -140,14 +140,8 @@ def search_path(cwd: Path, home: Path) -> list[Path]:
 
 def read_yaml_file(path: Path) -> dict[str, Any]:
     """Parse a config file; syntax errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"config file {path} does not exist; create one with `podium init {path}`", field="path", value=str(path)
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}", field="path", value=str(path)) from None
+    hint = f"; create one with `podium init {path}`"
+    text = read_text_file(path, what="config file", field="path", missing_hint=hint)
     data = safe_load_yaml(text, path)
     if data is None:
         return {}

@@ -195,3 +195,13 @@ def safe_load_yaml(text: str, path: object) -> Any:
         raise ConfigError(
             f"{path}{where}: YAML syntax error: {problem}", field="path", value=str(path), valid="valid YAML"
         ) from None
+
+
+def read_text_file(path: Path, *, what: str, field: str, missing_hint: str = "") -> str:
+    """A config-like file's text; a missing or unreadable file is one ConfigError naming ``what`` and the path."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist{missing_hint}", field=field, value=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc}", field=field, value=str(path)) from None

@@ -10,7 +10,7 @@ from typing import Any
 import pydantic
 
 from podium.config.policy import Policy, PolicyDocument, PolicySettings
-from podium.config.validation import config_error_from, safe_load_yaml, yaml_key_lines
+from podium.config.validation import config_error_from, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError
 from podium.policy.policy_set import PolicySet
 
@@ -82,12 +82,7 @@ def document(
 def load_policy_file(path: str | Path) -> PolicyHierarchy:
     """Read a YAML or JSON policy file with ``global:``, ``team:``, ``job:`` and ``key:`` sections."""
     file = Path(path).expanduser()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"policy file {file} does not exist", field="policy.file", value=str(file)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read policy file {file}: {exc}", field="policy.file", value=str(file)) from None
+    text = read_text_file(file, what="policy file", field="policy.file")
     data = _parse(text, file)
     if data is None:
         data = {}

@@ -18,7 +18,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from podium.config.orchestration import canonical_provider
-from podium.config.validation import config_error_from, safe_load_yaml, yaml_key_lines
+from podium.config.validation import config_error_from, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.money import usd
 from podium.workflows.project.tasks import PlanError, plan_from_items
@@ -117,12 +117,7 @@ class ProjectSpec(_Section):
 def load_project_file(path: str | Path) -> ProjectSpec:
     """Read and validate a project YAML (or JSON) file."""
     file = Path(path).expanduser()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationError(f"project file {file} does not exist", field="file", value=str(file)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read project file {file}: {exc}", field="file", value=str(file)) from None
+    text = read_text_file(file, what="project file", field="file")
     data = safe_load_yaml(text, file)
     return ProjectSpec.from_mapping(data if data is not None else {}, path=file)
 
