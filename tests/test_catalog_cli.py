@@ -1,4 +1,7 @@
-"""`podium models` through typer's CliRunner: table, --json, filters, sorting and `import`."""
+"""`podium models` through typer's CliRunner: table, --json, filters, sorting and `import`.
+
+Errors go through the root command (`podium models ...`), which reports them the shared way (podium.cli.errors).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from typer.testing import CliRunner
 
 from podium.catalog import Catalog
 from podium.catalog.mapping import SPEC_FIELDS
+from podium.cli.errors import EXIT_USAGE
+from podium.cli.main import app as podium
 from podium.cli.models import app
 
 runner = CliRunner()
@@ -57,10 +62,17 @@ def test_table_shows_prices_and_sources() -> None:
     ],
 )
 def test_bad_options_give_one_line_errors(args: list[str], message: str) -> None:
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.output
+    result = runner.invoke(podium, ["models", *args])
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_errors_take_the_shared_path_so_verbose_shows_the_traceback() -> None:
+    result = runner.invoke(podium, ["--verbose", "models", "--sort", "speed"])
+    assert result.exit_code == EXIT_USAGE
+    assert "Traceback" in result.stderr and "ValidationError" in result.stderr
+    assert "error: --sort 'speed' is not valid" in result.stderr
 
 
 def test_import_saves_to_podium_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,9 +114,9 @@ def test_import_saves_to_podium_home(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_import_errors(tmp_path: Path) -> None:
-    missing = runner.invoke(app, ["import", str(tmp_path / "nope.json")])
-    assert missing.exit_code == 1 and "nope.json does not exist" in missing.stderr
+    missing = runner.invoke(podium, ["models", "import", str(tmp_path / "nope.json")])
+    assert missing.exit_code == EXIT_USAGE and "nope.json does not exist" in missing.stderr  # a usage error: 2
     good = tmp_path / "p.json"
     good.write_text("{}")
-    bad_date = runner.invoke(app, ["import", str(good), "--as-of", "soon"])
-    assert bad_date.exit_code == 2 and "use YYYY-MM-DD" in bad_date.stderr
+    bad_date = runner.invoke(podium, ["models", "import", str(good), "--as-of", "soon"])
+    assert bad_date.exit_code == EXIT_USAGE and "use YYYY-MM-DD" in bad_date.stderr

@@ -150,3 +150,51 @@ async def test_an_injected_empty_catalog_is_used_not_replaced(tmp_path) -> None:
 
     async with Podium.from_config(PodiumConfig.from_mapping({"orchestration": {"enabled": False}}), catalog=Catalog([]), env={}, home=tmp_path, layers=False) as client:
         assert len(client.catalog) == 0
+
+
+async def test_route_leaves_the_callers_meta_unchanged() -> None:
+    seen: list[str | None] = []
+
+    async def record(ctx: CallContext, call_next: Handler) -> Completion:
+        seen.append(ctx.meta.strategy)
+        return await call_next(ctx)
+
+    provider = ScriptedProvider()
+    meta = CallMeta(project="p1", strategy="original")
+    async with make_client(provider, middlewares=[record]) as client:
+        result = await client.route("x", strategy="cheapest", meta=meta, candidates=["openai:cheap"])
+    assert result.completion.model == "openai:cheap"
+    assert seen == ["cheapest"]  # the attempt is labelled with the strategy that ran it
+    assert meta.strategy == "original" and meta.project == "p1"
+
+
+class _CloseTracking(ScriptedProvider):
+    def __init__(self, name: str, error: Exception | None = None) -> None:
+        super().__init__(name)
+        self.closed = False
+        self._error = error
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self._error is not None:
+            raise self._error
+
+
+class _ByNameRegistry:
+    def __init__(self, *providers: _CloseTracking) -> None:
+        self._providers = {p.name: p for p in providers}
+
+    def build(self, settings, **_):  # type: ignore[no-untyped-def]
+        return self._providers[settings.name]
+
+
+async def test_pool_close_closes_every_provider_then_raises_the_first_failure() -> None:
+    first, second = RuntimeError("openai close failed"), RuntimeError("anthropic close failed")
+    providers = [_CloseTracking("openai", first), _CloseTracking("anthropic", second), _CloseTracking("gemini")]
+    pool = ProviderPool(registry=_ByNameRegistry(*providers), clock=SYSTEM_CLOCK, env={})
+    for name in ("openai", "anthropic", "gemini"):
+        pool.for_model(ModelSpec(id=f"{name}:m", provider=name, api_model="m"))
+    with pytest.raises(RuntimeError) as info:
+        await pool.aclose()
+    assert info.value is first
+    assert [p.closed for p in providers] == [True, True, True]

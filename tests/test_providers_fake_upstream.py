@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import socket
+from typing import Any
 
 import httpx
+import pytest
 
 from podium.core.types import Usage
 from podium.providers import parse_sse_text
@@ -74,3 +77,34 @@ def test_error_rate_is_repeatable_with_a_seeded_rng() -> None:
 
     first = run()
     assert first == run() and set(first) == {200, 429, 500}
+
+
+async def _failing_startup(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "startup refused"})
+
+
+def _port_is_free(base_url: str) -> bool:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # no SO_REUSEADDR: any live bind on the port clashes
+    try:
+        probe.bind(("127.0.0.1", int(base_url.rsplit(":", 1)[1])))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def test_sync_serve_that_fails_to_start_releases_its_port() -> None:
+    served = serve(_failing_startup, lifespan="on")
+    with pytest.raises(RuntimeError, match="did not start"):
+        served.__enter__()
+    assert _port_is_free(served.base_url)
+
+
+async def test_async_serve_that_fails_to_start_releases_its_port() -> None:
+    served = serve(_failing_startup, lifespan="on")
+    with pytest.raises(RuntimeError, match="did not start"):
+        await served.__aenter__()
+    assert _port_is_free(served.base_url)

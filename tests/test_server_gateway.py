@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from podium.catalog import Catalog
 from podium.config.root import PodiumConfig
 from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK
+from podium.engine import Podium
+from podium.engine.providers import ProviderPool
 from podium.core.types import Usage
 from podium.ledger import LedgerReader, UsageKey
 from podium.providers.replay import ReplayProvider
@@ -27,6 +30,7 @@ from podium.server import create_app, sha256_hex
 from podium.server.keys import VirtualKeys
 from podium.telemetry import Telemetry
 from podium.testing import FakeUpstream, serve
+from podium.testing.scripted import ScriptedProvider, SingleProviderRegistry
 
 UPSTREAM_KEY = "sk-upstream-secret-0123456789"
 TEAM_KEY = "pk-team-a-secret-42"
@@ -280,6 +284,26 @@ async def test_upstream_500_without_fallback_is_502_without_the_provider_key(ups
     assert failed.value.status_code == 502 and failed.value.code == "upstream_error"
     assert "500" in failed.value.message and "openai" in failed.value.message
     assert UPSTREAM_KEY not in failed.value.response.text and upstream.count(WIRE_MODEL) == 2
+
+
+def test_unexpected_500_is_logged_with_a_traceback_that_shows_no_key(caplog):
+    env = {"OPENAI_API_KEY": UPSTREAM_KEY}
+    scripted = ScriptedProvider()
+    scripted.fail(MODEL, RuntimeError(f"adapter bug: sent {UPSTREAM_KEY} for caller {TEAM_KEY}"))
+    pool = ProviderPool(registry=SingleProviderRegistry(scripted), clock=SYSTEM_CLOCK, env=env)
+    client = Podium(catalog=Catalog.bundled(), providers=pool)
+    app = create_app(client, ServerSettings(keys=(team_key(),)), env=env)
+    caplog.set_level(logging.WARNING, logger="podium.server")
+    with serve(app) as base_url:
+        r = httpx.post(
+            f"{base_url}/v1/chat/completions",
+            json={"model": MODEL, "messages": ASK},
+            headers={"authorization": f"Bearer {TEAM_KEY}"},
+        )
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+    logged = "\n".join(caplog.text.splitlines() + [rec.getMessage() for rec in caplog.records])
+    assert "RuntimeError: adapter bug: sent" in logged and "Traceback" in logged  # the details are still logged
+    assert UPSTREAM_KEY not in logged and TEAM_KEY not in logged
 
 
 async def test_mid_stream_failure_is_reported_in_band(upstream, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -197,6 +198,34 @@ async def test_interrupted_run_resumes_without_repeating_done_tasks(rig: Rig) ->
     assert resumed.status == "completed"
     assert rig.task_requests("t1") == 1  # never asked again
     assert rig.task_requests("t3") == 1 and rig.fake.count(PLANNER) == 1
+
+
+async def test_checkpoint_waiting_for_the_database_does_not_block_the_event_loop(rig: Rig) -> None:
+    rig.fake.script(PLANNER, chain_plan(2))
+    rig.fake.script(EXECUTOR, GOOD)
+    other = sqlite3.connect(rig.home / "projects.db", isolation_level=None)  # another process, say
+    t1_answered = asyncio.Event()
+
+    def on_completed(task_id: str, **_: Any) -> None:
+        if task_id == "t1":
+            other.execute("BEGIN IMMEDIATE")  # hold the write lock: t1's checkpoint must wait for it
+            t1_answered.set()
+
+    rig.orch.add_hook(EventType.TASK_COMPLETED, on_completed)
+    run = asyncio.ensure_future(rig.orch.run(spec(), output_dir=rig.out, project_id="offloop"))
+    await asyncio.wait_for(t1_answered.wait(), timeout=10)
+    started = time.monotonic()
+    for _ in range(20):
+        await asyncio.sleep(0.01)  # the loop keeps turning while the checkpoint waits
+    lag = time.monotonic() - started
+    waiting = dict(other.execute("SELECT task_id, status FROM project_tasks WHERE project_id = 'offloop'").fetchall())
+    other.execute("COMMIT")
+    state = await asyncio.wait_for(run, timeout=20)
+    other.close()
+    assert lag < 2.0
+    assert waiting["t1"] != "done"  # t1's checkpoint had not been written yet: it was waiting for the lock
+    assert state.status == "completed"
+    assert [t.status for t in ProjectStore.in_home(rig.home).load("offloop").tasks.values()] == ["done", "done"]
 
 
 async def test_injected_failure_blocks_dependants_then_resume_runs_only_the_rest(rig: Rig) -> None:

@@ -1,4 +1,8 @@
-"""`podium models`: list the catalog (table or --json) and import LiteLLM-format price files."""
+"""`podium models`: list the catalog (table or --json) and import LiteLLM-format price files.
+
+Errors are raised, not printed: the root command reports them (podium.cli.errors), so bad options and a bad price
+file exit 2 like every other usage or configuration error, and ``--verbose`` shows the traceback.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from rich.table import Table
 
 from podium.catalog import Catalog, convert_litellm, keep_curated, load_litellm_file, podium_home, save_user_models
 from podium.catalog.mapping import decimal_str, spec_to_mapping
-from podium.core.errors import PodiumError
+from podium.core.errors import ValidationError
 from podium.core.model_spec import CAPABILITIES, ModelSpec
 from podium.core.money import ZERO
 
@@ -23,11 +27,6 @@ app = typer.Typer(name="models", help="List known models and their prices; impor
 
 DEFAULT_IMPORT_SOURCE = "litellm model_prices_and_context_window.json"
 SORT_KEYS = ("id", "price")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _by_price(spec: ModelSpec) -> tuple[bool, Decimal, str]:
@@ -80,10 +79,20 @@ def _table(specs: list[ModelSpec]) -> Table:
 def _select(catalog: Catalog, provider: str | None, capabilities: list[str]) -> list[ModelSpec]:
     unknown = [c for c in capabilities if c not in CAPABILITIES]
     if unknown:
-        raise _fail(f"capability {unknown[0]!r} is not known; use one of {', '.join(CAPABILITIES)}", code=2)
+        raise ValidationError(
+            f"capability {unknown[0]!r} is not known; use one of {', '.join(CAPABILITIES)}",
+            field="capability",
+            value=unknown[0],
+            valid=list(CAPABILITIES),
+        )
     specs = catalog.filter(capabilities=capabilities, provider=provider)
     if provider and not specs and not catalog.by_provider(provider):
-        raise _fail(f"no models for provider {provider!r}; known providers: {', '.join(catalog.providers())}", code=2)
+        raise ValidationError(
+            f"no models for provider {provider!r}; known providers: {', '.join(catalog.providers())}",
+            field="provider",
+            value=provider,
+            valid=list(catalog.providers()),
+        )
     return specs
 
 
@@ -102,11 +111,13 @@ def list_models(
     if ctx.invoked_subcommand is not None:
         return
     if sort not in SORT_KEYS:
-        raise _fail(f"--sort {sort!r} is not valid; use one of {', '.join(SORT_KEYS)}", code=2)
-    try:
-        catalog = Catalog.default(podium_home())
-    except PodiumError as exc:
-        raise _fail(str(exc)) from None
+        raise ValidationError(
+            f"--sort {sort!r} is not valid; use one of {', '.join(SORT_KEYS)}",
+            field="sort",
+            value=sort,
+            valid=list(SORT_KEYS),
+        )
+    catalog = Catalog.default(podium_home())
     specs = _select(catalog, provider, capability or [])
     specs.sort(key=_by_price if sort == "price" else (lambda s: s.id.lower()))
     if as_json:
@@ -121,7 +132,9 @@ def _parse_date(value: str | None) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise _fail(f"--as-of {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-11-01", code=2) from None
+        raise ValidationError(
+            f"--as-of {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-11-01", field="as_of", value=value
+        ) from None
 
 
 @app.command("import")
@@ -133,11 +146,8 @@ def import_prices(
     """Import a LiteLLM-format price map into $PODIUM_HOME/models.json (chat models Podium can call)."""
     day = _parse_date(as_of)
     home = podium_home()
-    try:
-        result = convert_litellm(load_litellm_file(file), as_of=day, source=source)
-        known = {spec.id: spec for spec in Catalog.default(home)}
-        specs = [keep_curated(known[s.id], s) if s.id in known else s for s in result.specs]
-        path = save_user_models(home, specs)
-    except PodiumError as exc:
-        raise _fail(str(exc)) from None
+    result = convert_litellm(load_litellm_file(file), as_of=day, source=source)
+    known = {spec.id: spec for spec in Catalog.default(home)}
+    specs = [keep_curated(known[s.id], s) if s.id in known else s for s in result.specs]
+    path = save_user_models(home, specs)
     typer.echo(f"{result.summary()}\nsaved to {path}")

@@ -118,8 +118,8 @@ class Podium:
         candidates: Sequence[str] | None = None,
     ) -> Any:
         """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
-        req, m = _as_request(request), meta or CallMeta()
-        m.strategy = strategy
+        req = _as_request(request)
+        m = replace(meta or CallMeta(), strategy=strategy)  # the caller's meta is theirs: never mutate it
         strat = self._strategy(strategy, candidates, req, m)
         scope = _CallScope(self._ids())
 

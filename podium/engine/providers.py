@@ -87,6 +87,13 @@ class ProviderPool:
         return provider
 
     async def aclose(self) -> None:
-        for provider in self._built.values():
-            await provider.aclose()
-        self._built.clear()
+        """Close every built provider, even when one fails to close; then raise the first failure."""
+        providers, self._built = list(self._built.values()), {}
+        first: Exception | None = None
+        for provider in providers:
+            try:
+                await provider.aclose()
+            except Exception as exc:
+                first = first or exc
+        if first is not None:
+            raise first

@@ -20,8 +20,8 @@ from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.pipeline import CallMeta
 from podium.server.chat import VIRTUAL_MODELS, ChatService, replay_candidate_filter
-from podium.server.errors import GatewayError, to_gateway_error
-from podium.server.keys import VirtualKeys, gateway_config, open_gateway_warning
+from podium.server.errors import GatewayError, scrubbed_traceback, to_gateway_error
+from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
 from podium.server.openai_request import parse_chat_request
 
 log = logging.getLogger("podium.server")
@@ -107,10 +107,14 @@ class Gateway:
             raise GatewayError(503, "the gateway is starting or stopping; retry shortly", "server_error", "not_ready")
         return self.chat
 
-    def error_response(self, exc: BaseException) -> JSONResponse:
-        err = to_gateway_error(exc, self._secrets)
-        if err.status >= 500:
-            log.warning("%s %s", err.status, err.message, exc_info=err.status == 500)
+    def error_response(self, exc: BaseException, request: Request) -> JSONResponse:
+        token = bearer_token(request.headers.get("authorization")) or ""
+        secrets = self._secrets + ((token,) if len(token) >= _MIN_SECRET_CHARS else ())
+        err = to_gateway_error(exc, secrets)
+        if err.status == 500:  # unexpected: log the traceback, scrubbed (exc_info would print it raw)
+            log.warning("%s %s\n%s", err.status, err.message, scrubbed_traceback(exc, secrets).rstrip())
+        elif err.status > 500:
+            log.warning("%s %s", err.status, err.message)
         return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
 
     # -- routes ---------------------------------------------------------------------------------------------------
@@ -132,7 +136,7 @@ class Gateway:
                 return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
             body, headers = chat.render(await chat.answer(parsed, target, meta), started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-shaped error response
-            return self.error_response(exc)
+            return self.error_response(exc, request)
         return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
 
     async def list_models(self, request: Request) -> Response:
@@ -144,7 +148,7 @@ class Gateway:
             if key is not None and key.allowed_models is not None:
                 entries = [e for e in entries if _allowed(self.keys, key, e["id"])]
         except Exception as exc:  # noqa: BLE001
-            return self.error_response(exc)
+            return self.error_response(exc, request)
         return JSONResponse({"object": "list", "data": entries})
 
     async def get_model(self, request: Request) -> Response:
@@ -158,7 +162,7 @@ class Gateway:
                 entry = _model_entry(spec.id, spec.provider)
             self.keys.check_model(key, name, entry["id"])
         except Exception as exc:  # noqa: BLE001
-            return self.error_response(exc)
+            return self.error_response(exc, request)
         return JSONResponse(entry)
 
     async def healthz(self, request: Request) -> Response:

@@ -14,6 +14,7 @@ Messages pass through ``scrub`` with every secret the gateway knows, so no provi
 from __future__ import annotations
 
 import math
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -135,6 +136,11 @@ def _classify(exc: BaseException) -> GatewayError:
     return GatewayError(
         500, f"internal error ({type(exc).__name__}); the gateway log has the details", "server_error", "internal_error"
     )
+
+
+def scrubbed_traceback(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """``exc``'s traceback, causes included, with every known secret scrubbed: for the gateway's own log."""
+    return scrub("".join(traceback.format_exception(exc)), secrets)
 
 
 def to_gateway_error(exc: BaseException, secrets: Iterable[str] = ()) -> GatewayError:

@@ -39,6 +39,13 @@ def gateway_config(config: Any, settings: ServerSettings) -> Any:
     return config.model_copy(update={"ledger": ledger})
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None when there is none."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 class VirtualKeys:
     """Who is calling (from the Authorization header) and what they may do."""
 
@@ -74,9 +81,8 @@ class VirtualKeys:
         """The caller's key; None on an open gateway. Raises a 401 GatewayError for a missing or unknown key."""
         if self.open:
             return None
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(authorization)
+        if token is None:
             raise GatewayError(
                 401, "missing API key: send `Authorization: Bearer <your Podium virtual key>`", code="invalid_api_key"
             )

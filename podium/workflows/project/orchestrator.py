@@ -93,7 +93,7 @@ class ProjectOrchestrator:
             id=pid, spec=spec, output_dir=Path(output_dir).expanduser().resolve(), strategy=self.settings.strategy
         )
         state.output_dir.mkdir(parents=True, exist_ok=True)
-        self.store.create(state)
+        await self.store.acreate(state)
         return await self._execute(state, on_forecast)
 
     async def resume(

@@ -97,16 +97,16 @@ class ProjectRunner:
                     return state
                 _reopen(state)
                 state.status, state.stop_reason = RUNNING, None
-                self.store.checkpoint(state)
+                await self.store.acheckpoint(state)
                 await self._forecast(state)
                 stop = await self._schedule(state)
-                self._finish(state, stop)
+                await self._finish(state, stop)
             except asyncio.CancelledError:
-                self._finish(state, "interrupted")
+                await self._finish(state, "interrupted")
                 raise
             except PodiumError as exc:
                 if state.status not in (FAILED, PAUSED):
-                    self._finish(state, None, error=str(exc))
+                    await self._finish(state, None, error=str(exc))
                 raise
             finally:
                 self.emit(EventType.WORKFLOW_COMPLETED, state, status=state.status, spent_usd=str(state.spent_usd))
@@ -124,13 +124,13 @@ class ProjectRunner:
             try:
                 result = await decompose(self.client, state.spec, model=model or "", meta=meta)
             except BudgetExceededError as exc:
-                self._finish(state, "budget", error=str(exc))
+                await self._finish(state, "budget", error=str(exc))
                 return False
             except UnusablePlanError as exc:
                 state.plan_cost_usd += exc.cost_usd
                 state.plan_tokens += exc.tokens
                 self._record_planner(exc.tokens, exc.cost_usd)
-                self._finish(state, None, error=str(exc))
+                await self._finish(state, None, error=str(exc))
                 raise
             plan = result.plan
             state.plan_model = result.model
@@ -138,7 +138,7 @@ class ProjectRunner:
             state.plan_tokens += result.tokens
             self._record_planner(result.tokens, result.cost_usd)
         state.tasks = {t.id: TaskState(t, complexity=analyze(t.prompt, learned=False).difficulty) for t in plan.tasks}
-        self.store.checkpoint(state)
+        await self.store.acheckpoint(state)
         return True
 
     def _record_planner(self, tokens: int, cost: Any) -> None:
@@ -159,7 +159,7 @@ class ProjectRunner:
             history=self.spend.history(),
         )
         state.forecast = report.to_dict()
-        self.store.checkpoint(state)
+        await self.store.acheckpoint(state)
         if self.on_forecast is not None:
             self.on_forecast(report)
 
@@ -174,21 +174,21 @@ class ProjectRunner:
             while True:
                 stop = stop or self._limit_reached(state)
                 if stop is None:
-                    self._start_ready(state, deps, inflight)
+                    await self._start_ready(state, deps, inflight)
                 if not inflight:
                     return stop
                 done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 for fut in done:
                     task = inflight.pop(fut)
                     stop = stop or fut.result()
-                    self._block_dependants(state, deps, task)
+                    await self._block_dependants(state, deps, task)
         except BaseException:
             for fut in inflight:
                 fut.cancel()
             await asyncio.gather(*inflight, return_exceptions=True)
             raise
 
-    def _start_ready(
+    async def _start_ready(
         self, state: ProjectState, deps: dict[str, tuple[str, ...]], inflight: dict[asyncio.Task[str | None], TaskState]
     ) -> None:
         statuses = {tid: t.status for tid, t in state.tasks.items()}
@@ -197,10 +197,10 @@ class ProjectRunner:
         for tid in graph.ready(deps, statuses, pending)[:room]:
             task = state.tasks[tid]
             task.status, task.error = STARTED, None
-            self.store.checkpoint(state, task)
+            await self.store.acheckpoint(state, task)
             inflight[asyncio.create_task(self._run_task(state, task), name=f"project {state.id} task {tid}")] = task
 
-    def _block_dependants(self, state: ProjectState, deps: dict[str, tuple[str, ...]], task: TaskState) -> None:
+    async def _block_dependants(self, state: ProjectState, deps: dict[str, tuple[str, ...]], task: TaskState) -> None:
         """Checkpoint a finished task; a failed one blocks every task that needs it."""
         changed = [task]
         if task.status == TASK_FAILED:
@@ -210,7 +210,7 @@ class ProjectRunner:
                     child.status, child.error = BLOCKED, f"waits for failed task {task.id!r}"
                     changed.append(child)
         self._touch(state)
-        self.store.checkpoint(state, *changed)
+        await self.store.acheckpoint(state, *changed)
 
     def _limit_reached(self, state: ProjectState) -> str | None:
         limit = state.budget_usd
@@ -300,7 +300,7 @@ class ProjectRunner:
     def _touch(self, state: ProjectState) -> None:
         state.elapsed_s = self._elapsed()
 
-    def _finish(self, state: ProjectState, stop: str | None, *, error: str | None = None) -> None:
+    async def _finish(self, state: ProjectState, stop: str | None, *, error: str | None = None) -> None:
         """Set the final status, checkpoint, and record the workflow (run-level) metrics."""
         for task in state.tasks.values():
             if task.status == STARTED:  # cancelled mid-call: it runs again on resume
@@ -312,7 +312,7 @@ class ProjectRunner:
         else:
             state.status, state.stop_reason = COMPLETED, None
         self._touch(state)
-        self.store.checkpoint(state)
+        await self.store.acheckpoint(state)
         if self.metrics is not None:
             self.metrics.record_workflow(self._elapsed_ms())
 

@@ -1,14 +1,18 @@
 """The checkpoint store: project and task state in SQLite ($PODIUM_HOME/projects.db), one transaction per checkpoint.
 
 Money is stored as decimal text. Migrations are named and forward-only, recorded in ``project_migrations``.
+Async callers write through ``acheckpoint``/``acreate``: one writer thread, so writes keep their order and a slow
+disk or a lock held by another process never blocks the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -51,6 +55,15 @@ _PROJECT_COLUMNS = (
     "title, status, spec_json, output_dir, strategy, updated_at, plan_cost_usd, plan_tokens, plan_model, "
     "stop_reason, elapsed_s, max_usd, forecast_json"
 )
+_UPDATE_PROJECT = (
+    f"UPDATE projects SET {', '.join(c.strip() + ' = ?' for c in _PROJECT_COLUMNS.split(','))} WHERE id = ?"
+)
+_UPSERT_TASK = (
+    "INSERT OR REPLACE INTO project_tasks (project_id, task_id, position, spec_json, status, model, cost_usd, "
+    "tokens, runs, output_path, files_json, score, problems_json, error, complexity, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+Row = tuple[Any, ...]
 
 
 class ProjectStore:
@@ -61,6 +74,7 @@ class ProjectStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podium-projects")
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -111,48 +125,61 @@ class ProjectStore:
                 f"INSERT INTO projects (id, created_at, {_PROJECT_COLUMNS}) VALUES (?, ?, {', '.join('?' * 13)})",
                 (state.id, now.isoformat(), *_project_values(state)),
             )
-            self._write_tasks(db, state, list(state.tasks.values()))
+            db.executemany(_UPSERT_TASK, self._task_rows(state, list(state.tasks.values())))
+
+    async def acreate(self, state: ProjectState) -> None:
+        """``create`` on the writer thread; the project is committed when this returns."""
+        await self._on_writer(self.create, state)
 
     def checkpoint(self, state: ProjectState, *tasks: TaskState) -> None:
         """Save the project row and the given tasks (all tasks when none are given) in one transaction."""
-        state.updated_at = self._clock.now()
-        with self._tx() as db:
-            db.execute(
-                f"UPDATE projects SET {', '.join(c.strip() + ' = ?' for c in _PROJECT_COLUMNS.split(','))} "
-                "WHERE id = ?",
-                (*_project_values(state), state.id),
-            )
-            self._write_tasks(db, state, list(tasks) if tasks else list(state.tasks.values()))
+        self._write_checkpoint(*self._checkpoint_rows(state, tasks))
 
-    def _write_tasks(self, db: sqlite3.Connection, state: ProjectState, tasks: list[TaskState]) -> None:
+    async def acheckpoint(self, state: ProjectState, *tasks: TaskState) -> None:
+        """``checkpoint`` written on the writer thread, off the event loop.
+
+        The rows are taken from ``state`` before this yields, so tasks still running cannot change what is saved;
+        the checkpoint is committed when this returns.
+        """
+        await self._on_writer(self._write_checkpoint, *self._checkpoint_rows(state, tasks))
+
+    async def _on_writer(self, fn: Callable[..., None], *args: Any) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    def _checkpoint_rows(self, state: ProjectState, tasks: tuple[TaskState, ...]) -> tuple[Row, list[Row]]:
+        state.updated_at = self._clock.now()
+        project = (*_project_values(state), state.id)
+        return project, self._task_rows(state, list(tasks) if tasks else list(state.tasks.values()))
+
+    def _write_checkpoint(self, project: Row, task_rows: list[Row]) -> None:
+        with self._tx() as db:
+            db.execute(_UPDATE_PROJECT, project)
+            db.executemany(_UPSERT_TASK, task_rows)
+
+    def _task_rows(self, state: ProjectState, tasks: list[TaskState]) -> list[Row]:
         positions = {tid: i for i, tid in enumerate(state.tasks)}
         now = (state.updated_at or self._clock.now()).isoformat()
-        db.executemany(
-            "INSERT OR REPLACE INTO project_tasks (project_id, task_id, position, spec_json, status, model, cost_usd, "
-            "tokens, runs, output_path, files_json, score, problems_json, error, complexity, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    state.id,
-                    t.id,
-                    positions.get(t.id, 0),
-                    json.dumps(t.spec.to_dict()),
-                    t.status,
-                    t.model,
-                    str(t.cost_usd),
-                    t.tokens,
-                    t.runs,
-                    t.output_path,
-                    json.dumps(list(t.files)),
-                    t.score,
-                    json.dumps(list(t.problems)),
-                    t.error,
-                    t.complexity,
-                    now,
-                )
-                for t in tasks
-            ],
-        )
+        return [
+            (
+                state.id,
+                t.id,
+                positions.get(t.id, 0),
+                json.dumps(t.spec.to_dict()),
+                t.status,
+                t.model,
+                str(t.cost_usd),
+                t.tokens,
+                t.runs,
+                t.output_path,
+                json.dumps(list(t.files)),
+                t.score,
+                json.dumps(list(t.problems)),
+                t.error,
+                t.complexity,
+                now,
+            )
+            for t in tasks
+        ]
 
     # -- reading ----------------------------------------------------------------------------------------------------
 
@@ -222,6 +249,7 @@ class ProjectStore:
         return out
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)  # writes already handed to the writer thread are committed first
         with self._lock:
             self._conn.close()
 
