@@ -141,6 +141,9 @@ def test_body_is_truncated_to_two_kilobytes() -> None:
         (httpx.ReadTimeout("slow"), False, UpstreamTimeoutError),
         (TimeoutError(), True, UpstreamTimeoutError),
         (httpx.ConnectError("refused"), False, UpstreamConnectionError),
+        # never sent: a connect or pool timeout is a connection failure, not an upstream that answered slowly
+        (httpx.ConnectTimeout("syn lost"), False, UpstreamConnectionError),
+        (httpx.PoolTimeout("pool full"), False, UpstreamConnectionError),
         (httpx.RemoteProtocolError("peer closed"), True, MalformedResponseError),
         (httpx.ReadError("reset"), False, UpstreamConnectionError),
     ],

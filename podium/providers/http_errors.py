@@ -233,14 +233,15 @@ def error_from_transport(
     """The Podium error for an httpx exception raised while sending or reading."""
     where = f"{provider}" + (f" ({model})" if model else "")
     kw = {"provider": provider, "model": model}
+    # Checked before timeouts: ConnectTimeout and PoolTimeout are timeouts too, but the request was never sent.
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return UpstreamConnectionError(
+            f"could not connect to {where}: {type(exc).__name__}; check base_url and that the server is running", **kw
+        )
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         limit = f" after {timeout:g}s" if timeout is not None else ""
         return UpstreamTimeoutError(
             f"{where} did not answer in time{limit}; retry, or raise the provider's timeout settings", **kw
-        )
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-        return UpstreamConnectionError(
-            f"could not connect to {where}: {type(exc).__name__}; check base_url and that the server is running", **kw
         )
     if streaming and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return MalformedResponseError(
