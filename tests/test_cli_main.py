@@ -197,3 +197,13 @@ def test_secrets_in_the_environment_never_reach_the_message() -> None:
     env = {"OPENAI_API_KEY": "sk-live-1234567890", "HOME": "/home/me", "SHORT_TOKEN": "abc"}
     text = redact("rejected key sk-live-1234567890 for abc in /home/me", env)
     assert text == "rejected key <OPENAI_API_KEY> for abc in /home/me"
+
+
+def test_python_dash_m_podium_runs_the_cli(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "podium", "models", "--json"], capture_output=True, text=True,
+                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PODIUM_HOME": str(tmp_path)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"openai:gpt-4o-mini"' in done.stdout or "openai:gpt-4o-mini" in done.stdout
