@@ -81,7 +81,8 @@ async def test_stream_yields_text_in_chunks_then_usage() -> None:
     assert len(chunks) >= 3
     assert "".join(c.delta for c in chunks) == RECORDS[0].outcomes[GPT4.id].response
     assert chunks[-1].finish_reason == "stop" and chunks[-1].usage is not None
-    assert all(c.usage is None for c in chunks[:-1])
+    assert chunks[-1].cost_usd == RECORDS[0].outcomes[GPT4.id].cost_usd  # the same cost as a non-streamed call
+    assert all(c.usage is None and c.cost_usd is None for c in chunks[:-1])
     with pytest.raises(ReplayMissError):
         [c async for c in provider.stream(ChatRequest.from_prompt("nope"), GPT4)]
 
@@ -102,3 +103,20 @@ async def test_settings_base_url_points_at_a_csv_file(tmp_path: Path) -> None:
     path.write_text("prompt,gpt-4-1106-preview,gpt-4-1106-preview_response\nPing?,True,Pong!\n")
     provider = ReplayProvider.from_settings(ProviderSettings(name="replay", kind="replay", base_url=str(path)))
     assert (await provider.complete(ChatRequest.from_prompt("ping?"), GPT4)).text == "Pong!"
+
+
+async def test_streamed_and_plain_replay_calls_charge_the_same_recorded_cost(tmp_path: Path) -> None:
+    """Through the engine and its SQLite ledger: a streamed replay answer costs what the recording says, exactly
+    as the non-streamed one does (not an estimate from counted tokens)."""
+    from podium.config.root import PodiumConfig
+    from podium.engine.client import Podium
+    from podium.providers.recorded_data import bundled_records
+
+    record = next(r for r in bundled_records() if GPT4.id in r.outcomes and len(r.prompt) < 400)
+    recorded = record.outcomes[GPT4.id].cost_usd
+    config = PodiumConfig.from_mapping({"mode": "replay", "ledger": {"url": f"sqlite:///{tmp_path / 'l.db'}"}})
+    async with Podium.from_config(config, env={}, home=tmp_path) as client:
+        plain = await client.complete(record.prompt, model=GPT4.id)
+        streamed = await client.stream(record.prompt, model=GPT4.id).collect()
+    assert plain.cost_usd == streamed.cost_usd == recorded
+    assert len(str(recorded).split(".")[-1]) <= 12  # recorder float noise is not carried into money

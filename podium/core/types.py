@@ -204,9 +204,11 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
-    """A piece of a streamed answer. The last chunk carries ``finish_reason`` and, where known, ``usage``."""
+    """A piece of a streamed answer. The last chunk carries ``finish_reason`` and, where known, ``usage`` and
+    ``cost_usd`` (only a provider that knows the exact cost sets it: replay's recorded cost)."""
 
     delta: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
     tool_call_delta: dict[str, Any] | None = None
+    cost_usd: Decimal | None = None

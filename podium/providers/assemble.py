@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
+from decimal import Decimal
 from typing import Any
 
 from podium.core.types import Completion, StreamChunk, Usage
@@ -10,13 +11,15 @@ from podium.providers.tool_calls import merge_tool_call_delta
 
 
 class StreamAssembler:
-    """Collects chunks as they pass; ``completion()`` builds the unpriced Completion they add up to."""
+    """Collects chunks as they pass; ``completion()`` builds the Completion they add up to, unpriced unless the
+    stream stated its exact cost."""
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._calls: dict[int, dict[str, Any]] = {}
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.cost_usd: Decimal | None = None
         self.chunks = 0
 
     def add(self, chunk: StreamChunk) -> None:
@@ -29,6 +32,8 @@ class StreamAssembler:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.cost_usd is not None:
+            self.cost_usd = chunk.cost_usd
 
     @property
     def text(self) -> str:
@@ -41,6 +46,7 @@ class StreamAssembler:
             model=model,
             provider=provider,
             usage=self.usage or Usage(),
+            cost_usd=self.cost_usd,
             latency_ms=latency_ms,
             finish_reason=self.finish_reason,
             tool_calls=calls,

@@ -269,6 +269,9 @@ def _correct(path: Path, row_no: int, column: str, cell: str) -> float:
     return value
 
 
+_PICO_USD = Decimal("1e-12")
+
+
 def _cost(path: Path, row_no: int, column: str, cell: str) -> Decimal | None:
     text = (cell or "").strip()
     if not text or text.lower() == "nan":
@@ -283,7 +286,8 @@ def _cost(path: Path, row_no: int, column: str, cell: str) -> Decimal | None:
             field=column,
             value=cell,
         )
-    return value
+    # Recorders wrote floats ("0.00046479999999999997"): keep whole pico-dollars, which drops only that noise.
+    return value.quantize(_PICO_USD).normalize() if value else value
 
 
 def _parse_routerbench(

@@ -148,7 +148,7 @@ class ReplayProvider:
         record, outcome = self._find(request, model)
         for piece in _chunks(outcome.response, _STREAM_CHUNKS):
             yield StreamChunk(delta=piece)
-        yield StreamChunk(finish_reason="stop", usage=_usage(record.prompt, outcome.response))
+        yield StreamChunk(finish_reason="stop", usage=_usage(record.prompt, outcome.response), cost_usd=outcome.cost_usd)
 
     async def aclose(self) -> None:
         return None
