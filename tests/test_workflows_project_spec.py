@@ -204,4 +204,4 @@ def test_store_round_trip_migrations_and_summaries(tmp_path: Path) -> None:
         with pytest.raises(ValidationError, match="podium project list"):
             store.load("nope")
     names = [r[0] for r in sqlite3.connect(tmp_path / "projects.db").execute("select name from project_migrations")]
-    assert names == ["001_projects_and_tasks"]
+    assert names == ["001_projects_and_tasks", "002_task_checks"]

@@ -121,7 +121,8 @@ def show(
     project_id: Annotated[str, typer.Argument(help="The project id.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """One project's state: status, spend, and every task with its model, cost and output file."""
+    """One project's state: status, spend, every task with its model, cost and output file, and each check run on
+    the task's files for the success criteria (passed / failed / skipped, with the reason)."""
     store = _store()
     try:
         state = store.load(project_id)
@@ -273,7 +274,7 @@ def _render_state(state: Any) -> None:
         + f" · spent {fmt_usd(state.spent_usd, 4)} of {fmt_usd(state.budget_usd, 2)} · output {state.output_dir}",
         highlight=False,
     )
-    table = Table("task", "status", "model", "cost", "score", "output")
+    table = Table("task", "status", "model", "cost", "score", "checks", "output")
     for t in state.tasks.values():
         table.add_row(
             escape(t.id),
@@ -281,6 +282,26 @@ def _render_state(state: Any) -> None:
             escape(t.model or "-"),
             fmt_usd(t.cost_usd, 6),
             "-" if t.score is None else f"{t.score:.2f}",
+            _checks_summary(t.checks),
             escape(t.output_path or (t.error or "-")[:60]),
         )
     console.print(table)
+    outcomes = [(t.id, c) for t in state.tasks.values() for c in t.checks]
+    if outcomes:
+        checks = Table("task", "check", "status", "reason", title="success criteria checks")
+        for task_id, c in outcomes:
+            reason = f"{c.criterion!r}: {c.reason}" if c.status == "unchecked" else c.reason
+            style = _CHECK_STYLE.get(c.status, "")
+            checks.add_row(escape(task_id), escape(c.check), f"[{style}]{c.status}[/]", escape(reason))
+        console.print(checks)
+
+
+_CHECK_STYLE = {"passed": "green", "failed": "red", "skipped": "yellow", "unchecked": "dim"}
+
+
+def _checks_summary(checks: Any) -> str:
+    """``2/3 passed`` over the checks that ran (skipped and unchecked ones are not counted)."""
+    ran = [c for c in checks if c.status in ("passed", "failed")]
+    if not ran:
+        return "-"
+    return f"{sum(1 for c in ran if c.status == 'passed')}/{len(ran)} passed"

@@ -1,12 +1,14 @@
 """Multi-step projects (seed 003): decompose into tasks, route each to the cheapest suitable model, check each
-answer, checkpoint after every task, and resume where a budget stop or an interruption left off."""
+answer (its success criteria run for real: pytest, ruff, py_compile, JSON Schema), checkpoint after every task, and
+resume where a budget stop or an interruption left off."""
 
-from podium.workflows.project.checks import CheckResult, check_output, code_blocks
+from podium.workflows.project.checks import CheckOutcome, CheckResult, check_output, code_blocks
 from podium.workflows.project.decompose import Decomposition, UnusablePlanError, decompose
 from podium.workflows.project.orchestrator import ProjectOrchestrator, new_project_id
 from podium.workflows.project.runner import ProjectRunner, RunSettings
 from podium.workflows.project.spec import (
     ProjectBudget,
+    ProjectChecks,
     ProjectInfo,
     ProjectPolicy,
     ProjectSpec,
@@ -16,12 +18,16 @@ from podium.workflows.project.spec import (
 from podium.workflows.project.state import ProjectState, TaskResult, TaskState
 from podium.workflows.project.store import ProjectStore
 from podium.workflows.project.tasks import PlanError, TaskPlan, TaskSpec, parse_plan, plan_from_items
+from podium.workflows.project.tools import CheckTools
 
 __all__ = [
+    "CheckOutcome",
     "CheckResult",
+    "CheckTools",
     "Decomposition",
     "PlanError",
     "ProjectBudget",
+    "ProjectChecks",
     "ProjectInfo",
     "ProjectOrchestrator",
     "ProjectPolicy",

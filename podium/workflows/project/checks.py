@@ -1,5 +1,6 @@
 """The validation step after each task: a non-empty answer, code that parses when code was asked for, and the
-task's acceptance keywords present."""
+task's acceptance keywords present; plus the files an answer delivers and the outcome record of each check run on
+them (the checks themselves are in podium.workflows.project.verify)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import json
 import re
 import tomllib
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 import yaml
 
 from podium.workflows.project.tasks import TaskSpec
 
-_BLOCK = re.compile(r"```(?P<lang>[A-Za-z0-9_+.-]*)[^\n]*\n(?P<code>.*?)```", re.DOTALL)
+_BLOCK = re.compile(r"```(?P<lang>[A-Za-z0-9_+.-]*)(?P<info>[^\n]*)\n(?P<code>.*?)```", re.DOTALL)
 _SUFFIX_LANG = {".py": "python", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 _LANG_ALIASES = {"py": "python", "python3": "python", "yml": "yaml"}
 
@@ -24,16 +27,68 @@ _LANG_ALIASES = {"py": "python", "python3": "python", "yml": "yaml"}
 class CodeBlock:
     language: str  # lower case, "" when the fence names none
     code: str
+    info: str = ""  # the rest of the fence line (``title="tests/test_x.py"``)
+
+
+# Outcome statuses: a skipped check could not run (tool missing, nothing to check) and never counts as passed;
+# an unchecked criterion is free text no check covers: it stays guidance in the prompts.
+PASSED, FAILED, SKIPPED, UNCHECKED = "passed", "failed", "skipped", "unchecked"
+_DETAIL_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """One check run on a task's files (or a criterion no check covers), as recorded in the task's state."""
+
+    check: str  # pytest | ruff | py_compile | json | schema:<name> | criterion
+    status: str  # passed | failed | skipped | unchecked
+    reason: str  # one short line: "2 failed: test_a.py::test_x, ...", "skipped: ruff is not installed ..."
+    criterion: str | None = None  # the criterion that asked for it; None for checks every output gets
+    detail: str = ""  # more of the tool's output, quoted to the model when it is asked to fix its answer
+
+    @property
+    def problem(self) -> str:
+        """The line a failed check adds to the task's problems (and to the retry's feedback)."""
+        text = f"{self.check} failed: {self.reason}"
+        return f"{text}\n{self.detail}" if self.detail else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "reason": self.reason,
+            "criterion": self.criterion,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
+        return cls(
+            str(data["check"]),
+            str(data["status"]),
+            str(data.get("reason") or ""),
+            data.get("criterion"),
+            str(data.get("detail") or "")[:_DETAIL_CHARS],
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What the validation step found: ``score`` is the share of checks passed."""
+    """What the validation step found: ``score`` is the share of checks passed (skipped ones do not count)."""
 
     passed: bool
     score: float
     problems: tuple[str, ...]
     checks: int
+    outcomes: tuple[CheckOutcome, ...] = ()
+
+    def with_outcomes(self, outcomes: Sequence[CheckOutcome]) -> CheckResult:
+        """This result merged with the outcomes of the checks run on the task's files."""
+        ran = [o for o in outcomes if o.status in (PASSED, FAILED)]
+        problems = self.problems + tuple(o.problem for o in ran if o.status == FAILED)
+        checks = self.checks + len(ran)
+        score = round((checks - len(problems)) / checks, 4) if checks else 1.0
+        return CheckResult(not problems, score, problems, checks, tuple(outcomes))
 
 
 def code_blocks(text: str) -> list[CodeBlock]:
@@ -41,7 +96,7 @@ def code_blocks(text: str) -> list[CodeBlock]:
     out = []
     for m in _BLOCK.finditer(text):
         lang = m.group("lang").strip().lower()
-        out.append(CodeBlock(_LANG_ALIASES.get(lang, lang), m.group("code")))
+        out.append(CodeBlock(_LANG_ALIASES.get(lang, lang), m.group("code"), m.group("info").strip()))
     return out
 
 
@@ -57,10 +112,16 @@ def expected_language(task: TaskSpec) -> str | None:
 def main_code(task: TaskSpec, text: str) -> CodeBlock | None:
     """The block to save as the task's file: the first in the expected language, else the first block."""
     blocks = code_blocks(text)
+    index = main_index(task, blocks)
+    return None if index is None else blocks[index]
+
+
+def main_index(task: TaskSpec, blocks: Sequence[CodeBlock]) -> int | None:
+    """Which of ``blocks`` is the task's main code (see ``main_code``)."""
     if not blocks:
         return None
     lang = expected_language(task)
-    return next((b for b in blocks if lang is not None and b.language == lang), blocks[0])
+    return next((i for i, b in enumerate(blocks) if lang is not None and b.language == lang), 0)
 
 
 def check_output(task: TaskSpec, text: str) -> CheckResult:

@@ -64,6 +64,7 @@ class ProjectOrchestrator:
         self.home = home or podium_home(self.env)
         self.http_client = http_client
         self.clock = clock
+        self._owns_telemetry = telemetry is None
         self.telemetry = telemetry or Telemetry(config.telemetry, clock=clock)
         self.store = store or ProjectStore.in_home(self.home, clock=clock)
         self.settings = settings or RunSettings(strategy=config.routing.default_strategy)
@@ -115,7 +116,10 @@ class ProjectOrchestrator:
         return self.store.summaries()
 
     def close(self) -> None:
+        """Close the store, and stop the metrics server and flush spans when the telemetry was built here."""
         self.store.close()
+        if self._owns_telemetry:
+            self.telemetry.shutdown()
 
     async def _execute(self, state: ProjectState, on_forecast: ForecastHook | None) -> ProjectState:
         from podium.engine import Podium

@@ -1,31 +1,31 @@
-"""Writing task answers under the output directory: ``<task id>.md`` always, and the code to ``output_file``."""
+"""Writing task answers under the output directory: ``<task id>.md`` always, and the files the answer delivers
+(its code to ``output_file``, named extra blocks such as tests: see podium.workflows.project.deliverables)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from podium.core.errors import ValidationError
-from podium.workflows.project.checks import main_code
+from podium.workflows.project.deliverables import ANSWERS_DIR, answer_files
 from podium.workflows.project.tasks import TaskSpec
 
-ANSWERS_DIR = "tasks"
 
-
-def write_task_output(output_dir: Path, task: TaskSpec, text: str) -> tuple[str, tuple[str, ...]]:
-    """Save the answer; returns (answer file, every file written), as paths relative to ``output_dir``.
+def write_task_output(
+    output_dir: Path, task: TaskSpec, text: str, files: Mapping[str, str] | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """Save the answer and ``files`` (default: ``answer_files``); returns (answer file, every file written), as
+    paths relative to ``output_dir``.
 
     Each file is written to a temporary name and renamed, so an interrupted run never leaves half a file.
     """
     answer = Path(ANSWERS_DIR) / f"{task.id}.md"
     written = [answer]
     _atomic_write(output_dir, answer, f"# {task.title}\n\n{text.rstrip()}\n")
-    block = main_code(task, text) if task.output_file is not None else None
-    if task.output_file is not None:
-        target = Path(task.output_file)
-        body = block.code if block is not None else text
-        _atomic_write(output_dir, target, body if body.endswith("\n") else body + "\n")
-        written.append(target)
+    for relative, body in (answer_files(task, text) if files is None else files).items():
+        _atomic_write(output_dir, Path(relative), body)
+        written.append(Path(relative))
     return str(answer), tuple(str(p) for p in written)
 
 

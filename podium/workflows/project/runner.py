@@ -3,17 +3,21 @@
 Independent tasks run concurrently up to ``max_concurrency``. The runner stops starting tasks when the budget or
 the time limit is reached (the ledger refuses a call that could pass the budget), lets running tasks finish,
 and leaves the project ``paused``: ``resume`` continues with the tasks not yet done.
+
+Each answer is validated: the static checks, then the success criteria's checks run on the files it delivers
+(podium.workflows.project.verify). A failed validation is retried with the problems quoted, escalated to a model
+predicted to do better (podium.workflows.project.escalation); a task that still fails is ``failed``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import BudgetExceededError, PodiumError
+from podium.core.errors import BudgetExceededError, NoCandidateError, PodiumError
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
@@ -24,6 +28,8 @@ from podium.workflows.project import graph
 from podium.workflows.project.budget import ProjectSpend, forecast_tasks
 from podium.workflows.project.checks import CheckResult, check_output
 from podium.workflows.project.decompose import UnusablePlanError, decompose
+from podium.workflows.project.deliverables import answer_files
+from podium.workflows.project.escalation import stronger_candidates
 from podium.workflows.project.outputs import write_task_output
 from podium.workflows.project.state import (
     BLOCKED,
@@ -42,6 +48,8 @@ from podium.workflows.project.state import (
 from podium.workflows.project.store import ProjectStore
 from podium.workflows.project.task_prompt import task_request, with_feedback
 from podium.workflows.project.tasks import plan_from_items
+from podium.workflows.project.tools import CheckTools
+from podium.workflows.project.verify import check_inputs, run_checks
 
 WORKFLOW = "project"
 ForecastHook = Callable[[ForecastReport], None]
@@ -57,6 +65,9 @@ class RunSettings:
     validation_retries: int = 1  # extra attempts, with the problems quoted, after a failed validation
     orchestrator_model: str | None = None
     candidates: tuple[str, ...] | None = None
+    check_tools: CheckTools = field(
+        default_factory=CheckTools
+    )  # the programs the criteria checks run (pytest's python, ruff)
 
 
 class ProjectRunner:
@@ -238,7 +249,7 @@ class ProjectRunner:
         if self.metrics is not None and task.complexity:
             self.metrics.record_task(task.complexity)
         try:
-            text, check = await self._attempts(state, task, meta)
+            text, check, files = await self._attempts(state, task, meta)
         except BudgetExceededError as exc:
             task.status, task.error = PENDING, str(exc)
             return "budget"
@@ -246,10 +257,18 @@ class ProjectRunner:
             task.status, task.error = TASK_FAILED, str(exc)
             self.emit(EventType.TASK_FAILED, state, task_id=task.id, error=str(exc))
             return None
-        task.output_path, task.files = write_task_output(state.output_dir, task.spec, text)
-        task.score, task.problems = check.score, check.problems
+        task.output_path, task.files = write_task_output(state.output_dir, task.spec, text, files)
+        task.score, task.problems, task.checks = check.score, check.problems, check.outcomes
         result = TaskResult(
-            task.id, task.model, check.score, task.cost_usd, task.tokens, check.passed, task.output_path, check.problems
+            task.id,
+            task.model,
+            check.score,
+            task.cost_usd,
+            task.tokens,
+            check.passed,
+            task.output_path,
+            check.problems,
+            check.outcomes,
         )
         if check.passed:
             task.status = DONE
@@ -263,34 +282,64 @@ class ProjectRunner:
                 model=task.model,
             )
         else:
-            task.status, task.error = TASK_FAILED, "validation failed: " + "; ".join(check.problems)
+            task.status, task.error = TASK_FAILED, "validation failed: " + "; ".join(_short(check.problems))
             self.emit(EventType.TASK_FAILED, state, task_id=task.id, error=task.error, result=result)
         return None
 
-    async def _attempts(self, state: ProjectState, task: TaskState, meta: CallMeta) -> tuple[str, CheckResult]:
+    async def _attempts(
+        self, state: ProjectState, task: TaskState, meta: CallMeta
+    ) -> tuple[str, CheckResult, dict[str, str]]:
+        """Ask, validate, and after a failed validation ask again (escalated, with the problems quoted)."""
         request = task_request(state, task, max_tokens=self.settings.task_max_tokens)
-        for attempt in range(1 + max(0, self.settings.validation_retries)):
-            routed = await self.client.route(
-                request, strategy=self.settings.strategy, meta=meta, candidates=self.settings.candidates
-            )
+        inputs = check_inputs(state, task, self.settings.check_tools)
+        candidates, failed_models = self.settings.candidates, []
+        attempts = 1 + max(0, self.settings.validation_retries)
+        for attempt in range(attempts):
+            routed = await self._route(request, meta, candidates)
             text = routed.completion.text
             tokens = sum(c.usage.total_tokens for c in routed.attempts)
             task.runs += 1
             task.cost_usd += routed.total_cost_usd or ZERO
             task.tokens += tokens
             task.model = routed.completion.model
-            check = check_output(task.spec, text)
+            files = answer_files(task.spec, text, inputs.reserved)
+            outcomes = await asyncio.to_thread(run_checks, files, inputs)
+            check = check_output(task.spec, text).with_outcomes(outcomes)
+            task.checks = check.outcomes
             if self.metrics is not None:
                 self.metrics.record_delegation(
                     task.model, success=check.passed, tokens=tokens, cost_usd=routed.total_cost_usd or ZERO
                 )
                 self.metrics.record_validation(check.passed)
             kind = EventType.VALIDATION_PASSED if check.passed else EventType.VALIDATION_FAILED
-            self.emit(kind, state, task_id=task.id, attempt=attempt + 1, score=check.score, problems=check.problems)
-            if check.passed:
+            self.emit(
+                kind,
+                state,
+                task_id=task.id,
+                attempt=attempt + 1,
+                score=check.score,
+                problems=_short(check.problems),
+                checks=[o.to_dict() for o in check.outcomes],
+            )
+            if check.passed or attempt + 1 == attempts:
                 break
+            failed_models.append(task.model)
+            stronger = stronger_candidates(routed.decision, failed_models)
+            if stronger is not None:
+                candidates = stronger
+                self.emit(EventType.ESCALATION, state, task_id=task.id, from_model=task.model, to_models=stronger)
             request = with_feedback(request, text, check.problems)
-        return text, check
+        return text, check, files
+
+    async def _route(self, request: Any, meta: CallMeta, candidates: tuple[str, ...] | None) -> Any:
+        """Route among ``candidates``; an escalation none of whose models can take the request falls back to the
+        run's own candidates."""
+        try:
+            return await self.client.route(request, strategy=self.settings.strategy, meta=meta, candidates=candidates)
+        except NoCandidateError:
+            if candidates == self.settings.candidates:
+                raise
+            return await self._route(request, meta, self.settings.candidates)
 
     # -- bookkeeping ------------------------------------------------------------------------------------------------
 
@@ -321,6 +370,11 @@ class ProjectRunner:
 
     def emit(self, kind: EventType, state: ProjectState, **data: Any) -> None:
         self._emit(Event(kind, {"project_id": state.id, **data}, self.clock.now()))
+
+
+def _short(problems: tuple[str, ...]) -> tuple[str, ...]:
+    """Each problem's first line (the checks' details are for the retry's feedback)."""
+    return tuple(p.splitlines()[0] if p else p for p in problems)
 
 
 def _reopen(state: ProjectState) -> None:

@@ -5,6 +5,7 @@ It comes from CLI options or from a project YAML file in seed 003's shape::
     project: {title: ..., description: ..., success_criteria: ...}
     budget: {max_usd: 5.0, max_time_seconds: 3600}
     policy: {enforcement_mode: hard, allowed_providers: [openai, anthropic]}
+    checks: {timeout_seconds: 120, schemas: {report: schemas/report.json}}   # optional: how criteria are checked
     tasks: [...]          # optional: a ready task list, so no decomposition call is made
 """
 
@@ -21,10 +22,12 @@ from podium.config.orchestration import canonical_provider
 from podium.config.validation import config_error_from, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.money import usd
+from podium.workflows.project.criteria import resolve_schemas
 from podium.workflows.project.tasks import PlanError, plan_from_items
 
 DEFAULT_MAX_USD = Decimal("8.0")  # seed 003's Budget() defaults: $8, 90 minutes
 DEFAULT_MAX_TIME_S = 5400.0
+DEFAULT_CHECK_TIMEOUT_S = 120.0  # each check's child process (pytest, ruff) is stopped after this long
 _TITLE_CHARS = 60
 
 
@@ -68,12 +71,24 @@ class ProjectPolicy(_Section):
         return value
 
 
+class ProjectChecks(_Section):
+    """How success criteria are checked: each check's time limit, and the JSON Schemas criteria name.
+
+    A schema is given inline or as a file path (relative to the project file); files are loaded when the spec is
+    read, so the checkpoint holds the schemas themselves.
+    """
+
+    timeout_seconds: float = Field(default=DEFAULT_CHECK_TIMEOUT_S, gt=0, le=3600)
+    schemas: dict[str, dict[str, Any] | bool] = Field(default_factory=dict)
+
+
 class ProjectSpec(_Section):
     """Everything a run needs to know about the project (the ``tasks`` list is optional)."""
 
     project: ProjectInfo
     budget: ProjectBudget = Field(default_factory=ProjectBudget)
     policy: ProjectPolicy = Field(default_factory=ProjectPolicy)
+    checks: ProjectChecks = Field(default_factory=ProjectChecks)
     tasks: tuple[dict[str, Any], ...] | None = None
 
     @property
@@ -96,6 +111,7 @@ class ProjectSpec(_Section):
                 value=type(data).__name__,
             )
         lines = yaml_key_lines(path) if path is not None else {}
+        data = _with_schemas(data, path, lines)
         try:
             spec = cls.model_validate(data)
         except pydantic.ValidationError as exc:
@@ -112,6 +128,33 @@ class ProjectSpec(_Section):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=False)
+
+
+def _with_schemas(data: dict[str, Any], path: Path | None, lines: dict[str, int]) -> dict[str, Any]:
+    """``data`` with ``checks.schemas`` resolved: schema files (named there or in a criterion) loaded inline."""
+    checks = data.get("checks")
+    project = data.get("project")
+    tasks = data.get("tasks")
+    criteria: list[tuple[str, Any]] = []
+    if isinstance(project, dict) and isinstance(project.get("success_criteria"), str):
+        criteria.append(("project.success_criteria", project["success_criteria"]))
+    if isinstance(tasks, list):
+        criteria += [
+            (f"tasks[{i}].success_criteria", t.get("success_criteria"))
+            for i, t in enumerate(tasks)
+            if isinstance(t, dict) and isinstance(t.get("success_criteria"), (str, list))
+        ]
+    if not isinstance(checks, dict) and not any("schema" in str(text).lower() for _, text in criteria):
+        return data
+    checks = dict(checks) if isinstance(checks, dict) else {}
+    base = path.parent if path is not None else Path.cwd()
+    try:
+        checks["schemas"] = resolve_schemas(checks.get("schemas"), criteria, base_dir=base)
+    except ValidationError as exc:
+        line = lines.get(exc.field or "") or lines.get((exc.field or "").split(".")[0])
+        where = f"{path} line {line}" if path is not None and line else str(path or "project spec")
+        raise ConfigError(f"{where}: {exc}", field=exc.field, value=exc.value, valid=exc.valid) from None
+    return {**data, "checks": checks}
 
 
 def load_project_file(path: str | Path) -> ProjectSpec:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.core.money import ZERO
+from podium.workflows.project.checks import CheckOutcome
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.tasks import TaskSpec
 
@@ -32,6 +33,7 @@ class TaskState:
     problems: tuple[str, ...] = ()
     error: str | None = None
     complexity: str | None = None
+    checks: tuple[CheckOutcome, ...] = ()  # the last attempt's check outcomes (criteria.py, verify.py)
 
     @property
     def id(self) -> str:
@@ -51,6 +53,7 @@ class TaskState:
             "problems": list(self.problems),
             "error": self.error,
             "complexity": self.complexity,
+            "checks": [c.to_dict() for c in self.checks],
         }
 
 
@@ -66,6 +69,7 @@ class TaskResult:
     passed: bool
     output_path: str | None
     problems: tuple[str, ...] = ()
+    checks: tuple[CheckOutcome, ...] = ()
 
 
 @dataclass(slots=True)

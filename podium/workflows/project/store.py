@@ -22,6 +22,7 @@ from typing import Any, Self
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
 from podium.core.money import ZERO
+from podium.workflows.project.checks import CheckOutcome
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.state import DONE, ProjectState, TaskState
 from podium.workflows.project.tasks import TaskSpec
@@ -49,6 +50,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX project_tasks_by_project ON project_tasks(project_id, position);
         """,
     ),
+    ("002_task_checks", "ALTER TABLE project_tasks ADD COLUMN checks_json TEXT NOT NULL DEFAULT '[]'"),
 )
 
 _PROJECT_COLUMNS = (
@@ -60,8 +62,8 @@ _UPDATE_PROJECT = (
 )
 _UPSERT_TASK = (
     "INSERT OR REPLACE INTO project_tasks (project_id, task_id, position, spec_json, status, model, cost_usd, "
-    "tokens, runs, output_path, files_json, score, problems_json, error, complexity, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "tokens, runs, output_path, files_json, score, problems_json, error, complexity, updated_at, checks_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 Row = tuple[Any, ...]
 
@@ -177,6 +179,7 @@ class ProjectStore:
                 t.error,
                 t.complexity,
                 now,
+                json.dumps([c.to_dict() for c in t.checks]),
             )
             for t in tasks
         ]
@@ -292,4 +295,5 @@ def _task_state(r: sqlite3.Row) -> TaskState:
         problems=tuple(json.loads(r["problems_json"])),
         error=r["error"],
         complexity=r["complexity"],
+        checks=tuple(CheckOutcome.from_dict(c) for c in json.loads(r["checks_json"])),
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from podium.core.types import ChatRequest, Message
 from podium.workflows.project.checks import expected_language
+from podium.workflows.project.deliverables import FILE_MARKER
 from podium.workflows.project.outputs import read_answer
 from podium.workflows.project.state import ProjectState, TaskState
 
@@ -49,6 +50,12 @@ def _instructions(task: TaskState) -> list[str]:
         out.append(f"Put the {lang} code in one fenced ```{lang} code block.")
     if task.spec.output_file:
         out.append(f"The code will be saved as {task.spec.output_file}.")
+    if lang == "python":
+        out.append(
+            f"Put any other file (tests, say) in its own fenced block whose first line is `{FILE_MARKER}<path>`."
+        )
+    if task.spec.success_criteria:
+        out.append("This task's success criteria: " + "; ".join(task.spec.success_criteria) + ".")
     if task.spec.acceptance:
         out.append("The answer must mention: " + ", ".join(task.spec.acceptance) + ".")
     return out

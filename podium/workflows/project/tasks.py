@@ -16,7 +16,16 @@ from podium.workflows.project.graph import find_cycle
 MAX_TASKS = 40
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
-TASK_KEYS: tuple[str, ...] = ("id", "title", "prompt", "depends_on", "task_type", "acceptance", "output_file")
+TASK_KEYS: tuple[str, ...] = (
+    "id",
+    "title",
+    "prompt",
+    "depends_on",
+    "task_type",
+    "acceptance",
+    "output_file",
+    "success_criteria",
+)
 
 
 class PlanError(ValidationError):
@@ -34,6 +43,7 @@ class TaskSpec:
     task_type: str | None = None  # one of podium.routing.task_analysis.TASK_TYPES; None = analyse the prompt
     acceptance: tuple[str, ...] = ()  # words or phrases the answer must contain
     output_file: str | None = None  # relative path the answer's code is saved to
+    success_criteria: tuple[str, ...] = ()  # this task's own criteria, checked where a check exists (see criteria.py)
 
     @property
     def wants_code(self) -> bool:
@@ -48,6 +58,7 @@ class TaskSpec:
             "task_type": self.task_type,
             "acceptance": list(self.acceptance),
             "output_file": self.output_file,
+            "success_criteria": list(self.success_criteria),
         }
 
     @classmethod
@@ -142,6 +153,7 @@ def _task(item: Any, index: int, where: str) -> TaskSpec:
         task_type=_task_type(item.get("task_type"), where),
         acceptance=_strings(item, "acceptance", where),
         output_file=_output_file(item.get("output_file"), where),
+        success_criteria=_strings(item, "success_criteria", where),
     )
 
 
