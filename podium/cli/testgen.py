@@ -119,17 +119,22 @@ async def _run(config: Any, analysis: Any, options: Any, *, quiet: bool) -> Any:
     from podium.workflows.testgen import generate_tests
 
     env = cli_env()
-    telemetry = Telemetry(config.telemetry)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not quiet:
         console.print(f"{_ICONS['orchestrator']} Analyzing code: {analysis.path}", markup=False)
-    async with Podium.from_config(config, env=env, telemetry=telemetry) as client:
-        with _progress(console, quiet) as progress:
-            result = await generate_tests(
-                client, analysis, config.orchestration, options=options, telemetry=telemetry, env=env, progress=progress
-            )
-        telemetry.export()  # a one-shot command: file exporters get this run's orchestration_* metrics
-    return result
+    # The client serves /metrics while it runs and writes telemetry.exporters when it closes; we own the shutdown.
+    with Telemetry(config.telemetry) as telemetry:
+        async with Podium.from_config(config, env=env, telemetry=telemetry) as client:
+            with _progress(console, quiet) as progress:
+                return await generate_tests(
+                    client,
+                    analysis,
+                    config.orchestration,
+                    options=options,
+                    telemetry=telemetry,
+                    env=env,
+                    progress=progress,
+                )
 
 
 @contextmanager

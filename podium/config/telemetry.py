@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from podium.core.errors import ConfigError
 
 ExporterKind = Literal["console", "json", "prometheus"]
 EXPORTER_KINDS: tuple[str, ...] = ("console", "json", "prometheus")
@@ -58,3 +61,53 @@ class TelemetrySettings(BaseModel):
                 item = {"kind": kind.strip().lower(), "path": path.strip() or None}
             out.append(item)
         return tuple(out)
+
+
+# The variables OpenTelemetry users already set, and seed 000's switch; PODIUM_* variables for the same keys win.
+OTLP_ENDPOINT_VARS: tuple[str, ...] = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+OTLP_PROTOCOL_VARS: tuple[str, ...] = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+SERVICE_NAME_VAR = "OTEL_SERVICE_NAME"
+ENABLED_VAR = "OPENTELEMETRY_ENABLED"
+_FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def telemetry_env_overrides(env: Mapping[str, str]) -> list[tuple[str, str, Any]]:
+    """``(variable, dotted key, value)`` for the OpenTelemetry variables, in the order they apply (later wins).
+
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the traces-only ``..._TRACES_ENDPOINT``) turns tracing on and exports to it;
+    ``OTEL_SERVICE_NAME`` names the service; ``OPENTELEMETRY_ENABLED=true|false`` turns metrics and tracing on or off.
+    """
+    out: list[tuple[str, str, Any]] = []
+    for var in OTLP_ENDPOINT_VARS:
+        if endpoint := env.get(var, "").strip():
+            _check_protocol(env, var)
+            out += [(var, "telemetry.otlp_endpoint", endpoint), (var, "telemetry.tracing_enabled", True)]
+    if name := env.get(SERVICE_NAME_VAR, "").strip():
+        out.append((SERVICE_NAME_VAR, "telemetry.service_name", name))
+    if raw := env.get(ENABLED_VAR, "").strip():
+        flag = _FLAGS.get(raw.lower())
+        if flag is None:
+            raise ConfigError(
+                f"environment variable {ENABLED_VAR}={raw!r} is not valid; use true or false (also 1/0, yes/no, on/off)",
+                field=ENABLED_VAR,
+                value=raw,
+                valid="true, false",
+            )
+        out += [(ENABLED_VAR, "telemetry.metrics_enabled", flag), (ENABLED_VAR, "telemetry.tracing_enabled", flag)]
+    return out
+
+
+def _check_protocol(env: Mapping[str, str], endpoint_var: str) -> None:
+    """Podium sends OTLP over HTTP with protobuf bodies; a collector's gRPC port would drop every span silently."""
+    for var in OTLP_PROTOCOL_VARS:
+        protocol = env.get(var, "").strip()
+        if protocol:
+            if protocol != "http/protobuf":
+                raise ConfigError(
+                    f"environment variable {var}={protocol!r} is not supported with {endpoint_var}; Podium exports "
+                    "OTLP over HTTP: use http/protobuf and the collector's HTTP port (usually 4318)",
+                    field=var,
+                    value=protocol,
+                    valid="http/protobuf",
+                )
+            return

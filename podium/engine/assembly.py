@@ -1,5 +1,8 @@
 """Builds a Podium client from a PodiumConfig: catalog, providers, and the per-attempt middleware chain.
 
+Telemetry: the metrics server starts with the client (when ``telemetry.metrics_enabled``) and the configured
+exporters run when it closes, whoever built the Telemetry.
+
 Chain order, outermost first: tracing -> metrics -> retry -> ledger (one row per attempt, budgets) -> cache ->
 circuit breaker -> rate limit -> provider. Retry sits outside the ledger so every attempt is recorded once; the cache
 sits inside it so hits are recorded at $0.
@@ -54,6 +57,10 @@ def build_client(
         config.providers, registry=registry, http_client=http_client, env=env, clock=clock, replay=config.mode == "replay"
     )
     orch = config.orchestration
+    # Checked before the layers are built, so a config error leaves no metrics server or ledger open.
+    fallback_models = _fallback_models(orch, catalog)
+    routing_settings = effective_routing(config.routing, orch)
+    policies = _policies(config) if policies is None else policies
     layered = _Layers(config, clock=clock, home=home, catalog=catalog, emit=emit, telemetry=telemetry) if layers else None
     return cls(
         catalog=catalog,
@@ -61,13 +68,13 @@ def build_client(
         clock=clock,
         middlewares=layered.middlewares if layered else (),
         fallback=layered.fallback if layered else None,
-        fallback_models=_fallback_models(orch, catalog),
+        fallback_models=fallback_models,
         default_model=config.default_model,
-        routing_settings=effective_routing(config.routing, orch),
+        routing_settings=routing_settings,
         router_loader=_router_loader,
         emit=layered.emit if layered else (emit or discard),
         closers=layered.closers if layered else (),
-        policies=_policies(config) if policies is None else policies,
+        policies=policies,
     )
 
 
@@ -134,14 +141,18 @@ class _Layers:
             *self.telemetry.middlewares(),
             *stack.middlewares_inner,
         ]
-        if owns_telemetry:
-            self.telemetry.start_server()
+        # Every entry point (library, ask, testgen, project, serve) comes through here: this is where /metrics is
+        # served (unless the gateway mounts it) and where the configured exporters run when the client closes.
+        self.telemetry.begin_run()
 
         async def close() -> None:
-            await stack.aclose()
-            if ledger is not None:
-                await close_ledger(ledger)
-            if owns_telemetry:  # a shared, injected telemetry is its owner's to shut down
-                self.telemetry.shutdown()
+            try:
+                await stack.aclose()
+                if ledger is not None:
+                    await close_ledger(ledger)
+            finally:
+                self.telemetry.end_run()
+                if owns_telemetry:  # a shared, injected telemetry is its owner's to shut down
+                    self.telemetry.shutdown()
 
         self.closers = [close]

@@ -61,7 +61,7 @@ def _samples(family: Metric) -> list[Any]:
 
 
 class ConsoleExporter:
-    """Prints every sample as a rich table."""
+    """Prints every sample as a rich table (on stderr by default, so ``--json`` output on stdout stays parseable)."""
 
     def __init__(self, console: Any = None) -> None:
         self.console = console
@@ -78,7 +78,7 @@ class ConsoleExporter:
             for s in _samples(family):
                 labels = ", ".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
                 table.add_row(s.name, labels, f"{s.value:g}")
-        (self.console or Console()).print(table)
+        (self.console or Console(stderr=True)).print(table)
 
 
 class JSONExporter:

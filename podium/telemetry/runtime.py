@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Self
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from podium.config.telemetry import TelemetrySettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import ConfigError
 from podium.core.pipeline import Middleware
 from podium.telemetry.call_metrics import PodiumMetrics
 from podium.telemetry.events import EventBus
@@ -20,6 +22,8 @@ from podium.telemetry.serving import MetricsServer, metrics_asgi_app, start_metr
 from podium.telemetry.tracing import TRACER_NAME, configure_tracing
 from podium.telemetry.tracing_middleware import TracingMiddleware
 from podium.telemetry.workflow_metrics import WorkflowMetrics
+
+log = logging.getLogger(__name__)
 
 
 class Telemetry:
@@ -49,6 +53,7 @@ class Telemetry:
         self.tracer_provider = tracer_provider
         self.exporters = build_exporters(self.settings.exporters)
         self.server: MetricsServer | None = None
+        self._mounted = False  # an app (the gateway) serves /metrics: no second port
 
     def middlewares(self) -> list[Middleware]:
         """Tracing outermost (its span covers the metrics work), then metrics."""
@@ -60,19 +65,45 @@ class Telemetry:
         return out
 
     def start_server(self) -> MetricsServer | None:
-        """Serve /metrics on the configured host and port when ``metrics_enabled``; idempotent."""
-        if self.server is None and self.settings.metrics_enabled:
+        """Serve /metrics on the configured host and port when ``metrics_enabled``; idempotent.
+
+        Nothing is started once ``asgi_app()`` was mounted: that app already serves these metrics.
+        """
+        if self.server is None and self.settings.metrics_enabled and not self._mounted:
             self.server = start_metrics_server(self.registry, self.settings.metrics_host, self.settings.metrics_port)
         return self.server
 
     def asgi_app(self) -> Any:
-        """The gateway mounts this at /metrics."""
+        """The gateway mounts this at /metrics (and so ``start_server()`` opens no second port)."""
+        self._mounted = True
         return metrics_asgi_app(self.registry)
 
     def export(self) -> None:
         """Run every configured exporter once (seed 003's ``export_metrics()``)."""
         for exporter in self.exporters:
             exporter.export(self.registry)
+
+    def begin_run(self) -> None:
+        """What every entry point does when its client starts: serve /metrics when enabled.
+
+        A busy port is logged (naming the port and ``telemetry.metrics_port``), not raised: the run still works.
+        """
+        try:
+            self.start_server()
+        except ConfigError as exc:
+            log.warning("metrics endpoint not started: %s", exc)
+
+    def end_run(self) -> None:
+        """What every entry point does when its client closes: write the configured exporters.
+
+        A file that cannot be written is logged and the other exporters still run.
+        """
+        for exporter in self.exporters:
+            try:
+                exporter.export(self.registry)
+            except OSError as exc:
+                target = getattr(exporter, "path", None) or type(exporter).__name__
+                log.warning("telemetry.exporters: could not write metrics to %s: %s", target, exc.strerror or exc)
 
     def shutdown(self) -> None:
         """Stop the metrics server, end subscriptions, and flush spans of a provider built here."""
@@ -81,4 +112,11 @@ class Telemetry:
             self.server = None
         self.bus.close()
         if self._owns_provider and self.tracer_provider is not None:
+            self._owns_provider = False  # once: the SDK warns on a second shutdown
             self.tracer_provider.shutdown()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

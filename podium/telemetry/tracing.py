@@ -81,7 +81,8 @@ def otlp_exporter(endpoint: str) -> SpanExporter:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError as exc:
         raise ConfigError(
-            f"otlp_endpoint {endpoint!r} needs the OTLP exporter: install it with `pip install 'podium[otlp]'`",
+            f"tracing to {endpoint!r} (telemetry.otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT) needs the OTLP "
+            "exporter: install it with `pip install 'podium[otlp]'`",
             field="otlp_endpoint",
             value=endpoint,
         ) from exc
