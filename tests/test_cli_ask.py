@@ -264,3 +264,83 @@ def test_strategy_routes_among_the_candidates_and_explains(fake: FakeUpstream, t
     assert data["text"] == f"answer from {data['model']}"
     assert Decimal(data["cost_usd"]) == _exact_cost(data["model"], USAGE)
     assert "cheapest" in result.stderr and data["model"] in result.stderr  # the decision, rendered on stderr
+
+
+# -- --task-type and custom task-table rows (seed 004) ---------------------------------------------------------------
+
+MINI, HAIKU = "openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"
+
+
+@pytest.fixture()
+def table(fake: FakeUpstream, tmp_path: Path) -> FakeUpstream:
+    """The fake, plus a custom task-table row written the way seed 004 writes it (`fallback:`, one model)."""
+    with (tmp_path / "podium.yaml").open("a") as fh:
+        fh.write(
+            "routing:\n  task_table:\n"
+            f"    problem_generation: {{primary: {HAIKU}, fallback: {MINI}, cost_tier: premium, temperature: 0.1}}\n"
+        )
+    return fake
+
+
+def _ledger() -> list[dict]:
+    """Every ledger row (real SQLite, read by `podium logs`), oldest first."""
+    result = runner.invoke(app, ["logs", "--json", "-n", "1000"])
+    assert result.exit_code == 0, result.output
+    return list(reversed(json.loads(result.stdout)))
+
+
+def _routed(*args: str) -> tuple[dict, list[dict]]:
+    """`podium ask --json` output and the ledger rows of that routed request."""
+    result = runner.invoke(app, ["ask", *args, "--json"], env=KEYS)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    prefix = data["routing"]["request_id"] + "."
+    return data, [r for r in _ledger() if r["request_id"].startswith(prefix)]
+
+
+def _sum(rows: list[dict]) -> Decimal:
+    return sum((Decimal(r["cost_usd"]) for r in rows), Decimal(0))
+
+
+def test_task_type_routes_to_the_custom_row_and_is_recorded(table: FakeUpstream) -> None:
+    table.script(_wire_name(HAIKU), "Here is a hard problem.", usage=USAGE)
+    # Task analysis would call this knowledge_qa (default row: gpt-4o-mini); the caller's task type wins.
+    data, rows = _routed("What is the capital of France?", "--strategy", "table", "--task-type", "problem_generation")
+    assert data["model"] == HAIKU and table.count(_wire_name(HAIKU)) == 1 and table.count(_wire_name(MINI)) == 0
+    assert table.last.json["temperature"] == 0.1  # the row's temperature
+    assert [(r["model"], r["task_type"], r["strategy"]) for r in rows] == [(HAIKU, "problem_generation", "table")]
+    assert data["routing"]["task_type"] == "problem_generation"
+    assert Decimal(data["cost_usd"]) == _sum(rows) == _exact_cost(HAIKU, USAGE)
+
+
+def test_seed_fallback_alias_is_tried_after_the_primary_fails(table: FakeUpstream) -> None:
+    table.fail(_wire_name(HAIKU), status=500)
+    table.script(_wire_name(MINI), "A problem.", usage=USAGE)
+    data, rows = _routed("hi", "--strategy", "table", "--task-type", "Problem_Generation")
+    tried = data["routing"]["tried"]
+    # The primary failed, then (by default) the engine tried the configured local models for it, then the
+    # table moved on to the row's fallback: every one of those calls is listed, as the ledger recorded it.
+    assert (tried[0]["model"], tried[0]["outcome"]) == (HAIKU, "failed")
+    assert (tried[-1]["model"], tried[-1]["outcome"], tried[-1]["chosen"]) == (MINI, "answered", True)
+    assert {t["outcome"] for t in tried[:-1]} == {"failed"} and {t["cost_usd"] for t in tried[:-1]} == {None}
+    assert [t["model"] for t in tried] == [r["model"] for r in rows]
+    assert [r["status"] for r in rows] == ["error"] * (len(rows) - 1) + ["ok"]
+    assert Decimal(data["routing"]["total_cost_usd"]) == _sum(rows) == Decimal(data["cost_usd"])
+
+
+def test_unknown_task_type_is_a_one_line_usage_error_listing_custom_types(table: FakeUpstream) -> None:
+    result = runner.invoke(app, ["ask", "hi", "--strategy", "table", "--task-type", "poetry"], env=KEYS)
+    assert result.exit_code == 2
+    line = _one_line_error(result)
+    assert "unknown task type 'poetry'" in line and "code" in line and "problem_generation" in line
+    assert table.count() == 0
+
+
+def test_fallback_and_fallbacks_together_are_a_config_error(table: FakeUpstream, tmp_path: Path) -> None:
+    with (tmp_path / "podium.yaml").open("a") as fh:
+        fh.write(f"    clash: {{primary: {MINI}, fallback: {HAIKU}, fallbacks: [{HAIKU}]}}\n")
+    result = runner.invoke(app, ["ask", "hi", "--task-type", "code"], env=KEYS)
+    assert result.exit_code == 2
+    line = _one_line_error(result)
+    assert "fallback" in line and "clash" in line
+    assert table.count() == 0

@@ -18,6 +18,7 @@ from podium.core.money import fmt_usd, usd
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
 from podium.routing import STRATEGY_ALIASES, STRATEGY_NAMES, strategy_name
+from podium.routing.strategies import render_routed, task_type_name
 
 STRATEGIES: tuple[str, ...] = tuple(n for n in STRATEGY_NAMES if n not in STRATEGY_ALIASES)
 
@@ -67,12 +68,21 @@ def ask(
         bool, typer.Option("--replay", help="Answer from the bundled recorded answers (no keys, $0).")
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
+    task_type: Annotated[
+        str | None,
+        typer.Option(
+            "--task-type",
+            help="The task type (code, math, ... or one of routing.task_table's): the table strategy and the "
+            "learned cascade route by it instead of analysing the prompt; the ledger records it.",
+        ),
+    ] = None,
 ) -> None:
     """Ask a model. `echo "text" | podium ask "Summarise this" --model ollama:llama3.2`"""
     chosen, cap = _strategy(strategy), parse_max_cost(max_cost)  # bad flags fail before stdin is read
+    loaded = load_cli_config(ctx)
+    task = None if task_type is None else task_type_name(task_type, loaded.config.routing.task_table)
     text = _prompt_text(prompt, typer.get_text_stream("stdin"))
     request = ChatRequest.from_prompt(text, system=system, temperature=temperature, max_tokens=max_tokens)
-    loaded = load_cli_config(ctx)
     config = loaded.config.model_copy(update={"mode": "replay"}) if replay else loaded.config
     opts = AskOptions(
         model=model,
@@ -80,15 +90,31 @@ def ask(
         as_json=as_json,
         stream=stream,
         explain=explain,
-        meta=CallMeta(max_cost_usd=cap, no_cache=no_cache, strategy=chosen),
+        meta=CallMeta(max_cost_usd=cap, no_cache=no_cache, strategy=chosen, task_type=task),
     )
     completion = asyncio.run(_run(config, request, opts))
+    routed = completion.metadata.get("routed")
     if as_json:
-        typer.echo(json.dumps(completion.to_dict()))
+        typer.echo(json.dumps(answer_json(completion)))
     else:
         if not stream:
             typer.echo(completion.text)
         typer.secho(stats_line(completion), err=True, dim=True)
+    if explain and routed is not None:
+        for line in render_routed(routed):
+            typer.echo(line, err=True)
+
+
+def answer_json(completion: Completion) -> dict[str, Any]:
+    """The ``--json`` object. A routed answer reports the usage and cost of every model called (as the gateway
+    does) and a ``routing`` object: strategy, task type, chosen model, total cost and each model tried."""
+    data = completion.to_dict()
+    routed = completion.metadata.get("routed")
+    if routed is not None:
+        data["usage"] = routed.usage.to_dict()
+        data["cost_usd"] = str(routed.total_cost_usd)
+        data["routing"] = routed.summary()
+    return data
 
 
 def _prompt_text(prompt: str | None, stdin: Any) -> str:
@@ -148,7 +174,7 @@ async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions) -> 
         client = await client
     async with client:
         if opts.explain:
-            await _explain(client, config, request, opts.model, strategy)
+            await _explain(client, config, request, opts, strategy)
         if not opts.stream:
             return await client.complete(request, model=opts.model, strategy=strategy, meta=opts.meta)
         stream = client.stream(request, model=opts.model, strategy=strategy, meta=opts.meta)
@@ -160,15 +186,13 @@ async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions) -> 
         return stream.completion
 
 
-async def _explain(
-    client: Any, config: PodiumConfig, request: ChatRequest, model: str | None, strategy: str | None
-) -> None:
+async def _explain(client: Any, config: PodiumConfig, request: ChatRequest, opts: AskOptions, strategy: str | None) -> None:
     """Print the routing decision on stderr, so stdout stays the answer (or the one JSON object)."""
     if strategy is None:
-        how = "--model" if model else "default_model in the config"
-        typer.echo(f"routing: none; model {model or config.default_model} was chosen by {how}", err=True)
+        how = "--model" if opts.model else "default_model in the config"
+        typer.echo(f"routing: none; model {opts.model or config.default_model} was chosen by {how}", err=True)
         return
-    render_decision(await client.explain(request, strategy=strategy))
+    render_decision(await client.explain(request, strategy=strategy, meta=opts.meta))
 
 
 def render_decision(decision: Any) -> None:
@@ -188,12 +212,18 @@ def render_decision(decision: Any) -> None:
 
 
 def stats_line(completion: Completion) -> str:
-    """``openai:gpt-4o-mini · 12 in / 40 out tokens · $0.000026 · 412 ms``"""
+    """``openai:gpt-4o-mini · 12 in / 40 out tokens · $0.000026 · 412 ms``
+
+    A routed answer counts the tokens and cost of every model called: ``... · 2 calls · 20 in / 329 out ...``.
+    """
     model = completion.model if ":" in completion.model else f"{completion.provider}:{completion.model}"
-    u = completion.usage
+    routed = completion.metadata.get("routed")
+    u, cost_usd = (completion.usage, completion.cost_usd) if routed is None else (routed.usage, routed.total_cost_usd)
     tokens = f"{u.input_tokens} in / {u.output_tokens} out tokens"
     if u.cached_input_tokens:
         tokens += f" ({u.cached_input_tokens} cached)"
-    cost = fmt_usd(completion.cost_usd) if completion.cost_usd is not None else "cost unknown"
+    if routed is not None:
+        tokens = f"{len(routed.paid)} call{'s' if len(routed.paid) != 1 else ''} · {tokens}"
+    cost = fmt_usd(cost_usd) if cost_usd is not None else "cost unknown"
     cached = " · from cache" if completion.cached else ""
     return f"{model} · {tokens} · {cost} · {completion.latency_ms:.0f} ms{cached}"

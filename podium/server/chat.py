@@ -91,10 +91,7 @@ class ChatService:
             return Answer(c, c.usage, c.cost_usd, c.latency_ms / 1000.0)
         candidates = self._candidates(parsed.request, target.candidates)
         result = await self.client.route(parsed.request, strategy=target.strategy, meta=meta, candidates=candidates)
-        attempts = list(result.attempts) or [result.completion]
-        usage = sum((a.usage for a in attempts), Usage())
-        upstream = sum(a.latency_ms for a in attempts) / 1000.0
-        return Answer(result.completion, usage, result.total_cost_usd, upstream)
+        return Answer(result.completion, result.usage, result.total_cost_usd, result.upstream_ms / 1000.0)
 
     def render(self, answer: Answer, started: float) -> tuple[dict[str, Any], dict[str, str]]:
         """The ``chat.completion`` body and the x-podium-* headers; records the overhead."""

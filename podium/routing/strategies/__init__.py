@@ -5,6 +5,7 @@ from podium.routing.strategies.base import (
     CandidatePool,
     QualityPredictor,
     RoutedResult,
+    RouteStep,
     RoutingDecision,
     Strategy,
     estimate_prompt_tokens,
@@ -13,9 +14,9 @@ from podium.routing.strategies.base import (
 from podium.routing.strategies.cascade import CascadeStrategy, derive_chain, verdict
 from podium.routing.strategies.cheapest import CheapestStrategy
 from podium.routing.strategies.ensemble import EnsembleStrategy, vote
-from podium.routing.strategies.explain import render_explain
+from podium.routing.strategies.explain import render_explain, render_routed
 from podium.routing.strategies.registry import BUILDERS, STRATEGY_ALIASES, build_strategy, strategy_name
-from podium.routing.strategies.table import TableStrategy
+from podium.routing.strategies.table import TableStrategy, known_task_types, task_type_name
 
 STRATEGY_NAMES: tuple[str, ...] = tuple(BUILDERS)
 
@@ -28,6 +29,7 @@ __all__ = [
     "CheapestStrategy",
     "EnsembleStrategy",
     "QualityPredictor",
+    "RouteStep",
     "RoutedResult",
     "RoutingDecision",
     "Strategy",
@@ -35,9 +37,12 @@ __all__ = [
     "build_strategy",
     "derive_chain",
     "estimate_prompt_tokens",
+    "known_task_types",
     "render_explain",
-    "strategy_name",
+    "render_routed",
     "required_capabilities",
+    "strategy_name",
+    "task_type_name",
     "verdict",
     "vote",
 ]

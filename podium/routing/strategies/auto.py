@@ -30,7 +30,9 @@ class AutoStrategy(OrderedStrategy):
     cost_weight: float
     name: str = "auto"
 
-    def _plan(self, request: ChatRequest, candidates: Sequence[str] | None) -> tuple[list[Candidate], RoutingDecision]:
+    def _plan(
+        self, request: ChatRequest, candidates: Sequence[str] | None, task_type: str
+    ) -> tuple[list[Candidate], RoutingDecision]:
         usable, rejected = self.pool.build(request, candidates)
         scores = utilities(usable, self.cost_weight)
         order = [usable[i] for i in sorted(range(len(usable)), key=lambda i: -scores[i])]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from podium.config.routing import RoutingSettings
 from podium.core.errors import AllAttemptsFailedError, NoCandidateError, ProviderError
@@ -37,33 +38,119 @@ class QualityPredictor(Protocol):
 
 
 @dataclass(slots=True)
+class RouteStep:
+    """One model call a strategy made, and what its gate (or vote, or judge) made of the answer.
+
+    ``role`` is answer, judge or aggregator; ``outcome`` is e.g. kept, escalated, answered, voted, graded or
+    failed (the call raised; ``completion`` is None).
+    """
+
+    model: str
+    completion: Completion | None = None
+    role: str = "answer"
+    outcome: str = "answered"
+    reason: str = ""
+
+    def to_dict(self, *, chosen: bool) -> dict[str, Any]:
+        c = self.completion
+        return {
+            "model": c.model if c is not None and c.model else self.model,
+            "role": self.role,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "cost_usd": None if c is None or c.cost_usd is None else str(c.cost_usd),
+            "request_id": None if c is None else c.request_id,
+            "chosen": chosen,
+        }
+
+
+@dataclass(slots=True)
 class RoutingDecision:
-    """Which models a strategy considered and chose, and why (rendered by ``--explain``)."""
+    """Which models a strategy considered and chose, and why (rendered by ``--explain``).
+
+    ``steps`` records every model call of a run in call order (empty for ``explain``).
+    """
 
     strategy: str
     candidates: list[Candidate] = field(default_factory=list)
     chosen: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
+    task_type: str | None = None
+    steps: list[RouteStep] = field(default_factory=list)
 
     def note(self, line: str) -> None:
         self.explanation.append(line)
 
+    def step(self, model: str, completion: Completion | None = None, **details: str) -> RouteStep:
+        """Record a model call (``role``, ``outcome``, ``reason`` as keywords); update its outcome later."""
+        record = RouteStep(model, completion, **details)
+        self.steps.append(record)
+        return record
+
+    def failed(self, model: str, exc: BaseException, *, role: str = "answer") -> RouteStep:
+        """Record a call that raised; the engine's own fallbacks inside it (AllAttemptsFailedError) each get a step."""
+        for tried, error in getattr(exc, "attempts", None) or [(model, exc)]:
+            record = self.step(tried, role=role, outcome="failed", reason=type(error).__name__)
+        return record
+
 
 @dataclass(slots=True)
 class RoutedResult:
-    """The answer a strategy returns, every completion it paid for, and its decision record."""
+    """The answer a strategy returns, every completion it paid for, and its decision record.
+
+    ``usage`` and ``total_cost_usd`` cover every attempt; the gateway's usage and cost header and
+    ``podium ask --json`` both report them, so all faces agree with the ledger.
+    """
 
     completion: Completion
     attempts: list[Completion]
     decision: RoutingDecision
     total_cost_usd: Decimal
     agreement: float | None = None
+    confidence: float | None = None
+    request_id: str | None = None  # the routed call's id; each sub-call's ledger rows use "<request_id>.<n>"
+
+    @property
+    def paid(self) -> list[Completion]:
+        return list(self.attempts) or [self.completion]
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens of every attempt."""
+        return sum((a.usage for a in self.paid), Usage())
+
+    @property
+    def upstream_ms(self) -> float:
+        return sum(a.latency_ms for a in self.paid)
+
+    def tried(self) -> list[RouteStep]:
+        """Every model call in call order; an attempt a strategy did not record is added as a plain call."""
+        steps = list(self.decision.steps)
+        recorded = {id(s.completion) for s in steps if s.completion is not None}
+        steps += [RouteStep(a.model, a, outcome="called") for a in self.attempts if id(a) not in recorded]
+        return steps
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready routing record: strategy, task type, chosen model, total cost and every model tried."""
+        return {
+            "strategy": self.decision.strategy,
+            "task_type": self.decision.task_type,
+            "request_id": self.request_id,
+            "chosen": self.completion.model,
+            "total_cost_usd": str(self.total_cost_usd),
+            "calls": len(self.paid),
+            "agreement": self.agreement,
+            "confidence": self.confidence,
+            "tried": [s.to_dict(chosen=s.completion is self.completion) for s in self.tried()],
+        }
 
 
 class Strategy(Protocol):
     name: str
 
-    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+    async def explain(
+        self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
+    ) -> RoutingDecision:
         """The decision ``run`` would start from (models it would call, in order), without calling any model."""
         ...
 
@@ -76,6 +163,10 @@ class Strategy(Protocol):
         candidates: Sequence[str] | None = None,
     ) -> RoutedResult: ...
 
+
+# What a strategy's model call may raise and the strategy then moves past (next model, escalation): a provider
+# error, or every engine-level fallback of that call failing too.
+CALL_ERRORS: tuple[type[BaseException], ...] = (ProviderError, AllAttemptsFailedError)
 
 # The ledger's estimate, so a candidate's estimated cost is the worst case the ledger will reserve for it.
 estimate_prompt_tokens = estimate_request_tokens
@@ -120,6 +211,17 @@ class CandidatePool:
                 self._costs.clear()
             self._costs[key] = spec.cost(Usage(input_tokens=prompt_tokens, output_tokens=out_tokens))
         return self._costs[key]
+
+    def task_type(self, request: ChatRequest, meta: CallMeta | None = None) -> str:
+        """The caller's task type when given (``CallMeta.task_type``), else the router's task analysis."""
+        if meta is not None and meta.task_type:
+            return meta.task_type
+        of = getattr(self.router, "task_type", None)
+        if of is not None:
+            return str(of(request.last_user_text))
+        from podium.routing.task_analysis import analyze
+
+        return analyze(request.last_user_text).task_type
 
     def model_ids(self, override: Sequence[str] | None = None) -> list[str]:
         if override is not None:
@@ -197,13 +299,21 @@ async def call_in_order(
     for cand in order:
         try:
             completion = await caller(cand.id, request.with_model(cand.id), meta)
-        except ProviderError as exc:
+        except CALL_ERRORS as exc:
             failures.append((cand.id, exc))
+            decision.failed(cand.id, exc)
             decision.note(f"{cand.id} failed ({type(exc).__name__}); trying the next model")
             continue
         decision.chosen.append(cand.id)
+        decision.step(cand.id, completion, reason="first model to answer; no quality gate")
         return completion
     raise AllAttemptsFailedError(failures)
+
+
+def with_task_type(meta: CallMeta, decision: RoutingDecision, task_type: str) -> CallMeta:
+    """The meta every model call of a run carries (so ledger rows record the task type), noted on the decision."""
+    decision.task_type = task_type
+    return meta if meta.task_type == task_type else _replace(meta, task_type=task_type)
 
 
 class OrderedStrategy:
@@ -212,14 +322,22 @@ class OrderedStrategy:
     Subclasses implement ``_plan``; ``_prepare`` may adjust the request and meta before the call.
     """
 
-    def _plan(self, request: ChatRequest, candidates: Sequence[str] | None) -> tuple[list[Candidate], RoutingDecision]:
+    pool: CandidatePool
+
+    def _plan(
+        self, request: ChatRequest, candidates: Sequence[str] | None, task_type: str
+    ) -> tuple[list[Candidate], RoutingDecision]:
         raise NotImplementedError
 
     def _prepare(self, request: ChatRequest, meta: CallMeta, decision: RoutingDecision) -> tuple[ChatRequest, CallMeta]:
         return request, meta
 
-    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
-        order, decision = self._plan(request, candidates)
+    async def explain(
+        self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
+    ) -> RoutingDecision:
+        task_type = self.pool.task_type(request, meta)
+        order, decision = self._plan(request, candidates, task_type)
+        decision.task_type = task_type
         decision.chosen.append(order[0].id)
         return decision
 
@@ -231,7 +349,8 @@ class OrderedStrategy:
         meta: CallMeta,
         candidates: Sequence[str] | None = None,
     ) -> RoutedResult:
-        order, decision = self._plan(request, candidates)
-        request, meta = self._prepare(request, meta, decision)
+        task_type = self.pool.task_type(request, meta)
+        order, decision = self._plan(request, candidates, task_type)
+        request, meta = self._prepare(request, with_task_type(meta, decision, task_type), decision)
         completion = await call_in_order(order, request, caller=caller, meta=meta, decision=decision)
         return RoutedResult(completion, [completion], decision, total_cost([completion]))

@@ -11,13 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from podium.core.errors import AllAttemptsFailedError, NoCandidateError, ProviderError
+from podium.core.errors import AllAttemptsFailedError, NoCandidateError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.gates import GateResult, agreement_gate, final_answer_gate, format_gate, hedging_gate, judge_gate
 from podium.routing.gates.evidence import best_supported, posterior_gate
 from podium.routing.selection import Candidate, pareto_front
-from podium.routing.strategies.base import CandidatePool, RoutedResult, RoutingDecision, describe, total_cost
+from podium.routing.strategies.base import (
+    CALL_ERRORS,
+    CandidatePool,
+    RoutedResult,
+    RoutingDecision,
+    describe,
+    total_cost,
+    with_task_type,
+)
 
 _EVIDENCE = ("predicted", "agreement")
 
@@ -70,8 +78,11 @@ class CascadeStrategy:
             raise NoCandidateError("the cascade chain has no usable model for this request")
         return order, decision
 
-    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+    async def explain(
+        self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
+    ) -> RoutingDecision:
         order, decision = self._order(request, candidates)
+        decision.task_type = self.pool.task_type(request, meta)
         decision.chosen.extend(c.id for c in order)
         decision.note("the cascade calls these in order, escalating only when a gate fails")
         return decision
@@ -85,6 +96,7 @@ class CascadeStrategy:
         candidates: Sequence[str] | None = None,
     ) -> RoutedResult:
         order, decision = self._order(request, candidates)
+        meta = with_task_type(meta, decision, self.pool.task_type(request, meta))
         predicted = {c.id: c.predicted_quality for c in order if c.predicted_quality is not None}
         attempts: list[Completion] = []
         answers: list[tuple[str, Completion]] = []
@@ -92,16 +104,20 @@ class CascadeStrategy:
         for step, cand in enumerate(order, start=1):
             try:
                 completion = await caller(cand.id, request.with_model(cand.id), meta)
-            except ProviderError as exc:
+            except CALL_ERRORS as exc:
                 failures.append((cand.id, exc))
+                decision.failed(cand.id, exc)
                 decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
                 continue
             attempts.append(completion)
             answers.append((cand.id, completion))
+            record = decision.step(cand.id, completion)
             if step == len(order):
+                record.outcome, record.reason = "end of chain", "last model in the chain"
                 return self._finish(request, answers, attempts, predicted, decision)
-            results = await self._gates(request, answers, predicted, caller, meta, attempts)
+            results = await self._gates(request, answers, predicted, caller, meta, attempts, decision)
             passed, why = verdict(results)
+            record.outcome, record.reason = ("kept" if passed else "escalated"), why.partition(": ")[2] or why
             decision.note(f"step {step}: {cand.id}: {why}")
             if passed:
                 decision.chosen.append(cand.id)
@@ -124,9 +140,11 @@ class CascadeStrategy:
         best = best_supported(request, [(m, c.text) for m, c in answers], predicted) if predicted else None
         if best is not None and best[0] != index:
             index = best[0]
-            decision.note(
-                f"end of chain: {answers[index][0]}'s answer is best supported (P(right) {best[1]:.2f}); keeping it"
-            )
+            why = f"end of chain: {answers[index][0]}'s answer is best supported (P(right) {best[1]:.2f}); keeping it"
+            decision.note(why)
+            for record in decision.steps:
+                if record.completion is answers[index][1]:
+                    record.outcome, record.reason = "kept", why
         else:
             decision.note(f"end of chain: keeping the answer of {answers[index][0]}")
         model, completion = answers[index]
@@ -141,6 +159,7 @@ class CascadeStrategy:
         caller: ModelCaller,
         meta: CallMeta,
         attempts: list[Completion],
+        decision: RoutingDecision,
     ) -> list[GateResult]:
         model, completion = answers[-1]
         earlier = answers[:-1]
@@ -165,6 +184,10 @@ class CascadeStrategy:
                     threshold=self.judge_threshold,
                 )
                 attempts.append(judged)
+                decision.step(
+                    self.judge_model, judged, role="judge", outcome="passed" if result.passed else "rejected",
+                    reason=result.reason,
+                )
                 results.append(result)
         return results
 

@@ -19,7 +19,9 @@ class CheapestStrategy(OrderedStrategy):
     selection: str = "greedy"
     name: str = "cheapest"
 
-    def _plan(self, request: ChatRequest, candidates: Sequence[str] | None) -> tuple[list[Candidate], RoutingDecision]:
+    def _plan(
+        self, request: ChatRequest, candidates: Sequence[str] | None, task_type: str
+    ) -> tuple[list[Candidate], RoutingDecision]:
         usable, rejected = self.pool.build(request, candidates)
         order = rank(usable, self.selection, threshold=self.threshold, weights=self.pool.settings.weights)
         decision = RoutingDecision(self.name, candidates=order + rejected)

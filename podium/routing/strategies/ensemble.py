@@ -7,13 +7,20 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from podium.core.errors import AllAttemptsFailedError, PodiumError, ProviderError
+from podium.core.errors import AllAttemptsFailedError, PodiumError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.gates import confidence, normalized_answer
 from podium.routing.gates.judge import judge_request, parse_judge_score
 from podium.routing.selection import Candidate, rank
-from podium.routing.strategies.base import CandidatePool, RoutedResult, RoutingDecision, total_cost
+from podium.routing.strategies.base import (
+    CALL_ERRORS,
+    CandidatePool,
+    RoutedResult,
+    RoutingDecision,
+    total_cost,
+    with_task_type,
+)
 
 SYNTH_SYSTEM = (
     "Several assistants answered the same request. Write the single best answer: keep what they agree on, "
@@ -59,8 +66,11 @@ class EnsembleStrategy:
         decision.note(f"ensemble of {len(members)}: {', '.join(c.id for c in members)} ({self.method})")
         return members, decision
 
-    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
+    async def explain(
+        self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
+    ) -> RoutingDecision:
         members, decision = self._members(request, candidates)
+        decision.task_type = self.pool.task_type(request, meta)
         decision.chosen.extend(c.id for c in members)
         return decision
 
@@ -73,23 +83,29 @@ class EnsembleStrategy:
         candidates: Sequence[str] | None = None,
     ) -> RoutedResult:
         members, decision = self._members(request, candidates)
+        meta = with_task_type(meta, decision, self.pool.task_type(request, meta))
         raw = await asyncio.gather(
             *(caller(c.id, request.with_model(c.id), meta) for c in members), return_exceptions=True
         )
         answers: list[Completion] = []
         failures: list[tuple[str, BaseException]] = []
         for cand, result in zip(members, raw, strict=True):
-            if isinstance(result, ProviderError):
+            if isinstance(result, CALL_ERRORS):
                 failures.append((cand.id, result))
+                decision.failed(cand.id, result)
                 decision.note(f"{cand.id} failed ({type(result).__name__})")
             elif isinstance(result, BaseException):
                 raise result
             else:
                 answers.append(result)
+                decision.step(cand.id, result, outcome="voted")
         if not answers:
             raise AllAttemptsFailedError(failures)
         quality = {c.id: c.predicted_quality or 0.0 for c in members}
         index, agreement, why = vote(request, answers, quality)
+        for record in decision.steps:
+            if record.completion is not None:
+                record.reason = why
         attempts = list(answers)
         final = answers[index]
         if self.method == "judge" and self.judge_model and len(answers) > 1:
@@ -99,7 +115,7 @@ class EnsembleStrategy:
         else:
             decision.note(f"vote: {why}")
         decision.chosen.append(final.model)
-        return RoutedResult(final, attempts, decision, total_cost(attempts), agreement)
+        return RoutedResult(final, attempts, decision, total_cost(attempts), agreement, confidence(final.text))
 
     async def _judge(
         self, request: ChatRequest, answers: list[Completion], caller: ModelCaller, meta: CallMeta,
@@ -112,11 +128,16 @@ class EnsembleStrategy:
         scored: list[tuple[float, Completion]] = []
         for answer, grade in zip(answers, grades, strict=True):
             if isinstance(grade, PodiumError):
+                decision.failed(self.judge_model, grade, role="judge")
                 continue
             if isinstance(grade, BaseException):
                 raise grade
             attempts.append(grade)
             score = parse_judge_score(grade.text)
+            decision.step(
+                self.judge_model, grade, role="judge", outcome="graded",
+                reason=f"{answer.model}: " + ("no score" if score is None else f"{score:.2f}"),
+            )
             if score is not None:
                 scored.append((score, answer))
         if not scored:
@@ -135,5 +156,7 @@ class EnsembleStrategy:
         prompt = f"Request:\n{request.last_user_text}\n\n{listing}"
         merged = await caller(self.aggregator_model, ChatRequest.from_prompt(prompt, system=SYNTH_SYSTEM), meta)
         attempts.append(merged)
+        decision.step(self.aggregator_model, merged, role="aggregator", outcome="synthesized",
+                      reason=f"from {len(answers)} answers")
         decision.note(f"synthesized by {self.aggregator_model} from {len(answers)} answers")
         return merged

@@ -1,10 +1,12 @@
-"""``--explain``: a routing decision as a rich table."""
+"""``--explain``: a routing decision as a rich table, and after a routed call what it tried and paid."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from podium.routing.strategies.base import RoutingDecision
+from podium.core.money import fmt_usd
+from podium.routing.strategies.base import RoutedResult, RoutingDecision
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -29,3 +31,20 @@ def render_explain(decision: RoutingDecision) -> Table:
             cand.reason,
         )
     return table
+
+
+def render_routed(result: RoutedResult) -> list[str]:
+    """After a routed call: every model tried in call order, its own cost and outcome, then the total."""
+    summary = result.summary()
+    task = f", task type {summary['task_type']!r}" if summary["task_type"] else ""
+    calls = f"{summary['calls']} call{'' if summary['calls'] == 1 else 's'}"
+    lines = [f"routed by {summary['strategy']}{task}: {calls}, total {fmt_usd(result.total_cost_usd)}"]
+    for n, step in enumerate(summary["tried"], start=1):
+        cost = "-" if step["cost_usd"] is None else fmt_usd(Decimal(step["cost_usd"]))
+        role = "" if step["role"] == "answer" else f" ({step['role']})"
+        mark = "  <- answer" if step["chosen"] else ""
+        reason = f": {step['reason']}" if step["reason"] else ""
+        lines.append(f"  {n}. {step['model']}{role} {cost} {step['outcome']}{reason}{mark}")
+    if summary["agreement"] is not None:
+        lines.append(f"  agreement {summary['agreement']:.2f}")
+    return lines

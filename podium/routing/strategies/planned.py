@@ -8,14 +8,21 @@ first, an answer kept as soon as the plan's rule accepts it, the last model's an
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from podium.core.errors import AllAttemptsFailedError, ProviderError
+from podium.core.errors import AllAttemptsFailedError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.plans import AnswerFacts, PlanPoint, PlanTable, accepts
 from podium.routing.selection import Candidate
-from podium.routing.strategies.base import CandidatePool, RoutedResult, RoutingDecision, Strategy, total_cost
+from podium.routing.strategies.base import (
+    CALL_ERRORS,
+    CandidatePool,
+    RoutedResult,
+    RoutingDecision,
+    Strategy,
+    total_cost,
+)
 
 TaskOf = Callable[[str], str]
 
@@ -33,20 +40,22 @@ class PlannedCascade:
     name: str = "cascade"
 
     def _choose(
-        self, request: ChatRequest, override: Sequence[str] | None
+        self, request: ChatRequest, override: Sequence[str] | None, meta: CallMeta | None
     ) -> tuple[PlanPoint | None, list[Candidate], RoutingDecision]:
         usable, rejected = self.pool.build(request, override)
-        task = self.task_of(request.last_user_text)
+        # A caller-given task type wins; a type without learned plans uses the general plans.
+        task = meta.task_type if meta is not None and meta.task_type else self.task_of(request.last_user_text)
         point, why = self.plans.choose(
             task, cost_weight=self.cost_weight, quality_share=self.quality_share, available=[c.id for c in usable]
         )
         if point is None:
-            return None, [], RoutingDecision(self.name, candidates=usable + rejected, explanation=[why])
+            return None, [], RoutingDecision(self.name, usable + rejected, explanation=[why], task_type=task)
         by_id = {c.id: c for c in usable}
         order = [by_id[m] for m in point.plan.models]
         for cand in order:
             cand.reason = "in the learned plan"
         decision = RoutingDecision(self.name, candidates=order + [c for c in usable if c not in order] + rejected)
+        decision.task_type = task
         decision.note(f"task type {task!r}: {why}")
         decision.note(
             f"plan: {point.plan.describe()}; on {point.prompts} training prompts it scored {point.quality:.3f} "
@@ -54,10 +63,12 @@ class PlannedCascade:
         )
         return point, order, decision
 
-    async def explain(self, request: ChatRequest, candidates: Sequence[str] | None = None) -> RoutingDecision:
-        point, order, decision = self._choose(request, candidates)
+    async def explain(
+        self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
+    ) -> RoutingDecision:
+        point, order, decision = self._choose(request, candidates, meta)
         if point is None:
-            fallback = await self.fallback.explain(request, candidates)
+            fallback = await self.fallback.explain(request, candidates, meta=_typed(meta, decision))
             fallback.explanation[:0] = decision.explanation + ["using the router-derived cascade instead"]
             return fallback
         decision.chosen.extend(c.id for c in order)
@@ -72,28 +83,32 @@ class PlannedCascade:
         meta: CallMeta,
         candidates: Sequence[str] | None = None,
     ) -> RoutedResult:
-        point, order, decision = self._choose(request, candidates)
+        point, order, decision = self._choose(request, candidates, meta)
         if point is None:
-            result = await self.fallback.run(request, caller=caller, meta=meta, candidates=candidates)
+            result = await self.fallback.run(request, caller=caller, meta=_typed(meta, decision), candidates=candidates)
             result.decision.explanation[:0] = decision.explanation + ["using the router-derived cascade instead"]
             return result
+        meta = _typed(meta, decision)
         attempts: list[Completion] = []
         earlier: list[AnswerFacts] = []
         failures: list[tuple[str, BaseException]] = []
         for step, cand in enumerate(order, start=1):
             try:
                 completion = await caller(cand.id, request.with_model(cand.id), meta)
-            except ProviderError as exc:
+            except CALL_ERRORS as exc:
                 failures.append((cand.id, exc))
+                decision.failed(cand.id, exc)
                 decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
                 continue
             attempts.append(completion)
             if step == len(order):
+                decision.step(cand.id, completion, outcome="end of chain", reason="last in the plan")
                 decision.note(f"step {step}: {cand.id}: last in the plan; keeping its answer")
                 decision.chosen.append(cand.id)
                 return RoutedResult(completion, attempts, decision, total_cost(attempts))
             facts = AnswerFacts.of(request, completion)
             kept, why = accepts(point.plan.rule, facts, earlier)
+            decision.step(cand.id, completion, outcome="kept" if kept else "escalated", reason=why)
             decision.note(f"step {step}: {cand.id}: {why}")
             if kept:
                 decision.chosen.append(cand.id)
@@ -104,3 +119,9 @@ class PlannedCascade:
             decision.chosen.append(attempts[-1].model)
             return RoutedResult(attempts[-1], attempts, decision, total_cost(attempts))
         raise AllAttemptsFailedError(failures)
+
+
+def _typed(meta: CallMeta | None, decision: RoutingDecision) -> CallMeta:
+    """``meta`` carrying the task type this cascade settled on, for the derived cascade it hands over to."""
+    meta = meta or CallMeta()
+    return meta if meta.task_type or decision.task_type is None else replace(meta, task_type=decision.task_type)
