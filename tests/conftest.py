@@ -64,3 +64,7 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     for var in list(__import__("os").environ):
         if var.endswith("_API_KEY") or var.startswith("PODIUM_") and var != "PODIUM_HOME":
             monkeypatch.delenv(var, raising=False)
+    from podium.config.env_overrides import LEGACY_OVERRIDES, SEED_OVERRIDES
+
+    for var in (*LEGACY_OVERRIDES, *SEED_OVERRIDES):  # seed 001/004 names the loader also reads
+        monkeypatch.delenv(var, raising=False)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
 from podium.catalog.mapping import document_from_specs, spec_from_mapping
 from podium.core.money import per_million
-
-import sys
 
 REF = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/reference/model_prices_litellm_1.109.1.json.gz")
 LITELLM = json.loads(gzip.decompress(REF.read_bytes()))
@@ -63,9 +62,24 @@ def manual(inp, outp, *, source, as_of=AS_OF, ctx, out, cached=None, write=None,
 
 M: list[dict] = []
 
+# Open weights: the model's weights are published for anyone to download (whatever the licence). By family, on the
+# model part of the id. Not open: GPT-4*/o*, Claude, Gemini, mistral-medium, magistral-medium, codestral-latest
+# (25.x is API-only), moonshot-v1 and kimi-k2.5 (left out until its weights are confirmed).
+OPEN_FAMILIES = (
+    "llama", "mixtral", "mistral-7b", "mistral-small", "mistral-large", "open-mistral-nemo", "ministral", "qwen",
+    "deepseek", "gemma", "yi-34b", "gpt-oss", "wizardlm", "kimi-k2-instruct",
+)
+OPEN_IDS = {"ollama:mistral"}
+
+
+def open_weights(id_):
+    model = id_.split(":", 1)[1].lower()
+    return id_ in OPEN_IDS or any(family in model for family in OPEN_FAMILIES)
+
 
 def add(id_, data, *, caps, tier, aliases=(), api=None, **extra):
-    entry = {"id": id_, **data, "capabilities": sorted(caps), "quality_tier": tier, "aliases": list(aliases)}
+    entry = {"id": id_, **data, "capabilities": sorted(caps), "quality_tier": tier, "aliases": list(aliases),
+             "open_weights": open_weights(id_)}
     if api:
         entry["api_model"] = api
     entry.update(extra)

@@ -100,7 +100,7 @@ def spec_from_litellm_entry(
 ) -> ModelSpec:
     """One LiteLLM entry as a ModelSpec; raises ValidationError when a field is unusable."""
     prefix = f"{entry['litellm_provider']}/"
-    model = key[len(prefix) :] if key.startswith(prefix) else key
+    model = key.removeprefix(prefix)
     prices = {name: _price(entry, litellm_key) for name, litellm_key in _PRICE_KEYS.items()}
     context = _tokens(entry, "max_input_tokens", "max_tokens")
     max_output = _tokens(entry, "max_output_tokens", "max_tokens")
@@ -192,7 +192,9 @@ def load_litellm_file(path: Path | str) -> dict[str, Any]:
 
 
 # Fields a curated catalog entry knows better than a price file does.
-_CURATED_FIELDS = ("quality_tier", "region", "trains_on_outputs", "default_rpm", "default_tpm", "description")
+_CURATED_FIELDS = (
+    "quality_tier", "region", "trains_on_outputs", "open_weights", "default_rpm", "default_tpm", "description"
+)
 
 
 def keep_curated(known: ModelSpec, imported: ModelSpec) -> ModelSpec:

@@ -124,6 +124,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "free_tier": _flag,
     "region": _name,
     "trains_on_outputs": _flag,
+    "open_weights": _flag,
     "default_rpm": _optional_positive_int,
     "default_tpm": _optional_positive_int,
     "price_source": _text,

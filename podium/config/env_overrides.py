@@ -1,7 +1,10 @@
 """PODIUM_* environment variables that override podium.yaml.
 
-Named variables cover the settings people change per environment (seed 001's TTA_* names are accepted too,
-so existing deployments keep working). Any other field is reachable as ``PODIUM__SECTION__KEY=value``.
+Named variables cover the settings people change per environment (seed 001's TTA_* names and seed 004's
+OPENROUTER_ENABLED, DAILY_BUDGET_USD, PREFER_OPENSOURCE and QUALITY_THRESHOLD are accepted too, so existing
+deployments keep working; a PODIUM_* name for the same key wins). OpenTelemetry's OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_SERVICE_NAME and seed 000's
+OPENTELEMETRY_ENABLED set telemetry keys below every PODIUM_* variable. Any other field is reachable as
+``PODIUM__SECTION__KEY=value``.
 Values stay strings (pydantic converts them and reports bad ones) except ``[...]`` / ``{...}``, which are
 parsed as YAML so lists and mappings can be set.
 """
@@ -9,6 +12,7 @@ parsed as YAML so lists and mappings can be set.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 import yaml
 
 from podium.config.orchestration import canonical_provider
+from podium.config.telemetry import telemetry_env_overrides
 from podium.core.errors import ConfigError
 
 GENERIC_PREFIX = "PODIUM__"
@@ -38,6 +43,14 @@ LEGACY_OVERRIDES: dict[str, str] = {
     "TTA_QUALITY_THRESHOLD": "orchestration.quality_threshold",
     "TTA_ORCHESTRATOR_MODEL": "orchestration.orchestrator.model",
     "TTA_BUDGET_LIMIT_USD": "orchestration.cost_tracking.budget_limit_usd",
+}
+
+# Seed 004's variable names; they apply before the TTA_* and PODIUM_* names for the same key (those win).
+SEED_OVERRIDES: dict[str, str] = {
+    "OPENROUTER_ENABLED": "providers.openrouter.enabled",
+    "DAILY_BUDGET_USD": "ledger.daily_budget_usd",
+    "PREFER_OPENSOURCE": "routing.prefer_open_weights",
+    "QUALITY_THRESHOLD": "orchestration.quality_threshold",
 }
 
 LEDGER_URL_VAR = "PODIUM_LEDGER_URL"
@@ -69,6 +82,44 @@ def _parse(var: str, raw: str) -> Any:
         ) from None
 
 
+_BOOL_WORDS = ("true", "false", "1", "0", "yes", "no", "on", "off")
+# What each seed 004 name accepts: its values are checked here so the error names the variable people typed.
+_SEED_VALID = {
+    "providers.openrouter.enabled": "true or false (also 1/0, yes/no, on/off)",
+    "routing.prefer_open_weights": "true or false (also 1/0, yes/no, on/off)",
+    "ledger.daily_budget_usd": "a non-negative USD amount, such as 50.0",
+    "orchestration.quality_threshold": "a number from 0 to 1, such as 0.8",
+}
+
+
+def check_seed_value(var: str, key: str, value: Any) -> Any:
+    """A seed 004 variable's value, or one ConfigError naming the variable, the key it sets and the valid values."""
+    text = str(value).strip()
+    number = _number(text)
+    if key in ("providers.openrouter.enabled", "routing.prefer_open_weights"):
+        text = text.lower()
+        ok = text in _BOOL_WORDS
+    elif key == "orchestration.quality_threshold":
+        ok = number is not None and 0 <= number <= 1
+    else:
+        ok = number is not None and number >= 0
+    if not ok:
+        valid = _SEED_VALID[key]
+        raise ConfigError(
+            f"environment variable {var}={value!r} is not valid for {key}; use {valid}", field=var, value=value,
+            valid=valid,
+        )
+    return text
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _generic_key(var: str) -> str | None:
     parts = [p.lower() for p in var[len(GENERIC_PREFIX) :].split("__")]
     if not all(parts):
@@ -80,7 +131,10 @@ def _generic_key(var: str) -> str | None:
 
 def collect_env_overrides(env: Mapping[str, str], *, ledger_fields: Iterable[str] = ()) -> list[EnvOverride]:
     """Every override present in ``env``, in the order they apply (later wins)."""
-    out: list[EnvOverride] = []
+    out = [EnvOverride(var, key, value) for var, key, value in telemetry_env_overrides(env)]  # OTEL_*: lowest
+    for var, key in SEED_OVERRIDES.items():
+        if env.get(var, "") != "":
+            out.append(EnvOverride(var, key, check_seed_value(var, key, env[var])))
     for table in (LEGACY_OVERRIDES, NAMED_OVERRIDES):
         for var, key in table.items():
             if env.get(var, "") != "":

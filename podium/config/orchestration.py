@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -118,7 +119,11 @@ class CostTrackingConfig(_Section):
 
 
 class OrchestrationConfig(_Section):
-    """Seed 001's ``orchestration:`` block: an orchestrator, executors by use case, fallbacks, cost tracking."""
+    """Seed 001's ``orchestration:`` block: an orchestrator, executors by use case, fallbacks, cost tracking.
+
+    ``prefer_free_models`` and ``executors`` also shape routed calls (``podium ask``, the library, ``podium
+    serve``) when they are set in a file, a variable or code; see ``candidate_rules`` and podium.engine.candidates.
+    """
 
     enabled: bool = True
     prefer_free_models: bool = True
@@ -137,3 +142,26 @@ class OrchestrationConfig(_Section):
         """The value of the environment variable ``env_name`` (from ``env``, default the process environment)."""
         value = (os.environ if env is None else env).get(env_name)
         return value or None
+
+    def candidate_rules(self) -> CandidateRules:
+        """What this block asks of routed calls' candidates.
+
+        Rule (like ``quality_threshold`` in ``effective_routing``): a key counts only when the user set it, in a
+        file, a variable or code (it is in ``model_fields_set``); the built-in defaults leave routing alone. With
+        ``enabled: false`` nothing applies.
+        """
+        if not self.enabled:
+            return CandidateRules()
+        chosen = self.model_fields_set
+        return CandidateRules(
+            prefer_free="prefer_free_models" in chosen and self.prefer_free_models,
+            executors=self.executors if "executors" in chosen else (),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRules:
+    """The orchestration settings routed calls follow: prefer $0 models, and route to the listed executors."""
+
+    prefer_free: bool = False
+    executors: tuple[ExecutorConfig, ...] = ()

@@ -24,6 +24,9 @@ class ProviderSettings(BaseModel):
     stream_idle_timeout: float = Field(default=60.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials: kept out of reprs
     local: bool = False  # a server on this machine or network (Ollama, vLLM, llama.cpp)
+    # false: none of the provider's models is a routing candidate, fallback or executor, and a call naming one
+    # fails with one line naming this setting (seed 004's OPENROUTER_ENABLED sets it for openrouter)
+    enabled: bool = True
 
 
 def _p(name: str, kind: WireKind, base_url: str, key: str | None, local: bool = False) -> ProviderSettings:

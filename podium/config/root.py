@@ -26,6 +26,8 @@ from podium.core.errors import ConfigError
 Mode = Literal["live", "replay"]
 CONFIG_ENV_VAR = "PODIUM_CONFIG"
 DEFAULT_FILE_NAME = "podium.yaml"
+# Seed 001's location for the orchestration file, searched after Podium's own locations.
+SEED_FILE = Path(".tta") / "orchestration-config.yaml"
 
 
 class PodiumConfig(BaseModel):
@@ -113,7 +115,7 @@ class LoadedConfig:
 
 
 def find_config_file(env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
-    """$PODIUM_CONFIG, else the first of ./podium.yaml, ./.podium/config.yaml, ~/.config/podium/config.yaml."""
+    """$PODIUM_CONFIG, else the first file of ``search_path``."""
     explicit = env.get(CONFIG_ENV_VAR)
     if explicit:
         path = Path(explicit).expanduser()
@@ -134,8 +136,14 @@ def find_config_file(env: Mapping[str, str], cwd: Path, home: Path) -> Path | No
 
 
 def search_path(cwd: Path, home: Path) -> list[Path]:
-    """Where Podium looks for a config file when none is named, first match wins."""
-    return [cwd / DEFAULT_FILE_NAME, cwd / ".podium" / "config.yaml", home / ".config" / "podium" / "config.yaml"]
+    """Where Podium looks for a config file when none is named, first match wins: ./podium.yaml,
+    ./.podium/config.yaml, ~/.config/podium/config.yaml, then seed 001's ./.tta/orchestration-config.yaml."""
+    return [
+        cwd / DEFAULT_FILE_NAME,
+        cwd / ".podium" / "config.yaml",
+        home / ".config" / "podium" / "config.yaml",
+        cwd / SEED_FILE,
+    ]
 
 
 def read_yaml_file(path: Path) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from podium.config.orchestration import CandidateRules
 
 StrategyName = Literal["cheapest", "cascade", "fallback", "ensemble", "auto", "table"]
 SelectionName = Literal["greedy", "weighted", "pareto"]
@@ -27,7 +29,11 @@ DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
 
 
 class TaskRoute(BaseModel):
-    """Seed 004's per-task routing row: a primary model, ordered fallbacks, a temperature and a cost tier."""
+    """Seed 004's per-task routing row: a primary model, ordered fallbacks, a temperature and a cost tier.
+
+    Seed 004 writes the fallbacks as ``fallback:``; it is accepted as an alias of ``fallbacks``, and either may
+    be one model id or a list.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,6 +41,21 @@ class TaskRoute(BaseModel):
     fallbacks: tuple[str, ...] = ()
     temperature: float | None = Field(default=None, ge=0, le=2)
     cost_tier: CostTier = "balanced"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fallback_alias(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "fallback" not in data:
+            return data
+        if "fallbacks" in data:
+            raise ValueError("give `fallbacks` or its alias `fallback`, not both")
+        data = {k: v for k, v in data.items() if k != "fallback"} | {"fallbacks": data["fallback"]}
+        return data
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _one_fallback(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
 
 
 def _row(primary: str, fallbacks: tuple[str, ...], temperature: float | None, tier: CostTier) -> TaskRoute:
@@ -87,6 +108,11 @@ class RoutingSettings(BaseModel):
     default_strategy: StrategyName = "cascade"
     quality_threshold: float | None = Field(default=None, ge=0, le=1)
     candidates: tuple[str, ...] | None = Field(default=None, description="allow-list of model ids; None = all")
+    prefer_open_weights: bool = Field(
+        default=False,
+        description="when some candidate with open weights meets the quality threshold, choose among those only "
+        "(seed 004's PREFER_OPENSOURCE)",
+    )
     expected_output_tokens: int = Field(default=256, ge=1, description="output tokens assumed when estimating cost")
     selection: SelectionName = "greedy"
     weights: SelectionWeights = Field(default_factory=SelectionWeights)
@@ -110,13 +136,26 @@ class RoutingSettings(BaseModel):
     ensemble_size: int = Field(default=3, ge=2, le=5)
     ensemble_method: EnsembleMethod = "vote"
     aggregator_model: str | None = None
-    # table (seed 004)
+    # table (seed 004): rows given in podium.yaml are merged over DEFAULT_TASK_TABLE (a row of the same task type
+    # replaces the default row; new task types are added and can be chosen with `podium ask --task-type`).
     task_table: dict[str, TaskRoute] = Field(default_factory=lambda: dict(DEFAULT_TASK_TABLE))
+    # The orchestration section's rules for candidates, attached by ``effective_routing`` (not a routing: key).
+    _orchestration_rules: CandidateRules = PrivateAttr(default_factory=CandidateRules)
+
+    @property
+    def orchestration_rules(self) -> CandidateRules:
+        """``orchestration.prefer_free_models`` / ``executors`` as they apply to routed calls."""
+        return self._orchestration_rules
 
     @property
     def threshold(self) -> float:
         """``quality_threshold``, or the default when it is not set."""
         return DEFAULT_QUALITY_THRESHOLD if self.quality_threshold is None else self.quality_threshold
+
+    @field_validator("task_table")
+    @classmethod
+    def _merge_task_table(cls, value: dict[str, TaskRoute]) -> dict[str, TaskRoute]:
+        return {**DEFAULT_TASK_TABLE, **value}
 
     @field_validator("chains")
     @classmethod
@@ -128,16 +167,21 @@ class RoutingSettings(BaseModel):
 
 
 def effective_routing(routing: RoutingSettings, orchestration: Any) -> RoutingSettings:
-    """Routing settings with seed 001's ``orchestration.quality_threshold`` applied.
+    """Routing settings with seed 001's ``orchestration`` block applied: its quality threshold, and its
+    ``candidate_rules()`` (prefer_free_models, executors) attached as ``orchestration_rules``.
 
     Rule: when the user set ``orchestration.quality_threshold`` (it is in the section's ``model_fields_set``,
     i.e. it came from a file, the environment or code, not from the default 0.85) and did not set
     ``routing.quality_threshold``, the routing threshold takes that value. An explicit routing threshold always
     wins, and an orchestration block left at its defaults changes nothing, so the learned defaults stay in force.
     """
-    if routing.quality_threshold is not None or orchestration is None:
+    if orchestration is None:
         return routing
-    if "quality_threshold" not in getattr(orchestration, "model_fields_set", set()):
-        return routing
+    out = routing.model_copy()
     value = getattr(orchestration, "quality_threshold", None)
-    return routing if value is None else routing.model_copy(update={"quality_threshold": float(value)})
+    chosen = "quality_threshold" in getattr(orchestration, "model_fields_set", set())
+    if routing.quality_threshold is None and chosen and value is not None:
+        out = routing.model_copy(update={"quality_threshold": float(value)})
+    rules = getattr(orchestration, "candidate_rules", None)
+    out._orchestration_rules = rules() if rules is not None else CandidateRules()
+    return out

@@ -31,6 +31,7 @@ class ModelSpec:
     free_tier: bool = False
     region: str = "global"
     trains_on_outputs: bool = False
+    open_weights: bool = False  # the weights are published (llama, mistral, qwen, deepseek, gemma, ...)
     default_rpm: int | None = None
     default_tpm: int | None = None
     price_source: str = ""

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import AllAttemptsFailedError, MissingAPIKeyError, NoCandidateError, ProviderError
+from podium.core.errors import AllAttemptsFailedError, MissingAPIKeyError, ProviderError
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
 from podium.core.types import ChatRequest, Completion, StreamChunk
+from podium.engine.candidates import default_candidates, narrow
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
@@ -94,7 +95,11 @@ class Podium:
         strategy: str | None = None,
         meta: CallMeta | None = None,
     ) -> Completion:
-        """One call: to ``model`` (with configured fallbacks) or through ``strategy``."""
+        """One call: to ``model`` (with configured fallbacks) or through ``strategy``.
+
+        A routed answer's ``metadata["routed"]`` is the RoutedResult: ``total_cost_usd`` and ``usage`` of every
+        attempt, and ``summary()`` of the models tried.
+        """
         return await self._dispatch(_as_request(request), model, strategy, meta or CallMeta(), None)
 
     def stream(
@@ -135,6 +140,7 @@ class Podium:
             return await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, sub_scope)
 
         result = await strat.run(req, caller=caller, meta=m)
+        result.request_id = scope.request_id
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
         return result
 
@@ -147,8 +153,8 @@ class Podium:
         meta: CallMeta | None = None,
     ) -> Any:
         """The routing decision a strategy would take, without calling any model."""
-        req = _as_request(request)
-        return await self._strategy(strategy, candidates, req, meta or CallMeta()).explain(req)
+        req, m = _as_request(request), meta or CallMeta()
+        return await self._strategy(strategy, candidates, req, m).explain(req, meta=m)
 
     def router(self) -> Any:
         """The learned quality router, loaded on first use."""
@@ -177,7 +183,7 @@ class Podium:
 
         settings = self._routing_settings()
         if candidates is None and settings.candidates is None:
-            candidates = self._reachable_models()
+            candidates = default_candidates(self.catalog, self._providers, settings, request, meta)
         policies = self._policy_set(meta)
         if policies:
             if candidates is None:  # the strategy's own default list, made explicit so it can be filtered
@@ -185,29 +191,11 @@ class Podium:
                 candidates = settings.candidates or (router.models if router is not None else None)
             if candidates is not None:
                 candidates = [m.id for m in policies.select([self.catalog.get(c) for c in candidates], request)]
+        candidates = narrow(
+            candidates, catalog=self.catalog, providers=self._providers, settings=settings, router=self.router,
+            request=request,
+        )
         return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=candidates)
-
-    def _reachable_models(self) -> list[str] | None:
-        """Live default candidates: current remote catalog models whose provider has its key set.
-
-        Local servers join only when listed in ``routing.candidates`` (a catalog entry does not mean a server runs).
-
-        In replay mode None, so strategies choose among the models with recorded answers (the router's models).
-        """
-        if self._providers.replay:
-            return None
-        reachable: dict[str, bool] = {}  # by provider: a key lookup may read ./.env, so once per provider
-        for m in self.catalog.all():
-            if m.provider not in reachable:
-                reachable[m.provider] = not self._providers.is_local(m) and self._providers.can_serve(m)
-        models = [m.id for m in self.catalog.all() if not m.deprecated and reachable[m.provider]]
-        if not models:
-            raise NoCandidateError(
-                "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
-                "configure a local server (ollama, vllm, llamacpp), list models in `routing.candidates`, "
-                "or use --replay for the bundled recorded answers"
-            )
-        return models
 
     def _routing_settings(self) -> Any:
         if self._routing is None:
@@ -226,7 +214,9 @@ class Podium:
                 strategy = self._routing_settings().default_strategy or DEFAULT_STRATEGY
         if strategy is not None:
             result = await self.route(request, strategy=strategy, meta=meta)
-            completion = replace(result.completion, metadata={**result.completion.metadata, "routing": result.decision})
+            # "routed" is the whole RoutedResult: total_cost_usd and usage of every attempt, and what was tried.
+            routed = {"routing": result.decision, "routed": result}
+            completion = replace(result.completion, metadata={**result.completion.metadata, **routed})
             if emit is not None:
                 await emit(StreamChunk(delta=completion.text))
                 await emit(StreamChunk(finish_reason=completion.finish_reason or "stop", usage=completion.usage))

@@ -7,7 +7,7 @@ from typing import Any
 
 from podium.config.providers import DEFAULT_PROVIDERS, PROVIDER_ALIASES, ProviderSettings
 from podium.core.clock import Clock
-from podium.core.errors import MissingAPIKeyError, ValidationError
+from podium.core.errors import ConfigError, MissingAPIKeyError, ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.provider import Provider
 from podium.providers.keys import resolve_api_key
@@ -59,8 +59,30 @@ class ProviderPool:
     def is_local(self, spec: ModelSpec) -> bool:
         return spec.provider in self._settings and self._settings[spec.provider].local
 
+    def has_disabled(self) -> bool:
+        """Whether any configured provider has ``enabled: false``."""
+        return any(not p.enabled for p in self._settings.values())
+
+    def is_enabled(self, spec: ModelSpec) -> bool:
+        """False when ``providers.<name>.enabled`` is false for the model's provider."""
+        settings = self._settings.get(PROVIDER_ALIASES.get(spec.provider, spec.provider))
+        return settings is None or settings.enabled
+
+    def check_enabled(self, spec: ModelSpec) -> None:
+        """Raise one line naming the setting when the model's provider is disabled."""
+        if not self.is_enabled(spec):
+            name = PROVIDER_ALIASES.get(spec.provider, spec.provider)
+            raise ConfigError(
+                f"provider {name!r} is disabled (providers.{name}.enabled = false); set it to true to call {spec.id}",
+                field=f"providers.{name}.enabled",
+                value=False,
+                valid=[True],
+            )
+
     def can_serve(self, spec: ModelSpec) -> bool:
-        """Whether a call to ``spec`` could be sent: its provider is configured and its key (if any) is set."""
+        """Whether a call to ``spec`` could be sent: its provider is configured and enabled, and its key is set."""
+        if not self.is_enabled(spec):
+            return False
         if self._replay:
             return True
         name = PROVIDER_ALIASES.get(spec.provider, spec.provider)
@@ -77,6 +99,7 @@ class ProviderPool:
         return True
 
     def for_model(self, spec: ModelSpec) -> Provider:
+        self.check_enabled(spec)
         name = "replay" if self._replay else spec.provider
         provider = self._built.get(name)
         if provider is None:

@@ -1,0 +1,175 @@
+"""Which models a routed call may choose from: reachable models, configured executors, and preferences.
+
+The rules, in the order the client applies them to a call that names no model:
+
+1. Start list. Models passed to ``route(candidates=)`` (``--models``) win, then ``routing.candidates``. Otherwise,
+   in live mode (``default_candidates``):
+   - when ``orchestration.executors`` is set (file, variable or code; not the built-in default) and orchestration
+     is enabled, the executors whose provider is enabled and whose key is set (local servers need none) are the
+     candidates. The prompt's use cases are ``meta.complexity`` when it is one of seed 001's six, else what task
+     analysis finds (difficulty, plus ``speed-critical`` / ``reasoning``); when some executors list one of
+     them, only those are candidates, else every reachable executor is. When no executor is reachable, the rule
+     below applies;
+   - otherwise every current (not deprecated) remote catalog model whose provider is enabled and has its key set.
+   In replay mode the strategy's own list (the router's models) is the start list.
+2. Policies (``policy:``) drop the models they refuse (in the client).
+3. ``narrow``: models of a disabled provider are dropped. Then the preferences: when
+   ``orchestration.prefer_free_models`` is set true and some candidate costs $0 (input and output price 0) and
+   qualifies, only the qualifying $0 models are kept; then, when ``routing.prefer_open_weights`` is true and some
+   remaining qualifying model has open weights, only those. A model qualifies when the strategy would accept
+   it: it has the capabilities the request needs, the request fits its context window, and its predicted quality
+   (the learned router's, else the prior for its quality tier) reaches the routing quality threshold. When no
+   preferred model qualifies, the list is left as it was, so a preference never picks a model the strategy
+   would otherwise reject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from podium.config.orchestration import USE_CASES, ExecutorConfig
+from podium.config.routing import RoutingSettings
+from podium.core.errors import ConfigError, NoCandidateError, UnknownModelError
+from podium.core.model_spec import ModelSpec
+from podium.core.pipeline import CallMeta
+from podium.core.types import ChatRequest
+from podium.engine.providers import ProviderPool
+
+
+def is_free(spec: ModelSpec) -> bool:
+    """A $0 model: both its input and output price are known and zero (``:free`` variants, local servers)."""
+    return spec.input_per_million == 0 and spec.output_per_million == 0
+
+
+def default_candidates(
+    catalog: Any, providers: ProviderPool, settings: RoutingSettings, request: ChatRequest, meta: CallMeta
+) -> list[str] | None:
+    """The live start list (rule 1): the reachable executors for the prompt's use cases, else reachable models."""
+    if providers.replay:
+        return None
+    executors = settings.orchestration_rules.executors
+    if executors:
+        chosen = executor_candidates(executors, catalog, providers, request_use_cases(request, meta))
+        if chosen:
+            return chosen
+    return reachable_models(catalog, providers)
+
+
+def reachable_models(catalog: Any, providers: ProviderPool) -> list[str]:
+    """Current remote catalog models whose provider is enabled and has its key set.
+
+    Local servers join only when listed in ``routing.candidates`` or ``orchestration.executors`` (a catalog entry
+    does not mean a server runs).
+    """
+    reachable: dict[str, bool] = {}  # by provider: a key lookup may read ./.env, so once per provider
+    for m in catalog.all():
+        if m.provider not in reachable:
+            reachable[m.provider] = not providers.is_local(m) and providers.can_serve(m)
+    models = [m.id for m in catalog.all() if not m.deprecated and reachable[m.provider]]
+    if not models:
+        raise NoCandidateError(
+            "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
+            "configure a local server (ollama, vllm, llamacpp), list models in `routing.candidates`, "
+            "or use --replay for the bundled recorded answers"
+        )
+    return models
+
+
+def request_use_cases(request: ChatRequest, meta: CallMeta) -> tuple[str, ...]:
+    """``meta.complexity`` when it is a seed-001 use case, else the use cases task analysis finds in the prompt."""
+    if meta.complexity in USE_CASES:
+        return (meta.complexity,)
+    from podium.routing.task_analysis import analyze
+
+    return analyze(request.last_user_text).use_cases
+
+
+def executor_candidates(
+    executors: Sequence[ExecutorConfig], catalog: Any, providers: ProviderPool, use_cases: Sequence[str]
+) -> list[str]:
+    """Reachable executors' model ids: those listing one of ``use_cases`` when any do, else all of them."""
+    reachable: list[tuple[ExecutorConfig, str]] = []
+    for i, executor in enumerate(executors):
+        spec = _executor_spec(catalog, executor, i)
+        if providers.can_serve(spec):
+            reachable.append((executor, spec.id))
+    matching = [model for ex, model in reachable if set(ex.use_cases) & set(use_cases)]
+    return list(dict.fromkeys(matching or [model for _, model in reachable]))
+
+
+def _executor_spec(catalog: Any, executor: ExecutorConfig, index: int) -> ModelSpec:
+    try:
+        return catalog.get(executor.model_id)
+    except UnknownModelError:
+        hint = ", ".join(catalog.suggest(executor.model_id)) or "run `podium models` to list models"
+        raise ConfigError(
+            f"orchestration.executors[{index}].model = {executor.model!r} (provider {executor.provider}) is not a "
+            f"known model; {hint}",
+            field=f"orchestration.executors[{index}].model",
+            value=executor.model,
+        ) from None
+
+
+def narrow(
+    candidates: Sequence[str] | None,
+    *,
+    catalog: Any,
+    providers: ProviderPool,
+    settings: RoutingSettings,
+    router: Callable[[], Any],
+    request: ChatRequest,
+) -> list[str] | None:
+    """Rule 3: drop disabled providers' models, then keep only the preferred qualifying models when any exist.
+
+    Returns ``candidates`` itself when nothing changes, so a strategy's own default list stays its default.
+    """
+    free, open_weights = settings.orchestration_rules.prefer_free, settings.prefer_open_weights
+    if not (free or open_weights or providers.has_disabled()):
+        return None if candidates is None else list(candidates)
+    ids = candidates if candidates is not None else settings.candidates
+    model_router = router() if ids is None or free or open_weights else None
+    if ids is None:
+        ids = model_router.models if model_router is not None else None
+        if ids is None:
+            return None  # the strategy has no list either: it says so
+    specs = [catalog.get(m) for m in ids]
+    enabled = [s for s in specs if providers.is_enabled(s)]
+    if specs and not enabled:
+        providers.check_enabled(specs[0])  # raises one line naming the setting
+    kept = [s.id for s in enabled]
+    if free or open_weights:
+        kept = preferred(kept, catalog=catalog, settings=settings, router=model_router, request=request,
+                         free=free, open_weights=open_weights)
+    unchanged = kept == [s.id for s in specs]
+    return (None if candidates is None else list(candidates)) if unchanged else kept
+
+
+def preferred(
+    ids: Sequence[str],
+    *,
+    catalog: Any,
+    settings: RoutingSettings,
+    router: Any,
+    request: ChatRequest,
+    free: bool,
+    open_weights: bool,
+) -> list[str]:
+    """``ids`` narrowed to the qualifying $0 (then open-weights) models, or ``ids`` unchanged when none qualifies."""
+    from podium.routing.strategies.base import CandidatePool
+
+    try:
+        usable, _ = CandidatePool(catalog, settings, router).build(request, ids)
+    except NoCandidateError:
+        return list(ids)  # nothing can take the request: the strategy says why
+    chosen = [c for c in usable if (c.predicted_quality or 0.0) >= settings.threshold]
+    narrowed = False
+    for wanted, keep in ((free, is_free), (open_weights, _open)):
+        subset = [c for c in chosen if keep(c.model)] if wanted else []
+        if subset:
+            chosen, narrowed = subset, True
+    return [c.id for c in chosen] if narrowed else list(ids)
+
+
+def _open(spec: ModelSpec) -> bool:
+    return spec.open_weights
