@@ -36,7 +36,7 @@ def test_init_refuses_to_overwrite_without_force(in_tmp: Path) -> None:
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 2
     assert (
-        result.stderr == f"error: {in_tmp / 'podium.yaml'} already exists; pass --force (force=True) to overwrite it\n"
+        result.stderr == f"error: {in_tmp / 'podium.yaml'} already exists; pass --force to overwrite it\n"
     )
     assert (in_tmp / "podium.yaml").read_text() == "mode: replay\n"
     assert runner.invoke(app, ["init", "--force"]).exit_code == 0

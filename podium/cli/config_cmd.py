@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from podium.cli.context import cli_env, cli_state, load_cli_config
+from podium.cli.context import cli_catalog, cli_env, cli_state, load_cli_config
+from podium.cli.errors import EXIT_USAGE, report
 from podium.config import CONFIG_ENV_VAR, LoadedConfig, create_default_config, search_path
+from podium.core.errors import ConfigError
 
 app = typer.Typer(help="Validate and show the configuration (podium.yaml + PODIUM_* variables).", no_args_is_help=True)
 
@@ -23,7 +25,15 @@ def init(
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented default podium.yaml."""
-    written = create_default_config(path, force=force)
+    try:
+        written = create_default_config(path, force=force)
+    except ConfigError as exc:
+        if force or exc.field != "path" or not exc.value or not Path(str(exc.value)).exists():
+            raise
+        # The library's message also names the keyword argument; on the command line only the flag matters.
+        raise ConfigError(
+            f"{exc.value} already exists; pass --force to overwrite it", field="path", value=exc.value
+        ) from None
     typer.echo(f"wrote {written}; edit it, then run `podium config check`")
 
 
@@ -36,13 +46,44 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the effective config and sources as JSON.")] = False,
     no_env: Annotated[bool, typer.Option("--no-env", help="Ignore PODIUM_* environment overrides.")] = False,
 ) -> None:
-    """Validate the config and print every effective value with its source (file, env:VAR or default)."""
+    """Validate the config (every model it names must be in the catalog) and print every effective value with its
+    source (file, env:VAR or default)."""
     loaded = load_cli_config(ctx, file, use_env_overrides=not no_env)
+    _check_model_references(ctx, loaded)
     if as_json:
         typer.echo(json.dumps(_as_json(loaded), indent=2))
         return
     Console().print(_table(loaded))
-    typer.echo(f"ok: {loaded.path if loaded.path else 'no config file found; built-in defaults'} is valid")
+    typer.echo(f"ok: {loaded.path} is valid" if loaded.path else "ok: no config file found; the built-in defaults are valid")
+
+
+def _check_model_references(ctx: typer.Context, loaded: LoadedConfig) -> None:
+    """One line per model the config names that the catalog (with the config's own `models:`) does not know."""
+    from podium.catalog.references import check_model_references
+    from podium.config.validation import yaml_key_lines
+
+    bad = check_model_references(loaded.config, cli_catalog(loaded))
+    if not bad:
+        return
+    lines = yaml_key_lines(loaded.path) if loaded.path else {}
+    for ref in bad:
+        where = _where(loaded, ref.key, lines)
+        report(ConfigError(f"{where}: {ref.message()}", field=ref.key, value=ref.name, valid=list(ref.suggestions)),
+               verbose=False, env=cli_env())
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _where(loaded: LoadedConfig, key: str, lines: dict[str, int]) -> str:
+    """Where a value came from: the file and line, the environment variable, or the built-in defaults."""
+    source = loaded.source_of(key.split("[", 1)[0])
+    if source.startswith("env:"):
+        return f"environment variable {source[4:]}"
+    if source == "default" or loaded.path is None:
+        return "built-in default"
+    cut = key
+    while cut and cut not in lines:  # the closest key the YAML file has a line for
+        cut = cut[: max(cut.rfind("."), cut.rfind("["), 0)]
+    return f"{loaded.path} line {lines[cut]}" if cut else str(loaded.path)
 
 
 @app.command("path")

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from podium.config import LoadedConfig, load_config
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +46,11 @@ def load_cli_config(
     """Load the config the way every command does: ``path``, else ``--config``, else the search path."""
     chosen = path or cli_state(ctx).config_path
     return load_config(chosen, env=cli_env(), use_env_overrides=use_env_overrides)
+
+
+def cli_catalog(loaded: LoadedConfig) -> Catalog:
+    """The catalog every command sees: bundled models, ``podium models import``-ed ones, then podium.yaml's
+    ``models:`` entries (a bad entry is one ConfigError naming it)."""
+    from podium.catalog import Catalog, podium_home
+
+    return Catalog.default(podium_home(cli_env())).with_overrides(loaded.config.models)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from podium.cli.paths import writable_file
 from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd, usd
 from podium.ledger import (
@@ -29,7 +31,14 @@ app = typer.Typer(
     name="costs", help="Spend reports, statistics, exports and forecasts from the cost ledger.", no_args_is_help=True
 )
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Ledger database URL (default: ledger.url from the config).")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ledger database: a file path (SQLite), sqlite:///path or postgresql://user@host/db "
+        "(default: ledger.url from the config).",
+    ),
+]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only calls from this date on (YYYY-MM-DD).")]
 PeriodOpt = Annotated[str, typer.Option("--period", help=f"Bucket size: {', '.join(PERIODS)}.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -38,6 +47,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def open_reader(ctx: typer.Context | None, db: str | None) -> LedgerReader:
     """The ledger named by ``--db``, else the configured one (``ledger.url`` or $PODIUM_HOME/ledger.db)."""
     if db:
+        from podium.ledger.database import ledger_url
+
+        ledger_url(db, label="--db")  # a bad value is named as the user gave it, with the forms accepted
         return LedgerReader(db)
     from podium.catalog import podium_home
     from podium.cli.context import cli_env, load_cli_config
@@ -75,17 +87,19 @@ def report_command(
     baseline: Annotated[
         str | None, typer.Option("--baseline", help="Savings against this model, e.g. anthropic:claude-sonnet-4-5.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw spend over time to this PNG.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw spend over time to this PNG (missing folders are created).")
+    ] = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Spend by period and model/strategy/task/key/provider, with savings against a baseline model."""
+    plot = None if plot is None else writable_file(plot, "--plot")
     spec = None
     if baseline is not None:
-        from podium.catalog import Catalog, podium_home
-        from podium.cli.context import cli_env
+        from podium.cli.context import cli_catalog, load_cli_config
 
-        spec = Catalog.default(podium_home(cli_env())).get(baseline)  # bundled prices plus the user's own
+        spec = cli_catalog(load_cli_config(ctx)).get(baseline)  # bundled prices plus the user's own
     report = build_report(_rows(ctx, db, since), period=period, by=by, baseline=spec)
     if plot is not None:
         plot_report(report, plot)
@@ -177,11 +191,11 @@ def export_command(
     db: DbOpt = None,
 ) -> None:
     """Every ledger row as CSV or JSON (money as exact decimal strings)."""
+    out = None if out is None else writable_file(out, "--out")
     text = export_rows(_rows(ctx, db, since), fmt)
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {out}", err=True)
 
@@ -198,10 +212,13 @@ def forecast_command(
     db: DbOpt = None,
 ) -> None:
     """Estimate a batch's cost from the ledger's history (EMA per task type and model) and its budget risk."""
+    limit = None if budget is None else positive_budget(budget)
+    rows = _rows(ctx, db, None)
+    task_type, model = _known_subject(ctx, task_type, model, rows)
     predictor = CostPredictor(alpha=alpha)
-    learned = predictor.learn(_rows(ctx, db, None))
+    learned = predictor.learn(rows)
     batch = [ForecastTask(f"task-{i + 1}", task_type, model) for i in range(tasks)]
-    report = CostForecaster.forecast(batch, {}, predictor, None if budget is None else usd(budget))
+    report = CostForecaster.forecast(batch, {}, predictor, limit)
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "learned_from_calls": learned}, indent=2))
         return
@@ -211,3 +228,38 @@ def forecast_command(
     if report.budget_usd is not None:
         typer.echo(f"budget: {fmt_usd(report.budget_usd, 2)} ({report.budget_ratio:.0%} used)")
     typer.echo(f"risk: {report.risk_level.value}")
+
+
+def positive_budget(text: str) -> Decimal:
+    """``--budget`` as an exact amount; zero, negative or not a number is one line saying what is valid."""
+    try:
+        amount = usd(text)
+    except ValidationError:
+        amount = None
+    if amount is None or amount <= 0:
+        raise ValidationError(
+            f"--budget {text} is not valid: give an amount in USD greater than 0, e.g. --budget 25",
+            field="budget",
+            value=text,
+            valid="a number > 0",
+        )
+    return amount
+
+
+def _known_subject(
+    ctx: typer.Context, task_type: str | None, model: str | None, rows: list[dict]
+) -> tuple[str | None, str | None]:
+    """``--task-type`` as a known task type and ``--model`` as a catalog id (aliases resolved, as the ledger records
+    them). Names the ledger has history for are accepted as they are; an unknown task type lists the known ones, an
+    unknown model gets close catalog names."""
+    if task_type is None and model is None:
+        return None, None
+    from podium.cli.context import cli_catalog, load_cli_config
+    from podium.routing.strategies import task_type_name
+
+    loaded = load_cli_config(ctx)
+    if task_type is not None and task_type not in {r.get("task_type") for r in rows}:
+        task_type = task_type_name(task_type, loaded.config.routing.task_table)
+    if model is not None and model not in {r.get("model") for r in rows}:
+        model = cli_catalog(loaded).resolve(model)
+    return task_type, model

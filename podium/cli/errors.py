@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from podium.core.errors import (
+    ConfigError,
     MissingAPIKeyError,
     PodiumError,
     ProviderError,
@@ -17,6 +19,9 @@ from podium.core.errors import (
     UnknownPriceError,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    import pydantic
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2  # bad arguments or configuration: the user can fix it before trying again
@@ -30,6 +35,38 @@ _USAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 _MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
+
+
+def flag_error(
+    exc: pydantic.ValidationError, model: type[pydantic.BaseModel], *, section: str, flags: Mapping[str, str]
+) -> ConfigError:
+    """A settings object built from command-line flags failed validation: one line naming the flag, the config key
+    and what is valid (``--port 80000 is not valid (server.port): use a whole number from 0 to 65535``)."""
+    from podium.config.validation import config_error_from
+
+    # The shared translation names the field and value; here they are said as the flag the user typed.
+    translated = config_error_from(exc, model, path=None, sources={}, lines={})
+    name = str(translated.field or "")
+    flag = flags.get(name, "--" + name.replace("_", "-"))
+    key = f"{section}.{name}" if name else section
+    valid = _field_range(model, name) or str(translated.valid or translated.message)
+    valid = valid[:1].lower() + valid[1:]
+    return ConfigError(
+        f"{flag} {translated.value} is not valid ({key}): {valid}", field=key, value=translated.value, valid=valid
+    )
+
+
+def _field_range(model: type[Any], name: str) -> str | None:
+    """``use a whole number from 0 to 65535`` for a numeric field with inclusive bounds at both ends."""
+    field = getattr(model, "model_fields", {}).get(name)
+    if field is None or field.annotation not in (int, float):
+        return None
+    low = next((rule.ge for rule in field.metadata if getattr(rule, "ge", None) is not None), None)
+    high = next((rule.le for rule in field.metadata if getattr(rule, "le", None) is not None), None)
+    if low is None or high is None:
+        return None
+    kind = "a whole number" if field.annotation is int else "a number"
+    return f"use {kind} from {low} to {high}"
 
 
 def exit_code_for(exc: BaseException) -> int:

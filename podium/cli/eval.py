@@ -52,7 +52,8 @@ def eval_command(
     train: Annotated[list[str] | None, typer.Option(
         "--train", help="Training data for the router: 'bundled' (default) or CSV files; repeatable.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write a cost-vs-quality PNG here.", dir_okay=False)] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Write a cost-vs-quality PNG here (missing folders are created).")] = None,
     strategy: Annotated[list[str] | None, typer.Option(
         "--strategy", "-s", help="Strategies to replay (default: cheapest, cascade, ensemble, auto).")] = None,
     no_curves: Annotated[bool, typer.Option("--no-curves", help="Skip the threshold sweeps (faster).")] = False,
@@ -76,6 +77,10 @@ def eval_command(
         raise ValidationError(f"strategy {unknown[0]!r} is not known; use one of {', '.join(STRATEGIES)}",
                               field="strategy", value=unknown[0], valid=list(STRATEGIES))
     settings = load_cli_config(ctx).config.routing
+    if plot is not None:
+        from podium.cli.paths import writable_file
+
+        plot = writable_file(plot, "--plot")  # a bad path fails now, not after the replay
     training, evaluated = eval_data(list(dataset or []), list(train or []), test_fraction, seed, gsm8k)
     err = Console(stderr=True)
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -56,10 +58,36 @@ def _load_group(ctx: typer.Context, name: str, module: str) -> Any:
     return cmd.get_command(ctx, name) if isinstance(cmd, TyperGroup) else cmd
 
 
+def _plain_flag(param: Any) -> None:
+    """Show an on/off flag without a value type: typer 0.2x prints ``<bool>`` beside ``--json`` and ``--help``, as
+    if the flag took a value. Typer shows a metavar in place of the type, and flags use their metavar nowhere else."""
+    if getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.metavar is None:
+        param.metavar = ""
+
+
+def _plain_options(command: Any, ctx: Any) -> None:
+    """``_plain_flag`` on every option of ``command`` and on its help option."""
+    help_option = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
+    for param in [*getattr(command, "params", []), *([help_option] if help_option is not None else [])]:
+        _plain_flag(param)
+
+
+def _plain_flags(command: Any, ctx: Any) -> Any:
+    """``_plain_options`` on ``command`` and all its subcommands."""
+    _plain_options(command, ctx)
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _plain_flags(sub, ctx)
+    return command
+
+
 class PodiumGroup(TyperGroup):
     """Mounts the command groups lazily and reports errors as one line plus an exit code."""
 
     command_groups: tuple[tuple[str, str], ...] = COMMAND_GROUPS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suggest_commands = False  # typer would only see the commands already mounted: resolve_command does it
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = list(super().list_commands(ctx))
@@ -69,14 +97,27 @@ class PodiumGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
-            return cmd
+            return _plain_flags(cmd, ctx)
         module = dict(self.command_groups).get(cmd_name)
         if module is None or not _module_exists(module):
             return None
         cmd = _load_group(ctx, cmd_name, module)
         if cmd is not None:
-            self.commands[cmd_name] = cmd  # later lookups (help, completion) skip the import
+            self.commands[cmd_name] = _plain_flags(cmd, ctx)  # later lookups (help, completion) skip the import
         return cmd
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        _plain_options(self, ctx)
+        return super().get_params(ctx)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As click does, with ``Did you mean 'models'?`` chosen among every command, mounted or not."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -97,6 +138,22 @@ def _safe_env() -> dict[str, str]:
         return cli_env()
     except Exception:  # noqa: BLE001 - an unreadable .env must not hide the error being reported
         return dict(os.environ)
+
+
+def package_version() -> str:
+    """The installed distribution's version (what pip knows), else the source tree's ``podium.__version__``."""
+    try:
+        return importlib.metadata.version("podium")
+    except importlib.metadata.PackageNotFoundError:
+        from podium import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"podium {package_version()}")
+        raise typer.Exit()
 
 
 app = typer.Typer(
@@ -120,6 +177,10 @@ def main(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Show Podium's version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
     """Send every LLM call to the cheapest model that will do it well."""
     ctx.obj = CLIState(config_path=config, verbose=verbose)

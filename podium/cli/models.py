@@ -1,5 +1,8 @@
 """`podium models`: list the catalog (table or --json) and import LiteLLM-format price files.
 
+The list is the catalog every command uses: bundled models, imported ones, and the config's ``models:`` entries
+(the config is loaded as ``ask`` loads it, so ``podium -c bad.yaml models`` fails the same way).
+
 Errors are raised, not printed: the root command reports them (podium.cli.errors), so bad options and a bad price
 file exit 2 like every other usage or configuration error, and ``--verbose`` shows the traceback.
 """
@@ -19,6 +22,7 @@ from rich.table import Table
 
 from podium.catalog import Catalog, convert_litellm, keep_curated, load_litellm_file, podium_home, save_user_models
 from podium.catalog.mapping import decimal_str, spec_to_mapping
+from podium.cli.context import cli_catalog, load_cli_config
 from podium.core.errors import ValidationError
 from podium.core.model_spec import CAPABILITIES, ModelSpec
 from podium.core.money import ZERO
@@ -46,7 +50,8 @@ def _short_source(spec: ModelSpec) -> str:
 
 def _tags(spec: ModelSpec) -> str:
     tags = sorted(spec.capabilities)
-    tags += [t for t, on in (("free", spec.free_tier), ("deprecated", spec.deprecated)) if on]
+    flags = (("free", spec.free_tier), ("open-weights", spec.open_weights), ("deprecated", spec.deprecated))
+    tags += [t for t, on in flags if on]
     return " ".join(tags)
 
 
@@ -117,7 +122,7 @@ def list_models(
             value=sort,
             valid=list(SORT_KEYS),
         )
-    catalog = Catalog.default(podium_home())
+    catalog = cli_catalog(load_cli_config(ctx))  # as `ask` sees it: podium.yaml's `models:` included
     specs = _select(catalog, provider, capability or [])
     specs.sort(key=_by_price if sort == "price" else (lambda s: s.id.lower()))
     if as_json:

@@ -6,21 +6,33 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from podium.cli.context import cli_state
 from podium.cli.errors import report
-from podium.core.errors import PodiumError
+from podium.core.errors import PodiumError, ValidationError
 
 app = typer.Typer(help="Train and inspect the learned quality router.", no_args_is_help=True)
 
 
 def _fail(exc: Exception, verbose: bool) -> NoReturn:
     # The shared reporter: secrets redacted, usage errors exit 2, like every other command.
-    raise typer.Exit(report(exc, verbose=verbose or cli_state(click.get_current_context(silent=True)).verbose))
+    raise typer.Exit(report(exc, verbose=verbose))
+
+
+def check_cv_folds(folds: int, prompts: int | None = None) -> int:
+    """0 (no cross-validation) or 2..prompts folds; anything else is one line saying what is valid."""
+    if folds == 0 or (folds >= 2 and (prompts is None or folds <= prompts)):
+        return folds
+    most = "" if prompts is None or prompts < 2 else f" and at most {prompts}, the number of prompts"
+    raise ValidationError(
+        f"--cv-folds {folds} is not valid: use 0 to skip cross-validation, or 2 or more folds{most}",
+        field="cv_folds",
+        value=folds,
+        valid="0, or 2.." + (str(prompts) if prompts else "N"),
+    )
 
 
 def _load_router(path: Path | None, verbose: bool) -> Any:
@@ -35,13 +47,16 @@ def _load_router(path: Path | None, verbose: bool) -> Any:
 
 @app.command("train")
 def train(
+    ctx: typer.Context,
     data: Annotated[
         list[Path] | None, typer.Option("--data", help="RouterBench or RouteLLM CSV file(s); default: bundled data")
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="where to write the router (default: $PODIUM_HOME/router/)")
     ] = None,
-    cv_folds: Annotated[int, typer.Option("--cv-folds", help="cross-validation folds by prompt (0 = skip)")] = 5,
+    cv_folds: Annotated[
+        int, typer.Option("--cv-folds", help="cross-validation folds by prompt: 0 = skip, else 2 or more")
+    ] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks")] = False,
 ) -> None:
@@ -52,9 +67,12 @@ def train(
     from podium.routing.learned_router import cached_router_path
     from podium.routing.router_training import train_router
 
+    verbose = verbose or cli_state(ctx).verbose
     console = Console(stderr=True)
     try:
+        check_cv_folds(cv_folds)  # before the data is read
         records = [r for p in data for r in load_dataset(p)] if data else load_bundled()
+        check_cv_folds(cv_folds, len(records))
         names = [str(p) for p in data] if data else ["bundled"]
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
@@ -77,13 +95,13 @@ def train(
 
 @app.command("info")
 def info(
+    ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(help="router file (default: the router `auto` uses)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the info as JSON")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Show what a router was trained on, its models, features and cross-validated metrics."""
-
-    router = _load_router(path, verbose)
+    router = _load_router(path, verbose or cli_state(ctx).verbose)
     if as_json:
         typer.echo(json.dumps(router.info(), indent=2, default=str))
         return
@@ -92,6 +110,7 @@ def info(
 
 @app.command("predict")
 def predict(
+    ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help="the prompt to score")],
     path: Annotated[Path | None, typer.Option("--router", help="router file (default: the router `auto` uses)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -99,7 +118,7 @@ def predict(
     """Show the task analysis and each model's predicted P(good answer) for a prompt."""
     from podium.routing.task_analysis import analyze
 
-    router = _load_router(path, verbose)
+    router = _load_router(path, verbose or cli_state(ctx).verbose)
     profile = analyze(prompt)
     console = Console()
     console.print(

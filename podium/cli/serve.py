@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,6 +42,7 @@ def serve_command(
     loaded = load_cli_config(ctx, config)
     cfg = loaded.config.model_copy(update={"mode": "replay"}) if replay else loaded.config
     settings = _server_settings(cfg, host, port)
+    check_bindable(settings.host, settings.port)  # before the banner, and before the app opens its ledger
     app = create_app(None, settings, config=cfg, env=cli_env())
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     mode = " (replay: recorded answers)" if cfg.mode == "replay" else ""
@@ -50,11 +54,55 @@ def serve_command(
 
 def _server_settings(cfg: Any, host: str | None, port: int | None) -> Any:
     """The ``server:`` section (defaults until the root config has one) with --host/--port applied."""
+    import pydantic
+
+    from podium.cli.errors import flag_error
     from podium.config.server import ServerSettings
 
     settings = getattr(cfg, "server", None) or ServerSettings()
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    return ServerSettings.model_validate({**settings.model_dump(), **updates}) if updates else settings
+    if not updates:
+        return settings
+    try:
+        return ServerSettings.model_validate({**settings.model_dump(), **updates})
+    except pydantic.ValidationError as exc:
+        raise flag_error(exc, ServerSettings, section="server", flags={"host": "--host", "port": "--port"}) from None
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Bind and close a socket on every address ``host`` resolves to, as uvicorn will (SO_REUSEADDR on POSIX,
+    IPv6 sockets v6-only), so a taken port is one line before anything starts rather than a log after startup."""
+    from podium.core.errors import PodiumError, ValidationError
+
+    if port == 0:
+        return  # the system picks a free port
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ValidationError(
+            f"host {host!r} cannot be resolved ({exc.strerror}); give --host an address of this machine, e.g. 127.0.0.1",
+            field="server.host", value=host,
+        ) from None
+    for family, kind, proto, _name, address in dict.fromkeys(addresses):
+        with socket.socket(family, kind, proto) as sock:
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                raise PodiumError(_bind_problem(exc, host, port), host=host, port=port) from None
+
+
+def _bind_problem(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use; pick another with --port"
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on port {port} on {host} (ports below 1024 need root); pick another with --port"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine; use e.g. 127.0.0.1 or 0.0.0.0 with --host"
+    return f"cannot listen on port {port} on {host}: {exc.strerror or exc}"
 
 
 def _hash_stdin() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,18 +10,36 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from podium.core.errors import ConfigError
+from podium.core.errors import ConfigError, PodiumError
 from podium.ledger.schema import migrate
 
 WRITE_FLAG = "podium_write"  # execution option: transactions on this connection take the write lock up front
+ACCEPTED_FORMS = "a file path (e.g. ~/.podium/ledger.db), sqlite:///path/to/ledger.db or postgresql://user@host/db"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # "sqlite:", "postgresql+psycopg:" (not a drive letter "C:\")
+_PASSWORD = re.compile(r"^([^:/@]+://[^:/@]*:).*@")  # to the last "@": an unescaped "@" or "/" in it stays hidden
+
+
+class LedgerUnavailableError(PodiumError):
+    """The ledger database cannot be opened or reached: the server is down, the file's folder cannot be made, ..."""
 
 
 def normalize_url(url: str) -> str:
-    """Map ``postgres://`` and ``postgresql://`` to the psycopg 3 driver; leave other URLs alone."""
+    """The SQLAlchemy URL for ``url``: a plain file path (no scheme) is a SQLite file, ``~`` expanded and relative
+    to the current folder; ``postgres://`` and ``postgresql://`` get the psycopg 3 driver; others are left alone."""
+    text = url.strip()
+    if text == ":memory:":
+        return "sqlite://"
+    if "://" not in text and (not _SCHEME.match(text) or re.match(r"^[A-Za-z]:[\\/]", text)):
+        return f"sqlite:///{Path(text).expanduser().absolute()}"
     for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+        if text.startswith(prefix):
+            return "postgresql+psycopg://" + text[len(prefix) :]
+    return text
+
+
+def shown_url(url: str) -> str:
+    """``url`` as the user wrote it, with only the password hidden: safe for an error message."""
+    return _PASSWORD.sub(r"\1***@", url.strip())
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -35,44 +54,84 @@ def sqlite_path(engine: Engine) -> Path | None:
     return Path(db) if db and db != ":memory:" else None
 
 
+def ledger_url(url: str, *, label: str = "ledger.url") -> sa.URL:
+    """Parse ``url`` (see ``normalize_url``); an unsupported or malformed one is a ConfigError naming ``label`` and
+    showing the value exactly as given (password hidden), with the forms that are accepted."""
+    normalized = normalize_url(url)
+    problem = None
+    try:
+        parsed = sa.make_url(normalized)
+    except sa.exc.ArgumentError:
+        problem = "is not a valid database URL"
+    else:
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            problem = "is not supported"
+    if problem is not None:
+        raise ConfigError(
+            f"{label} {shown_url(url)!r} {problem}; use {ACCEPTED_FORMS}",
+            field=label,
+            value=shown_url(url),
+            valid=["/path/to/ledger.db", "sqlite:///path/to/ledger.db", "postgresql://user@host/db"],
+        )
+    return parsed
+
+
 def create_ledger_engine(url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "normal") -> Engine:
     """An engine for ``url``. Postgres' driver is imported only here, when a postgres URL is used."""
-    url = normalize_url(url)
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
-    if url.startswith("postgresql+psycopg"):
-        try:
+    parsed = ledger_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
+    try:
+        if parsed.get_driver_name() == "psycopg":
             import psycopg  # noqa: F401
-        except ImportError as exc:
-            raise ConfigError(
-                "ledger.url is a Postgres URL but the psycopg driver is not installed; "
-                "install it with `pip install 'podium[postgres]'`",
-                field="ledger.url",
-                value=_redact(url),
-            ) from exc
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    raise ConfigError(
-        f"ledger.url {_redact(url)!r} is not supported; use sqlite:///path/to/ledger.db or postgresql://user@host/db",
-        field="ledger.url",
-        value=_redact(url),
-        valid=["sqlite:///...", "postgresql://..."],
+    except ImportError as exc:
+        raise ConfigError(
+            "ledger.url is a Postgres URL but the psycopg driver is not installed; "
+            "install it with `pip install 'podium[postgres]'`",
+            field="ledger.url",
+            value=shown_url(url),
+        ) from exc
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _shown(engine: Engine) -> str:
+    text = engine.url.render_as_string(hide_password=True)
+    return text.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _unreachable(engine: Engine, exc: sa.exc.DBAPIError) -> LedgerUnavailableError:
+    """One line for a database that cannot be opened or reached: which one (no password) and what to check."""
+    reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    password = engine.url.password
+    if password:
+        reason = reason.replace(str(password), "***")
+    if is_sqlite(engine):
+        where = sqlite_path(engine) or "(in memory)"
+        return LedgerUnavailableError(
+            f"cannot open the ledger database {where}: {reason}; check that it is a file (not a folder) you may "
+            "write, or pass another with --db / ledger.url",
+            url=_shown(engine),
+        )
+    return LedgerUnavailableError(
+        f"cannot connect to the ledger database {_shown(engine)}: {reason}; check that the server is running and "
+        "the URL's host, port, user, password and database name (ledger.url or --db)",
+        url=_shown(engine),
     )
 
 
-def _redact(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL: show only the scheme, it may hold a password
-        return url.split(":", 1)[0] + ":..."
-
-
-def _sqlite_engine(url: str, *, busy_timeout_ms: int, synchronous: str) -> Engine:
-    parsed = sa.make_url(url)
+def _sqlite_engine(parsed: sa.URL, *, busy_timeout_ms: int, synchronous: str) -> Engine:
     db = parsed.database
     if db and db != ":memory:":
         # SQLite does not expand "~" itself: open the file the folder is made for (and the journal/lock sit beside).
         path = Path(db).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerUnavailableError(
+                f"cannot create the folder of the ledger database {path}: {exc.strerror or exc}; "
+                "pass another path with --db / ledger.url",
+                url=str(path),
+            ) from None
         parsed = parsed.set(database=str(path))
     engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
 
@@ -101,7 +160,11 @@ def write_connection(engine: Engine) -> sa.Connection:
 
 def run_migrations(engine: Engine, now: datetime) -> list[str]:
     """Apply pending migrations under a lock, so two processes starting together do not both apply them."""
-    with write_connection(engine) as conn, conn.begin():
+    try:
+        conn = write_connection(engine)  # the first connection a ledger or reader opens: say plainly if it fails
+    except sa.exc.DBAPIError as exc:
+        raise _unreachable(engine, exc) from exc
+    with conn, conn.begin():
         if not is_sqlite(engine):
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.podium_migrate'))"))
         applied = migrate(conn, now)

@@ -57,5 +57,6 @@ def write_plot(report: EvalReport, path: str | Path) -> Path:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, which="both", alpha=0.25)
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)  # as ``podium costs report --plot`` does
     fig.savefig(out, format="png", bbox_inches="tight")
     return out
