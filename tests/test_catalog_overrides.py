@@ -21,11 +21,11 @@ def test_partial_override_keeps_the_other_fields() -> None:
     spec = out.get("anthropic:claude-sonnet-4-5")
     assert spec.input_per_million == Decimal("2.5")
     assert spec.default_rpm == 50
-    assert spec.output_per_million == Decimal("15")  # untouched
+    assert spec.output_per_million == Decimal(15)  # untouched
     assert spec.api_model == "claude-sonnet-4-5-20250929"
     assert "claude-sonnet-4.5" in spec.aliases
     assert spec.price_source == USER_OVERRIDE_SOURCE and spec.price_as_of is None
-    assert base.get("anthropic:claude-sonnet-4-5").input_per_million == Decimal("3")  # original untouched
+    assert base.get("anthropic:claude-sonnet-4-5").input_per_million == Decimal(3)  # original untouched
 
 
 def test_override_with_its_own_source_keeps_it() -> None:

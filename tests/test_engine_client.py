@@ -23,7 +23,7 @@ CHEAP = ModelSpec(
 )
 STRONG = ModelSpec(
     id="anthropic:strong", provider="anthropic", api_model="strong",
-    input_per_million=Decimal("3"), output_per_million=Decimal("15"),
+    input_per_million=Decimal(3), output_per_million=Decimal(15),
 )
 
 

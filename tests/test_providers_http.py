@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 
 import pytest
 
@@ -47,9 +48,9 @@ class FakeClock:
         self.t = 100.0
 
     def now(self):  # type: ignore[no-untyped-def]
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        return datetime(2025, 1, 1, tzinfo=timezone.utc)
+        return datetime(2025, 1, 1, tzinfo=UTC)
 
     def monotonic(self) -> float:
         self.t += 0.25  # every reading advances a quarter second, so latency is exact

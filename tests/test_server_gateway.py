@@ -21,9 +21,9 @@ from podium.catalog import Catalog
 from podium.config.root import PodiumConfig
 from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK
+from podium.core.types import Usage
 from podium.engine import Podium
 from podium.engine.providers import ProviderPool
-from podium.core.types import Usage
 from podium.ledger import LedgerReader, UsageKey
 from podium.providers.replay import ReplayProvider
 from podium.server import create_app, sha256_hex

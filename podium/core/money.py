@@ -10,7 +10,7 @@ ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)
 
 
-def usd(value: str | int | Decimal | float) -> Decimal:
+def usd(value: str | Decimal | float) -> Decimal:
     """Parse a USD amount. Floats go through ``repr`` so 0.1 becomes Decimal('0.1'), not its binary expansion."""
     if isinstance(value, Decimal):
         return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -118,7 +118,7 @@ def _seconds_until(value: str, now: datetime) -> float | None:
         except ValueError:
             return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return (when - now).total_seconds()
 
 
@@ -129,7 +129,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None
     (``x-ratelimit-reset-*`` durations, ``anthropic-ratelimit-*-reset`` timestamps), preferring limits whose
     ``remaining`` is 0.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     h = {k.lower(): v for k, v in headers.items()}
     if (ms := h.get("retry-after-ms")) is not None:
         try:

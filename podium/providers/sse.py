@@ -26,7 +26,7 @@ class SSEEvent:
 class SSEDecoder:
     """Feed it lines (without or with their line ending); it returns an event when a blank line ends one."""
 
-    __slots__ = ("_data", "_event", "_id", "_retry", "_pending")
+    __slots__ = ("_data", "_event", "_id", "_pending", "_retry")
 
     def __init__(self) -> None:
         self._data: list[str] = []
