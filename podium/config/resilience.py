@@ -87,9 +87,18 @@ class FallbackSettings(_Frozen):
     on_provider_error: bool = Field(default=True, description="429/5xx/timeouts/open breaker: next acceptable model")
     on_context_window: bool = Field(default=True, description="prompt too long: a model with a larger window")
     on_content_policy: bool = Field(default=True, description="refusal: a model of another provider")
-    on_auth_error: bool = Field(default=True, description="bad or missing key: a model of another provider")
+    on_auth_error: bool = Field(
+        default=False,
+        description="a rejected key (401/403): try a model of another provider; off by default, so a bad key is "
+        "reported instead of being paid around at another provider's price",
+    )
     prefer_other_provider: bool = Field(default=True, description="provider down: the same model elsewhere first")
-    local: bool = Field(default=True, description="when every remote provider fails, use a configured local model")
+    local: bool = Field(default=True, description="when every remote provider fails, use the local_models")
+    local_models: tuple[str, ...] = Field(
+        default=(),
+        description="local models (e.g. ollama:llama3.2) tried, in order, when every remote model failed; "
+        "none by default: a call never lands on a local server nobody configured",
+    )
 
 
 class ResilienceSettings(_Frozen):

@@ -59,9 +59,14 @@ def build_client(
     orch = config.orchestration
     # Checked before the layers are built, so a config error leaves no metrics server or ledger open.
     fallback_models = _fallback_models(orch, catalog)
+    local_models = _known_models(config.resilience.fallback.local_models, "resilience.fallback.local_models", catalog)
     routing_settings = effective_routing(config.routing, orch)
     policies = _policies(config) if policies is None else policies
-    layered = _Layers(config, clock=clock, home=home, catalog=catalog, emit=emit, telemetry=telemetry) if layers else None
+    layered = (
+        _Layers(config, clock=clock, home=home, local_models=[catalog.get(m) for m in local_models], emit=emit,
+                telemetry=telemetry)
+        if layers else None
+    )
     return cls(
         catalog=catalog,
         providers=pool,
@@ -79,18 +84,26 @@ def build_client(
 
 
 def _fallback_models(orch: Any, catalog: Any) -> tuple[str, ...]:
-    """Seed 001's fallback list, checked once here so a typo fails at start-up, not on every call."""
-    if not orch.enabled:
+    """Seed 001's fallback list, checked once here so a typo fails at start-up, not on every call.
+
+    Like the seed's other routing knobs (``OrchestrationConfig.candidate_rules``), the list counts only when the
+    user set it: the built-in default never moves a call to a model nobody chose (and that may cost far more).
+    """
+    if not orch.enabled or "fallback_strategy" not in orch.model_fields_set:
         return ()
-    for i, name in enumerate(orch.fallback_strategy.models):
+    return _known_models(orch.fallback_strategy.models, "orchestration.fallback_strategy.models", catalog)
+
+
+def _known_models(names: Any, key: str, catalog: Any) -> tuple[str, ...]:
+    for i, name in enumerate(names):
         if name not in catalog:
             raise ConfigError(
-                f"orchestration.fallback_strategy.models[{i}] = {name!r} is not a known model; "
+                f"{key}[{i}] = {name!r} is not a known model; "
                 f"{', '.join(catalog.suggest(name)) or 'run `podium models` to list models'}",
-                field=f"orchestration.fallback_strategy.models[{i}]",
+                field=f"{key}[{i}]",
                 value=name,
             )
-    return tuple(orch.fallback_strategy.models)
+    return tuple(catalog.get(name).id for name in names)
 
 
 def _policies(config: Any) -> Any:
@@ -110,7 +123,14 @@ class _Layers:
     """Telemetry, resilience and ledger built from config and ordered into one middleware chain."""
 
     def __init__(
-        self, config: Any, *, clock: Clock, home: Path, catalog: Any, emit: EventSink | None, telemetry: Any
+        self,
+        config: Any,
+        *,
+        clock: Clock,
+        home: Path,
+        local_models: list[Any],
+        emit: EventSink | None,
+        telemetry: Any,
     ) -> None:
         from podium.ledger.middleware import build_ledger_middleware, close_ledger
         from podium.resilience.stack import build_resilience
@@ -128,7 +148,7 @@ class _Layers:
             emit=self.emit,
             home=home,
             local_providers=local,
-            local_models=[m for m in catalog.all() if m.provider in local],
+            local_models=local_models,
         )
         ledger_mw, ledger = build_ledger_middleware(
             config.ledger, home=home, clock=clock, emit=self.emit, cost_tracking=config.orchestration.cost_tracking

@@ -5,10 +5,11 @@
   failed provider last when the provider itself looks down.
 - ContextWindowExceededError → only models with a larger context window than the one that overflowed.
 - ContentPolicyError → models of another provider, other model families first; AuthenticationError → models of
-  another provider.
+  another provider, only with ``on_auth_error`` (off by default: a bad key is reported, not paid around).
 - Any other 4xx → nothing: the request itself is wrong and would fail everywhere (and cost money on the way).
 - Local models (ollama, vllm, llamacpp, or any provider configured ``local: true``) come after every remote
-  model, so they answer only when every remote candidate has failed.
+  model, so they answer only when every remote candidate has failed; ``local_models`` are the ones the config
+  names in ``resilience.fallback.local_models`` (none by default).
 """
 
 from __future__ import annotations
