@@ -213,7 +213,17 @@ def test_bad_options_are_usage_errors(fake: FakeUpstream) -> None:
     for args, expected in [
         (
             ["--strategy", "smartest"],
-            "unknown strategy 'smartest'; valid strategies: cheapest, cascade, ensemble, auto, table",
+            (
+                "unknown strategy 'smartest'; valid strategies: cheapest, cascade, fallback (same as cascade), "
+                "ensemble, auto, table\n"
+            ),
+        ),
+        (
+            ["--strategy", "cascade"],
+            (
+                "error: use --model for one model or --strategy to route, not both "
+                "(got --model openai:gpt-4o-mini --strategy cascade)\n"
+            ),
         ),
         (["--max-cost", "lots"], "--max-cost 'lots' is not valid"),
         (["--temperature", "3"], "temperature 3.0 is out of range"),

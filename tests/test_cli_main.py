@@ -116,7 +116,7 @@ def test_runtime_errors_are_one_line_with_exit_1(demo_app: typer.Typer) -> None:
     result = runner.invoke(demo_app, ["demo", "budget"])
     assert result.exit_code == EXIT_RUNTIME
     assert (
-        result.stderr.startswith("error: budget daily would be exceeded: limit $1") and result.stderr.count("\n") == 1
+        result.stderr.startswith("error: the daily budget ($1) would be exceeded: $0.99 spent") and result.stderr.count("\n") == 1
     )
 
 
@@ -175,7 +175,7 @@ def test_verbose_shows_the_traceback_then_the_line(tmp_path: Path) -> None:
                 scope="project", limit=Decimal(5), spent=Decimal(5), reserved=Decimal(0), requested=Decimal(1)
             ),
             EXIT_RUNTIME,
-            "budget project would be exceeded",
+            "the project budget ($5) would be exceeded",
         ),
     ],
 )

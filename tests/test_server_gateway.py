@@ -228,7 +228,7 @@ async def test_key_budget_refuses_with_402_and_never_overspends(upstream, tmp_pa
         with pytest.raises(openai.APIStatusError) as refused:
             await client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=200)
     assert refused.value.status_code == 402 and refused.value.code == "budget_exceeded"
-    assert "key:team-a" in refused.value.message
+    assert "the budget of key team-a ($0.0005) would be exceeded: $0.00042 spent" in refused.value.message
     assert upstream.count(WIRE_MODEL) == 2
     reader = gw.ledger()
     totals = reader.totals(UsageKey("key", "team-a", "none"))

@@ -14,13 +14,12 @@ import typer
 from podium.cli.context import cli_env, load_cli_config
 from podium.config import PodiumConfig
 from podium.core.errors import ValidationError
+from podium.core.events import Event, EventType
 from podium.core.money import fmt_usd, usd
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
-from podium.routing import STRATEGY_ALIASES, STRATEGY_NAMES, strategy_name
-from podium.routing.strategies import render_routed, task_type_name
-
-STRATEGIES: tuple[str, ...] = tuple(n for n in STRATEGY_NAMES if n not in STRATEGY_ALIASES)
+from podium.routing import STRATEGY_ALIASES, strategy_name
+from podium.routing.strategies import budget_note, render_routed, strategy_listing, task_type_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,8 @@ def ask(
     ] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model id (provider:model) or alias.")] = None,
     strategy: Annotated[
-        str | None, typer.Option("--strategy", "-s", help=f"Let Podium choose the model: {', '.join(STRATEGIES)}.")
+        str | None,
+        typer.Option("--strategy", "-s", help=f"Let Podium choose the model (not with --model): {strategy_listing()}."),
     ] = None,
     as_json: Annotated[
         bool,
@@ -65,7 +65,12 @@ def ask(
         bool, typer.Option("--explain", help="Show the routing decision on stderr before answering.")
     ] = False,
     replay: Annotated[
-        bool, typer.Option("--replay", help="Answer from the bundled recorded answers (no keys, $0).")
+        bool,
+        typer.Option(
+            "--replay",
+            help="Answer from the bundled recorded answers (no keys, no network). Each answer is charged its "
+            "recorded cost to the ledger and budgets.",
+        ),
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
     task_type: Annotated[
@@ -78,7 +83,7 @@ def ask(
     ] = None,
 ) -> None:
     """Ask a model. `echo "text" | podium ask "Summarise this" --model ollama:llama3.2`"""
-    chosen, cap = _strategy(strategy), parse_max_cost(max_cost)  # bad flags fail before stdin is read
+    chosen, cap = _strategy(strategy, model), parse_max_cost(max_cost)  # bad flags fail before stdin is read
     loaded = load_cli_config(ctx)
     task = None if task_type is None else task_type_name(task_type, loaded.config.routing.task_table)
     text = _prompt_text(prompt, typer.get_text_stream("stdin"))
@@ -92,10 +97,12 @@ def ask(
         explain=explain,
         meta=CallMeta(max_cost_usd=cap, no_cache=no_cache, strategy=chosen, task_type=task),
     )
-    completion = asyncio.run(_run(config, request, opts))
+    fallbacks: list[Event] = []
+    completion = asyncio.run(_run(config, request, opts, fallbacks))
     routed = completion.metadata.get("routed")
+    fallback = None if routed is not None else fallback_record(completion, fallbacks)
     if as_json:
-        typer.echo(json.dumps(answer_json(completion)))
+        typer.echo(json.dumps(answer_json(completion, fallback)))
     else:
         if not stream:
             typer.echo(completion.text)
@@ -103,18 +110,45 @@ def ask(
     if explain and routed is not None:
         for line in render_routed(routed):
             typer.echo(line, err=True)
+    for note in notes(completion, fallback, explained=explain):
+        typer.echo(f"note: {note}", err=True)
 
 
-def answer_json(completion: Completion) -> dict[str, Any]:
+def answer_json(completion: Completion, fallback: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``--json`` object. A routed answer reports the usage and cost of every model called (as the gateway
-    does) and a ``routing`` object: strategy, task type, chosen model, total cost and each model tried."""
+    does) and a ``routing`` object: strategy, task type, chosen model, total cost and each model tried. A call to
+    one model that another model answered (the engine's fallback after an error) adds ``fallback``."""
     data = completion.to_dict()
     routed = completion.metadata.get("routed")
     if routed is not None:
         data["usage"] = routed.usage.to_dict()
         data["cost_usd"] = str(routed.total_cost_usd)
         data["routing"] = routed.summary()
+    if fallback is not None:
+        data["fallback"] = fallback
     return data
+
+
+def fallback_record(completion: Completion, events: list[Event]) -> dict[str, Any] | None:
+    """``{"requested", "failed": [{"model", "error"}], "answered_by"}`` when the engine's fallback answered."""
+    moves = [e.data for e in events if e.type == EventType.FALLBACK]
+    if not moves or completion.model == moves[0].get("from"):
+        return None
+    failed = [{"model": str(m.get("from")), "error": str(m.get("error"))} for m in moves]
+    return {"requested": failed[0]["model"], "failed": failed, "answered_by": completion.model}
+
+
+def notes(completion: Completion, fallback: dict[str, Any] | None, *, explained: bool) -> list[str]:
+    """Lines for stderr: a fallback answered instead of the model asked for; a budget cut a routed call short."""
+    out = []
+    if fallback is not None:
+        failed = ", ".join(f"{f['model']} failed ({f['error']})" for f in fallback["failed"])
+        out.append(f"{failed}; answered by {fallback['answered_by']}")
+    routed = completion.metadata.get("routed")
+    note = None if routed is None or explained else budget_note(routed)  # --explain already lists it
+    if note is not None:
+        out.append(note)
+    return out
 
 
 def _prompt_text(prompt: str | None, stdin: Any) -> str:
@@ -130,10 +164,17 @@ def _prompt_text(prompt: str | None, stdin: Any) -> str:
     return "\n\n".join(parts)
 
 
-def _strategy(name: str | None) -> str | None:
+def _strategy(name: str | None, model: str | None) -> str | None:
     if name is None:
         return None
     key = strategy_name(name)
+    if model is not None:
+        raise ValidationError(
+            f"use --model for one model or --strategy to route, not both (got --model {model} --strategy {name})",
+            field="strategy",
+            value=name,
+            valid="either --model or --strategy",
+        )
     return STRATEGY_ALIASES.get(key, key)
 
 
@@ -164,12 +205,18 @@ def routed_strategy(config: PodiumConfig, model: str | None, strategy: str | Non
     return getattr(routing, "default_strategy", None) or getattr(routing, "strategy", None) or "cheapest"
 
 
-async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions) -> Completion:
+async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions, events: list[Event]) -> Completion:
+    """The answer; ``events`` collects the engine's fallback events (one model answering for another)."""
     from podium.engine import Podium
 
     # Decide the strategy here so that --explain shows exactly the routing the call then runs.
     strategy = routed_strategy(config, opts.model, opts.strategy)
-    client = Podium.from_config(config, env=cli_env(), http_client=None)
+
+    def on_event(event: Event) -> None:
+        if event.type == EventType.FALLBACK:
+            events.append(event)
+
+    client = Podium.from_config(config, env=cli_env(), http_client=None, emit=on_event)
     if inspect.isawaitable(client):
         client = await client
     async with client:

@@ -24,7 +24,12 @@ def serve_command(
         Path | None, typer.Option("--config", "-c", help="Config file (default: the root --config or search path).")
     ] = None,
     replay: Annotated[
-        bool, typer.Option("--replay", help="Serve the bundled recorded answers: no provider keys needed, $0.")
+        bool,
+        typer.Option(
+            "--replay",
+            help="Serve the bundled recorded answers: no provider keys or network needed. Each answer is charged its "
+            "recorded cost to the ledger and budgets.",
+        ),
     ] = False,
     hash_key: Annotated[
         bool,

@@ -192,7 +192,8 @@ def _print_dry_run(analysis: Any, choice: Any, calls: list[Any], as_json: bool) 
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"File: {analysis.path} (module {analysis.module})", markup=False)
     console.print(f"Functions to test: {len(analysis.targets)}, complexity={analysis.level}", markup=False)
-    console.print(f"Executor: {choice.model or 'strategy ' + str(choice.strategy)} ({choice.reason})", markup=False)
+    who = choice.model or f"chosen at run time by strategy {choice.strategy}"
+    console.print(f"Executor: {who} ({choice.reason})", markup=False)
     for c in calls:
         console.print(
             f"  {c.step:<9} {c.model or '(chosen at run time)'}: ~{c.prompt_tokens} tokens in, up to "

@@ -159,9 +159,11 @@ class BudgetExceededError(PodiumError):
     """A call would not fit a hard budget. Nothing was sent upstream."""
 
     def __init__(self, *, scope: str, limit: Decimal, spent: Decimal, reserved: Decimal, requested: Decimal) -> None:
+        name, period = budget_name(scope)
+        used = "" if scope == "call" else f"${spent} spent and ${reserved} held for calls in flight, and "
+        need = f"this call could cost up to ${requested}" if requested else "nothing is left for this call"
         super().__init__(
-            f"budget {scope} would be exceeded: limit ${limit}, spent ${spent}, reserved ${reserved}, "
-            f"this call needs up to ${requested}; raise the limit or lower max_tokens",
+            f"{name} (${limit}{period}) would be exceeded: {used}{need}; raise the limit or lower max_tokens",
             scope=scope,
             limit=limit,
             spent=spent,
@@ -173,6 +175,21 @@ class BudgetExceededError(PodiumError):
         self.spent = spent
         self.reserved = reserved
         self.requested = requested
+
+
+def budget_name(scope: str) -> tuple[str, str]:
+    """A budget's scope label in plain English, and its period: ``key:team-a (month 2025-06)`` -> (``the budget of
+    key team-a``, `` for month 2025-06``); ``call`` -> ``the per-call budget``; ``--max-cost`` -> ``the --max-cost
+    limit``."""
+    if scope == "call":
+        return "the per-call budget", ""
+    if scope.startswith("-"):
+        return f"the {scope} limit", ""
+    who, _, period = scope.partition(" ")
+    kind, _, name = who.partition(":")
+    return (f"the budget of {kind} {name}" if name else f"the {kind} budget"), (
+        f" for {period.strip('()')}" if period else ""
+    )
 
 
 class UnknownPriceError(PodiumError):

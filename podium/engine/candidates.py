@@ -21,11 +21,14 @@ The rules, in the order the client applies them to a call that names no model:
    (the learned router's, else the prior for its quality tier) reaches the routing quality threshold. When no
    preferred model qualifies, the list is left as it was, so a preference never picks a model the strategy
    would otherwise reject.
+
+Each narrowing is remembered on the list it returns (``CandidateList.narrowed_by``) so ``--explain`` can say why the
+list is shorter than every reachable model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from podium.config.orchestration import USE_CASES, ExecutorConfig
@@ -35,6 +38,18 @@ from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest
 from podium.engine.providers import ProviderPool
+
+
+class CandidateList(list[str]):
+    """Candidate model ids that remember why the list was narrowed (one plain sentence each, for ``--explain``)."""
+
+    def __init__(self, ids: Iterable[str] = (), narrowed_by: Iterable[str] = ()) -> None:
+        super().__init__(ids)
+        self.narrowed_by: tuple[str, ...] = tuple(narrowed_by)
+
+
+def _reasons(candidates: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(getattr(candidates, "narrowed_by", ()))
 
 
 def is_free(spec: ModelSpec) -> bool:
@@ -50,10 +65,24 @@ def default_candidates(
         return None
     executors = settings.orchestration_rules.executors
     if executors:
-        chosen = executor_candidates(executors, catalog, providers, request_use_cases(request, meta))
+        use_cases = request_use_cases(request, meta)
+        chosen = executor_candidates(executors, catalog, providers, use_cases)
         if chosen:
-            return chosen
+            return CandidateList(chosen, [_executor_reason(executors, chosen, use_cases)])
+        return CandidateList(
+            reachable_models(catalog, providers),
+            ["no configured executor (orchestration.executors) can be reached, so every reachable model is a candidate"],
+        )
     return reachable_models(catalog, providers)
+
+
+def _executor_reason(executors: Sequence[ExecutorConfig], chosen: Sequence[str], use_cases: Sequence[str]) -> str:
+    wanted = ", ".join(use_cases) or "no particular"
+    if any(set(ex.use_cases) & set(use_cases) for ex in executors):
+        how = f"the reachable executors for {wanted} tasks"
+    else:
+        how = f"every reachable executor (none lists {wanted} tasks)"
+    return f"candidates narrowed to {how} (orchestration.executors): {', '.join(chosen)}"
 
 
 def reachable_models(catalog: Any, providers: ProviderPool) -> list[str]:
@@ -71,7 +100,8 @@ def reachable_models(catalog: Any, providers: ProviderPool) -> list[str]:
         raise NoCandidateError(
             "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
             "configure a local server (ollama, vllm, llamacpp), list models in `routing.candidates`, "
-            "or use --replay for the bundled recorded answers"
+            "or use --replay for the bundled recorded answers",
+            unreachable=True,  # callers without --replay (testgen) say what applies to them instead
         )
     return models
 
@@ -126,7 +156,7 @@ def narrow(
     """
     free, open_weights = settings.orchestration_rules.prefer_free, settings.prefer_open_weights
     if not (free or open_weights or providers.has_disabled()):
-        return None if candidates is None else list(candidates)
+        return None if candidates is None else CandidateList(candidates, _reasons(candidates))
     ids = candidates if candidates is not None else settings.candidates
     model_router = router() if ids is None or free or open_weights else None
     if ids is None:
@@ -138,11 +168,18 @@ def narrow(
     if specs and not enabled:
         providers.check_enabled(specs[0])  # raises one line naming the setting
     kept = [s.id for s in enabled]
+    reasons = list(_reasons(candidates))
+    if len(kept) < len(specs):
+        off = sorted({s.provider for s in specs if not providers.is_enabled(s)})
+        reasons.append(f"dropped the models of disabled providers ({', '.join(off)}; providers.<name>.enabled)")
     if free or open_weights:
-        kept = preferred(kept, catalog=catalog, settings=settings, router=model_router, request=request,
-                         free=free, open_weights=open_weights)
+        kept, why = preferred(kept, catalog=catalog, settings=settings, router=model_router, request=request,
+                              free=free, open_weights=open_weights)
+        reasons += why
     unchanged = kept == [s.id for s in specs]
-    return (None if candidates is None else list(candidates)) if unchanged else kept
+    if unchanged and candidates is None:
+        return None if not reasons else CandidateList([s.id for s in specs], reasons)
+    return CandidateList(candidates if unchanged and candidates is not None else kept, reasons)
 
 
 def preferred(
@@ -154,21 +191,30 @@ def preferred(
     request: ChatRequest,
     free: bool,
     open_weights: bool,
-) -> list[str]:
-    """``ids`` narrowed to the qualifying $0 (then open-weights) models, or ``ids`` unchanged when none qualifies."""
+) -> tuple[list[str], list[str]]:
+    """``ids`` narrowed to the qualifying $0 (then open-weights) models, or ``ids`` unchanged when none qualifies;
+    and a sentence per preference saying what it did."""
     from podium.routing.strategies.base import CandidatePool
 
     try:
         usable, _ = CandidatePool(catalog, settings, router).build(request, ids)
     except NoCandidateError:
-        return list(ids)  # nothing can take the request: the strategy says why
+        return list(ids), []  # nothing can take the request: the strategy says why
     chosen = [c for c in usable if (c.predicted_quality or 0.0) >= settings.threshold]
-    narrowed = False
-    for wanted, keep in ((free, is_free), (open_weights, _open)):
+    narrowed, reasons = False, []
+    for wanted, keep, what, setting in (
+        (free, is_free, "$0 models", "orchestration.prefer_free_models"),
+        (open_weights, _open, "open-weights models", "routing.prefer_open_weights"),
+    ):
         subset = [c for c in chosen if keep(c.model)] if wanted else []
         if subset:
             chosen, narrowed = subset, True
-    return [c.id for c in chosen] if narrowed else list(ids)
+            reasons.append(f"candidates narrowed to {what} predicted to reach quality {settings.threshold:.2f} "
+                           f"({setting}): {', '.join(c.id for c in subset)}")
+        elif wanted:
+            reasons.append(f"{setting} is on, but no {what[:-1]} is predicted to reach quality "
+                           f"{settings.threshold:.2f} for this request, so it narrowed nothing")
+    return ([c.id for c in chosen] if narrowed else list(ids)), reasons
 
 
 def _open(spec: ModelSpec) -> bool:

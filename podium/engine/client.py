@@ -13,7 +13,7 @@ from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
 from podium.core.types import ChatRequest, Completion, StreamChunk
-from podium.engine.candidates import default_candidates, narrow
+from podium.engine.candidates import CandidateList, default_candidates, narrow
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
@@ -190,7 +190,8 @@ class Podium:
                 router = self.router()
                 candidates = settings.candidates or (router.models if router is not None else None)
             if candidates is not None:
-                candidates = [m.id for m in policies.select([self.catalog.get(c) for c in candidates], request)]
+                kept = [m.id for m in policies.select([self.catalog.get(c) for c in candidates], request)]
+                candidates = CandidateList(kept, getattr(candidates, "narrowed_by", ()))  # keep why it was narrowed
         candidates = narrow(
             candidates, catalog=self.catalog, providers=self._providers, settings=settings, router=self.router,
             request=request,

@@ -2,7 +2,14 @@
 
 ``usage`` in a response counts every attempt the call paid for (a cascade may call several models), and
 ``x-podium-cost-usd`` is their total, so the two always agree. Streaming answers cannot carry the cost in a
-header (headers go out before the answer); the closing usage chunk has it in an extra ``podium`` object.
+header (headers go out before the answer; a routed stream's answer is whole before it streams, so it has the header
+too); the closing usage chunk has it in an extra ``podium`` object.
+
+``x-podium-request-id`` is the call's id: a routed call's ledger rows are ``<id>.<n>``, and
+``x-podium-attempt-request-id`` (``podium.attempt_request_id`` in a stream) is the ledger row of the attempt that
+answered. A direct stream's id is the gateway's own (its headers go out before the engine names the call).
+``x-podium-budget-limited: true`` marks a routed answer a budget cut short: a later model was refused before it
+was sent, so the best answer already paid for came back.
 """
 
 from __future__ import annotations
@@ -49,6 +56,31 @@ class Answer:
     usage: Usage
     cost_usd: Decimal | None
     upstream_s: float
+    request_id: str | None = None  # the call's id: a routed call's, else the completion's own
+    budget_limited: bool = False
+
+    def headers(self, request_id: str) -> dict[str, str]:
+        return response_headers(self.completion, request_id, cost_usd=self.cost_usd, budget_limited=self.budget_limited)
+
+
+def response_headers(
+    completion: Completion | None,
+    request_id: str,
+    *,
+    model: str | None = None,
+    cost_usd: Decimal | None = None,
+    budget_limited: bool = False,
+) -> dict[str, str]:
+    """The x-podium-* headers (and ``x-request-id``) of one response."""
+    headers = {"x-podium-model": model or (completion.model if completion else ""), "x-podium-request-id": request_id,
+               "x-request-id": request_id}
+    if completion is not None and completion.request_id:
+        headers["x-podium-attempt-request-id"] = completion.request_id
+    if cost_usd is not None:
+        headers["x-podium-cost-usd"] = str(cost_usd)
+    if budget_limited:
+        headers["x-podium-budget-limited"] = "true"
+    return headers
 
 
 CandidateFilter = Callable[[ChatRequest, Sequence[str] | None], Sequence[str] | None]
@@ -88,21 +120,21 @@ class ChatService:
         """A whole answer; strategies report every attempt's usage and their total cost."""
         if target.strategy is None:
             c = await self.client.complete(parsed.request, model=target.model, meta=meta)
-            return Answer(c, c.usage, c.cost_usd, c.latency_ms / 1000.0)
+            return Answer(c, c.usage, c.cost_usd, c.latency_ms / 1000.0, c.request_id)
         candidates = self._candidates(parsed.request, target.candidates)
         result = await self.client.route(parsed.request, strategy=target.strategy, meta=meta, candidates=candidates)
-        return Answer(result.completion, result.usage, result.total_cost_usd, result.upstream_ms / 1000.0)
+        return Answer(
+            result.completion, result.usage, result.total_cost_usd, result.upstream_ms / 1000.0,
+            result.request_id or result.completion.request_id, result.decision.budget_limited,
+        )
 
     def render(self, answer: Answer, started: float) -> tuple[dict[str, Any], dict[str, str]]:
         """The ``chat.completion`` body and the x-podium-* headers; records the overhead."""
         c = answer.completion
-        request_id = c.request_id or uuid.uuid4().hex
+        request_id = answer.request_id or uuid.uuid4().hex
         body = completion_json(c, response_id=f"chatcmpl-{request_id}", created=self._created(), usage=answer.usage)
-        headers = {"x-podium-model": c.model, "x-podium-request-id": request_id, "x-request-id": request_id}
-        if answer.cost_usd is not None:
-            headers["x-podium-cost-usd"] = str(answer.cost_usd)
         self._observe(self._clock.monotonic() - started - answer.upstream_s)
-        return body, headers
+        return body, answer.headers(request_id)
 
     def _created(self) -> int:
         return int(self._clock.now().timestamp())
@@ -113,28 +145,27 @@ class ChatService:
         self, parsed: ParsedChat, target: Target, meta: CallMeta, started: float
     ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
         """Start the answer and wait for its first piece, so failures before any output get a proper status."""
-        gateway_id = uuid.uuid4().hex
         if target.strategy is not None:
             answer = await self.answer(parsed, target, meta)
-            model = answer.completion.model
-            frames = self._whole_answer_frames(answer, parsed, gateway_id, started)
-        else:
-            model = target.model or parsed.model
-            stream = self.client.stream(parsed.request, model=target.model, meta=meta)
-            chunks = aiter(stream)
-            try:
-                first: StreamChunk | None = await anext(chunks)
-            except StopAsyncIteration:
-                first = None
-            writer = ChunkWriter(
-                response_id=f"chatcmpl-{gateway_id}",
-                created=self._created(),
-                model=model,
-                include_usage=parsed.include_usage,
-            )
-            frames = self._relay_frames(stream, chunks, first, writer, started)
-        headers = {"x-podium-model": model, "x-podium-request-id": gateway_id, "x-request-id": gateway_id}
-        return frames, headers
+            request_id = answer.request_id or uuid.uuid4().hex
+            frames = self._whole_answer_frames(answer, parsed, request_id, started)
+            return frames, answer.headers(request_id)  # judged whole first: its cost is known before it streams
+        model = target.model or parsed.model
+        stream = self.client.stream(parsed.request, model=target.model, meta=meta)
+        chunks = aiter(stream)
+        try:
+            first: StreamChunk | None = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        gateway_id = uuid.uuid4().hex
+        writer = ChunkWriter(
+            response_id=f"chatcmpl-{gateway_id}",
+            created=self._created(),
+            model=model,
+            include_usage=parsed.include_usage,
+        )
+        frames = self._relay_frames(stream, chunks, first, writer, gateway_id, started)
+        return frames, response_headers(None, gateway_id, model=model)
 
     async def _relay_frames(
         self,
@@ -142,6 +173,7 @@ class ChatService:
         chunks: AsyncIterator[StreamChunk],
         first: StreamChunk | None,
         writer: ChunkWriter,
+        request_id: str,
         started: float,
     ) -> AsyncIterator[bytes]:
         yield writer.role()
@@ -162,17 +194,17 @@ class ChatService:
         yield writer.finish(finish or (completion.finish_reason if completion else None))
         if completion is not None:
             if writer.include_usage:
-                yield writer.usage(completion)
+                yield writer.usage(completion, request_id=request_id)
             self._observe(self._clock.monotonic() - started - completion.latency_ms / 1000.0)
         yield DONE
 
     async def _whole_answer_frames(
-        self, answer: Answer, parsed: ParsedChat, gateway_id: str, started: float
+        self, answer: Answer, parsed: ParsedChat, request_id: str, started: float
     ) -> AsyncIterator[bytes]:
         """A strategy's accepted answer, sent as one content chunk (it had to be judged whole first)."""
         c = answer.completion
         writer = ChunkWriter(
-            response_id=f"chatcmpl-{gateway_id}",
+            response_id=f"chatcmpl-{request_id}",
             created=self._created(),
             model=c.model,
             include_usage=parsed.include_usage,
@@ -184,7 +216,10 @@ class ChatService:
             yield writer.delta(StreamChunk(delta=c.text)) or b""
         yield writer.finish(c.finish_reason)
         if writer.include_usage:
-            yield writer.usage(c, usage=answer.usage, cost_usd=answer.cost_usd)
+            yield writer.usage(
+                c, usage=answer.usage, cost_usd=answer.cost_usd, request_id=request_id,
+                budget_limited=answer.budget_limited,
+            )
         self._observe(self._clock.monotonic() - started - answer.upstream_s)
         yield DONE
 

@@ -99,16 +99,37 @@ class ChunkWriter:
     def finish(self, reason: str | None) -> bytes:
         return self._frame([{"index": 0, "delta": {}, "finish_reason": finish_reason(reason, self._tool_calls)}])
 
-    def usage(self, completion: Completion, *, usage: Usage | None = None, cost_usd: Decimal | None = None) -> bytes:
-        """The closing usage chunk (``choices: []``), with the answering model, cost and ledger request id in an
-        extra ``podium`` object. ``usage``/``cost_usd`` default to the completion's own."""
+    def usage(
+        self,
+        completion: Completion,
+        *,
+        usage: Usage | None = None,
+        cost_usd: Decimal | None = None,
+        request_id: str | None = None,
+        budget_limited: bool = False,
+    ) -> bytes:
+        """The closing usage chunk (``choices: []``), with the answering model, cost and ids in an extra ``podium``
+        object. ``usage``/``cost_usd`` default to the completion's own; ``request_id`` (the response's
+        ``x-podium-request-id``) defaults to the completion's ledger id."""
         cost = cost_usd if cost_usd is not None else completion.cost_usd
-        extra = podium_json(completion.model, cost, completion.request_id)
+        extra = podium_json(
+            completion.model, cost, request_id or completion.request_id, completion.request_id, budget_limited
+        )
         return self._frame([], usage=usage_json(usage or completion.usage), podium=extra)
 
 
-def podium_json(model: str, cost_usd: Decimal | None, request_id: str | None) -> dict[str, Any]:
-    return {"model": model, "cost_usd": None if cost_usd is None else str(cost_usd), "request_id": request_id}
+def podium_json(
+    model: str, cost_usd: Decimal | None, request_id: str | None, attempt_request_id: str | None, budget_limited: bool
+) -> dict[str, Any]:
+    """``request_id`` is the call's (a routed call's ledger rows are ``<request_id>.<n>``); ``attempt_request_id`` is
+    the ledger row id of the attempt that answered; ``budget_limited`` says a budget stopped a routed call early."""
+    return {
+        "model": model,
+        "cost_usd": None if cost_usd is None else str(cost_usd),
+        "request_id": request_id,
+        "attempt_request_id": attempt_request_id,
+        "budget_limited": budget_limited,
+    }
 
 
 def sse(obj: Any) -> bytes:

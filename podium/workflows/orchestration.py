@@ -221,9 +221,9 @@ class Orchestration:
         for executor in listed:
             if self.config.get_api_key(executor.api_key_env, self._env):
                 return ExecutorChoice(use_case, executor.model_id, None, f"configured executor for {use_case} tasks")
-            skipped.append(f"{executor.model_id} needs {executor.api_key_env}")
+            skipped.append(f"the configured executor {executor.model_id} needs {executor.api_key_env}, which is not set")
         why = "; ".join(skipped) if skipped else f"no executor is configured for {use_case} tasks"
-        return ExecutorChoice(use_case, None, self.fallback_strategy, f"{why}: strategy {self.fallback_strategy} picks")
+        return ExecutorChoice(use_case, None, self.fallback_strategy, why)
 
     # -- calling ----------------------------------------------------------------------------------------------------
 

@@ -14,8 +14,14 @@ from podium.routing.strategies.base import (
 from podium.routing.strategies.cascade import CascadeStrategy, derive_chain, verdict
 from podium.routing.strategies.cheapest import CheapestStrategy
 from podium.routing.strategies.ensemble import EnsembleStrategy, vote
-from podium.routing.strategies.explain import render_explain, render_routed
-from podium.routing.strategies.registry import BUILDERS, STRATEGY_ALIASES, build_strategy, strategy_name
+from podium.routing.strategies.explain import budget_note, render_explain, render_routed
+from podium.routing.strategies.registry import (
+    BUILDERS,
+    STRATEGY_ALIASES,
+    build_strategy,
+    strategy_listing,
+    strategy_name,
+)
 from podium.routing.strategies.table import TableStrategy, known_task_types, task_type_name
 
 STRATEGY_NAMES: tuple[str, ...] = tuple(BUILDERS)
@@ -34,6 +40,7 @@ __all__ = [
     "RoutingDecision",
     "Strategy",
     "TableStrategy",
+    "budget_note",
     "build_strategy",
     "derive_chain",
     "estimate_prompt_tokens",
@@ -41,6 +48,7 @@ __all__ = [
     "render_explain",
     "render_routed",
     "required_capabilities",
+    "strategy_listing",
     "strategy_name",
     "task_type_name",
     "verdict",

@@ -36,7 +36,7 @@ class AutoStrategy(OrderedStrategy):
         usable, rejected = self.pool.build(request, candidates)
         scores = utilities(usable, self.cost_weight)
         order = [usable[i] for i in sorted(range(len(usable)), key=lambda i: -scores[i])]
-        decision = RoutingDecision(self.name, candidates=order + rejected)
+        decision = self.pool.decision(self.name, order + rejected)
         best = max(scores)
         decision.note(f"utility = quality - {self.cost_weight:g} x relative cost; best {best:.3f}: {describe(order[0])}")
         return order, decision

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from podium.config.routing import RoutingSettings
-from podium.core.errors import AllAttemptsFailedError, NoCandidateError, ProviderError
+from podium.core.errors import AllAttemptsFailedError, BudgetExceededError, NoCandidateError, ProviderError, budget_name
 from podium.core.model_spec import ModelSpec
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta, ModelCaller
@@ -64,11 +64,26 @@ class RouteStep:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetStop:
+    """A budget refused a later call of a run before it was sent, so the run kept an answer it had paid for."""
+
+    model: str
+    scope: str
+    limit_usd: Decimal
+    requested_usd: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "scope": self.scope, "limit_usd": str(self.limit_usd),
+                "requested_usd": str(self.requested_usd)}
+
+
 @dataclass(slots=True)
 class RoutingDecision:
     """Which models a strategy considered and chose, and why (rendered by ``--explain``).
 
-    ``steps`` records every model call of a run in call order (empty for ``explain``).
+    ``steps`` records every model call of a run in call order (empty for ``explain``); ``budget_stop`` is set when
+    a budget refused a later call and the run settled for an answer already paid for.
     """
 
     strategy: str
@@ -77,6 +92,11 @@ class RoutingDecision:
     explanation: list[str] = field(default_factory=list)
     task_type: str | None = None
     steps: list[RouteStep] = field(default_factory=list)
+    budget_stop: BudgetStop | None = None
+
+    @property
+    def budget_limited(self) -> bool:
+        return self.budget_stop is not None
 
     def note(self, line: str) -> None:
         self.explanation.append(line)
@@ -92,6 +112,15 @@ class RoutingDecision:
         for tried, error in getattr(exc, "attempts", None) or [(model, exc)]:
             record = self.step(tried, role=role, outcome="failed", reason=type(error).__name__)
         return record
+
+    def refused(self, model: str, exc: BudgetExceededError, *, role: str = "answer") -> None:
+        """Record a call a budget refused before sending it; the run then keeps an answer it already paid for."""
+        name, period = budget_name(exc.scope)
+        why = f"{name} (${exc.limit}{period}) would be exceeded: it could cost up to ${exc.requested}"
+        self.step(model, role=role, outcome="refused", reason=why)
+        self.note(f"{model} ({role}) refused: {why}; keeping the best answer already paid for")
+        if self.budget_stop is None:
+            self.budget_stop = BudgetStop(model, exc.scope, exc.limit, exc.requested)
 
 
 @dataclass(slots=True)
@@ -131,7 +160,8 @@ class RoutedResult:
         return steps
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready routing record: strategy, task type, chosen model, total cost and every model tried."""
+        """JSON-ready routing record: strategy, task type, chosen model, total cost, whether a budget stopped the run
+        early (``budget_limited``, ``budget_stop``: the refused model, budget scope and limit) and every model tried."""
         return {
             "strategy": self.decision.strategy,
             "task_type": self.decision.task_type,
@@ -141,6 +171,8 @@ class RoutedResult:
             "calls": len(self.paid),
             "agreement": self.agreement,
             "confidence": self.confidence,
+            "budget_limited": self.decision.budget_limited,
+            "budget_stop": None if self.decision.budget_stop is None else self.decision.budget_stop.to_dict(),
             "tried": [s.to_dict(chosen=s.completion is self.completion) for s in self.tried()],
         }
 
@@ -201,6 +233,7 @@ class CandidatePool:
     settings: RoutingSettings
     router: QualityPredictor | None = None
     models: tuple[str, ...] | None = None  # the strategy's own allow-list
+    narrowed_by: tuple[str, ...] = ()  # why the engine narrowed the candidate list (executors, $0, open weights)
     _costs: dict[tuple[str, int, int], Decimal | None] = field(default_factory=dict, repr=False)
 
     def estimate_cost(self, spec: ModelSpec, prompt_tokens: int, out_tokens: int) -> Decimal | None:
@@ -211,6 +244,10 @@ class CandidatePool:
                 self._costs.clear()
             self._costs[key] = spec.cost(Usage(input_tokens=prompt_tokens, output_tokens=out_tokens))
         return self._costs[key]
+
+    def decision(self, strategy: str, candidates: list[Candidate]) -> RoutingDecision:
+        """A strategy's decision record, opening with why the candidate list was narrowed (if it was)."""
+        return RoutingDecision(strategy, candidates=candidates, explanation=list(self.narrowed_by))
 
     def task_type(self, request: ChatRequest, meta: CallMeta | None = None) -> str:
         """The caller's task type when given (``CallMeta.task_type``), else the router's task analysis."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from podium.core.errors import AllAttemptsFailedError, NoCandidateError
+from podium.core.errors import AllAttemptsFailedError, BudgetExceededError, NoCandidateError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.gates import GateResult, agreement_gate, final_answer_gate, format_gate, hedging_gate, judge_gate
@@ -67,12 +67,12 @@ class CascadeStrategy:
             usable, rejected = self.pool.build(request, ids)
             by_id = {c.id: c for c in usable}
             order = [by_id[m] for m in ids if m in by_id]
-            decision = RoutingDecision(self.name, candidates=order + rejected)
+            decision = self.pool.decision(self.name, order + rejected)
             decision.note(f"chain {self.chain_name or 'custom'}: {' -> '.join(c.id for c in order)}")
         else:
             usable, rejected = self.pool.build(request, override)
             order = derive_chain(usable, max_steps=self.max_steps, floor=self.floor)
-            decision = RoutingDecision(self.name, candidates=order + [c for c in usable if c not in order] + rejected)
+            decision = self.pool.decision(self.name, order + [c for c in usable if c not in order] + rejected)
             decision.note("chain from the router (cheapest first, Pareto front): " + " -> ".join(describe(c) for c in order))
         if not order:
             raise NoCandidateError("the cascade chain has no usable model for this request")
@@ -109,13 +109,22 @@ class CascadeStrategy:
                 decision.failed(cand.id, exc)
                 decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
                 continue
+            except BudgetExceededError as exc:  # nothing was sent: settle for what is already paid for
+                if not answers:
+                    raise
+                decision.refused(cand.id, exc)
+                return self._finish(request, answers, attempts, predicted, decision, stop="budget-limited")
             attempts.append(completion)
             answers.append((cand.id, completion))
             record = decision.step(cand.id, completion)
             if step == len(order):
                 record.outcome, record.reason = "end of chain", "last model in the chain"
                 return self._finish(request, answers, attempts, predicted, decision)
-            results = await self._gates(request, answers, predicted, caller, meta, attempts, decision)
+            try:
+                results = await self._gates(request, answers, predicted, caller, meta, attempts, decision)
+            except BudgetExceededError as exc:  # the judge was refused: the budget cannot pay for more
+                decision.refused(self.judge_model or "judge", exc, role="judge")
+                return self._finish(request, answers, attempts, predicted, decision, stop="budget-limited")
             passed, why = verdict(results)
             record.outcome, record.reason = ("kept" if passed else "escalated"), why.partition(": ")[2] or why
             decision.note(f"step {step}: {cand.id}: {why}")
@@ -123,8 +132,7 @@ class CascadeStrategy:
                 decision.chosen.append(cand.id)
                 return RoutedResult(completion, attempts, decision, total_cost(attempts))
         if answers:  # the last model failed outright: settle among the earlier answers
-            decision.note("the last model failed; choosing among the earlier answers")
-            return self._finish(request, answers, attempts, predicted, decision)
+            return self._finish(request, answers, attempts, predicted, decision, stop="the last model failed")
         raise AllAttemptsFailedError(failures)
 
     def _finish(
@@ -134,19 +142,22 @@ class CascadeStrategy:
         attempts: list[Completion],
         predicted: dict[str, float],
         decision: RoutingDecision,
+        *,
+        stop: str = "end of chain",
     ) -> RoutedResult:
-        """End of the chain: keep the best-supported closed answer, else the last model's answer."""
+        """End of the chain (or of the budget): keep the best-supported closed answer, else the latest answer."""
         index = len(answers) - 1
         best = best_supported(request, [(m, c.text) for m, c in answers], predicted) if predicted else None
         if best is not None and best[0] != index:
             index = best[0]
-            why = f"end of chain: {answers[index][0]}'s answer is best supported (P(right) {best[1]:.2f}); keeping it"
-            decision.note(why)
-            for record in decision.steps:
-                if record.completion is answers[index][1]:
-                    record.outcome, record.reason = "kept", why
+            why = f"{stop}: {answers[index][0]}'s answer is best supported (P(right) {best[1]:.2f}); keeping it"
         else:
-            decision.note(f"end of chain: keeping the answer of {answers[index][0]}")
+            why = f"{stop}: keeping the answer of {answers[index][0]}, the latest one paid for"
+        decision.note(why)
+        for record in decision.steps:
+            if record.completion is answers[index][1] and record.outcome != "end of chain":
+                gate = f" (its gate had said: {record.reason})" if record.outcome == "escalated" else ""
+                record.outcome, record.reason = "kept", why + gate
         model, completion = answers[index]
         decision.chosen.append(model)
         return RoutedResult(completion, attempts, decision, total_cost(attempts))

@@ -24,7 +24,7 @@ class CheapestStrategy(OrderedStrategy):
     ) -> tuple[list[Candidate], RoutingDecision]:
         usable, rejected = self.pool.build(request, candidates)
         order = rank(usable, self.selection, threshold=self.threshold, weights=self.pool.settings.weights)
-        decision = RoutingDecision(self.name, candidates=order + rejected)
+        decision = self.pool.decision(self.name, order + rejected)
         top = order[0]
         if (top.predicted_quality or 0.0) >= self.threshold:
             decision.note(f"{self.selection}: {describe(top)} is the best pick reaching quality {self.threshold:.2f}")

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from podium.core.errors import AllAttemptsFailedError, PodiumError
+from podium.core.errors import AllAttemptsFailedError, BudgetExceededError, PodiumError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.gates import confidence, normalized_answer
@@ -62,7 +62,7 @@ class EnsembleStrategy:
         usable, rejected = self.pool.build(request, self.models if self.models is not None else override)
         members = usable if self.models is not None else rank(usable, "greedy", threshold=self.threshold)
         members = members[: self.size]
-        decision = RoutingDecision(self.name, candidates=usable + rejected)
+        decision = self.pool.decision(self.name, usable + rejected)
         decision.note(f"ensemble of {len(members)}: {', '.join(c.id for c in members)} ({self.method})")
         return members, decision
 
@@ -89,17 +89,23 @@ class EnsembleStrategy:
         )
         answers: list[Completion] = []
         failures: list[tuple[str, BaseException]] = []
+        refusals: list[tuple[str, BudgetExceededError]] = []
         for cand, result in zip(members, raw, strict=True):
             if isinstance(result, CALL_ERRORS):
                 failures.append((cand.id, result))
                 decision.failed(cand.id, result)
                 decision.note(f"{cand.id} failed ({type(result).__name__})")
+            elif isinstance(result, BudgetExceededError):  # refused before sending: the others may still answer
+                refusals.append((cand.id, result))
+                decision.refused(cand.id, result)
             elif isinstance(result, BaseException):
                 raise result
             else:
                 answers.append(result)
                 decision.step(cand.id, result, outcome="voted")
         if not answers:
+            if refusals:
+                raise refusals[0][1]
             raise AllAttemptsFailedError(failures)
         quality = {c.id: c.predicted_quality or 0.0 for c in members}
         index, agreement, why = vote(request, answers, quality)
@@ -111,7 +117,7 @@ class EnsembleStrategy:
         if self.method == "judge" and self.judge_model and len(answers) > 1:
             final = await self._judge(request, answers, caller, meta, attempts, decision) or final
         elif self.method == "synthesize" and self.aggregator_model and len(answers) > 1:
-            final = await self._synthesize(request, answers, caller, meta, attempts, decision)
+            final = await self._synthesize(request, answers, caller, meta, attempts, decision) or final
         else:
             decision.note(f"vote: {why}")
         decision.chosen.append(final.model)
@@ -127,6 +133,9 @@ class EnsembleStrategy:
         )
         scored: list[tuple[float, Completion]] = []
         for answer, grade in zip(answers, grades, strict=True):
+            if isinstance(grade, BudgetExceededError):
+                decision.refused(self.judge_model, grade, role="judge")
+                continue
             if isinstance(grade, PodiumError):
                 decision.failed(self.judge_model, grade, role="judge")
                 continue
@@ -150,11 +159,16 @@ class EnsembleStrategy:
     async def _synthesize(
         self, request: ChatRequest, answers: list[Completion], caller: ModelCaller, meta: CallMeta,
         attempts: list[Completion], decision: RoutingDecision,
-    ) -> Completion:
+    ) -> Completion | None:
+        """The aggregator's answer; None when a budget refused the aggregator (the vote stands)."""
         assert self.aggregator_model is not None
         listing = "\n\n".join(f"Answer {i}:\n{a.text}" for i, a in enumerate(answers, start=1))
         prompt = f"Request:\n{request.last_user_text}\n\n{listing}"
-        merged = await caller(self.aggregator_model, ChatRequest.from_prompt(prompt, system=SYNTH_SYSTEM), meta)
+        try:
+            merged = await caller(self.aggregator_model, ChatRequest.from_prompt(prompt, system=SYNTH_SYSTEM), meta)
+        except BudgetExceededError as exc:
+            decision.refused(self.aggregator_model, exc, role="aggregator")
+            return None
         attempts.append(merged)
         decision.step(self.aggregator_model, merged, role="aggregator", outcome="synthesized",
                       reason=f"from {len(answers)} answers")

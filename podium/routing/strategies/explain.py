@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from podium.core.errors import budget_name
 from podium.core.money import fmt_usd
 from podium.routing.strategies.base import RoutedResult, RoutingDecision
 
@@ -47,4 +48,19 @@ def render_routed(result: RoutedResult) -> list[str]:
         lines.append(f"  {n}. {step['model']}{role} {cost} {step['outcome']}{reason}{mark}")
     if summary["agreement"] is not None:
         lines.append(f"  agreement {summary['agreement']:.2f}")
+    note = budget_note(result)
+    if note is not None:
+        lines.append(f"  {note}")
     return lines
+
+
+def budget_note(result: RoutedResult) -> str | None:
+    """One line when a budget refused a later call of the run, so it answered with what it had already paid for."""
+    stop = result.decision.budget_stop
+    if stop is None:
+        return None
+    name, period = budget_name(stop.scope)
+    return (
+        f"budget-limited: {name} (${stop.limit_usd}{period}) refused {stop.model} (up to ${stop.requested_usd}); "
+        f"answered by {result.completion.model}, the best answer already paid for"
+    )

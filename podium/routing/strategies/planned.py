@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from podium.core.errors import AllAttemptsFailedError
+from podium.core.errors import AllAttemptsFailedError, BudgetExceededError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.plans import AnswerFacts, PlanPoint, PlanTable, accepts
@@ -49,12 +49,15 @@ class PlannedCascade:
             task, cost_weight=self.cost_weight, quality_share=self.quality_share, available=[c.id for c in usable]
         )
         if point is None:
-            return None, [], RoutingDecision(self.name, usable + rejected, explanation=[why], task_type=task)
+            decision = self.pool.decision(self.name, usable + rejected)
+            decision.task_type = task
+            decision.note(why)
+            return None, [], decision
         by_id = {c.id: c for c in usable}
         order = [by_id[m] for m in point.plan.models]
         for cand in order:
             cand.reason = "in the learned plan"
-        decision = RoutingDecision(self.name, candidates=order + [c for c in usable if c not in order] + rejected)
+        decision = self.pool.decision(self.name, order + [c for c in usable if c not in order] + rejected)
         decision.task_type = task
         decision.note(f"task type {task!r}: {why}")
         decision.note(
@@ -63,14 +66,19 @@ class PlannedCascade:
         )
         return point, order, decision
 
+    def _handed_over(self, mine: RoutingDecision, theirs: RoutingDecision) -> RoutingDecision:
+        """The derived cascade's decision, opening with why this cascade handed over (said once, with the pool's
+        narrowing notes both decisions start with)."""
+        own = theirs.explanation[len(self.pool.narrowed_by):]
+        theirs.explanation[:] = [*mine.explanation, "using the router-derived cascade instead", *own]
+        return theirs
+
     async def explain(
         self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
     ) -> RoutingDecision:
         point, order, decision = self._choose(request, candidates, meta)
         if point is None:
-            fallback = await self.fallback.explain(request, candidates, meta=_typed(meta, decision))
-            fallback.explanation[:0] = decision.explanation + ["using the router-derived cascade instead"]
-            return fallback
+            return self._handed_over(decision, await self.fallback.explain(request, candidates, meta=_typed(meta, decision)))
         decision.chosen.extend(c.id for c in order)
         decision.note("the cascade calls these in order and stops as soon as the plan's rule keeps an answer")
         return decision
@@ -86,7 +94,7 @@ class PlannedCascade:
         point, order, decision = self._choose(request, candidates, meta)
         if point is None:
             result = await self.fallback.run(request, caller=caller, meta=_typed(meta, decision), candidates=candidates)
-            result.decision.explanation[:0] = decision.explanation + ["using the router-derived cascade instead"]
+            self._handed_over(decision, result.decision)
             return result
         meta = _typed(meta, decision)
         attempts: list[Completion] = []
@@ -100,6 +108,11 @@ class PlannedCascade:
                 decision.failed(cand.id, exc)
                 decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
                 continue
+            except BudgetExceededError as exc:  # nothing was sent: settle for what is already paid for
+                if not attempts:
+                    raise
+                decision.refused(cand.id, exc)
+                return _keep_latest(attempts, decision, "budget-limited")
             attempts.append(completion)
             if step == len(order):
                 decision.step(cand.id, completion, outcome="end of chain", reason="last in the plan")
@@ -115,10 +128,20 @@ class PlannedCascade:
                 return RoutedResult(completion, attempts, decision, total_cost(attempts))
             earlier.append(facts)
         if attempts:  # the last model failed outright: keep the latest answer we have
-            decision.note("the last model failed; keeping the latest earlier answer")
-            decision.chosen.append(attempts[-1].model)
-            return RoutedResult(attempts[-1], attempts, decision, total_cost(attempts))
+            return _keep_latest(attempts, decision, "the last model failed")
         raise AllAttemptsFailedError(failures)
+
+
+def _keep_latest(attempts: list[Completion], decision: RoutingDecision, stop: str) -> RoutedResult:
+    """The run ends before the plan does: the latest answer paid for is the answer."""
+    latest = attempts[-1]
+    why = f"{stop}: keeping the answer of {latest.model}, the latest one paid for"
+    decision.note(why)
+    for record in decision.steps:
+        if record.completion is latest:
+            record.outcome, record.reason = "kept", why
+    decision.chosen.append(latest.model)
+    return RoutedResult(latest, attempts, decision, total_cost(attempts))
 
 
 def _typed(meta: CallMeta | None, decision: RoutingDecision) -> CallMeta:

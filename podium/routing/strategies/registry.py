@@ -99,13 +99,20 @@ BUILDERS: dict[str, Callable[[CandidatePool, RoutingSettings], Strategy]] = {
 STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # seed 002's name for a cascade
 
 
+def strategy_listing() -> str:
+    """Every accepted strategy name, aliases marked: ``cheapest, cascade, fallback (same as cascade), ...``."""
+    return ", ".join(f"{n} (same as {STRATEGY_ALIASES[n]})" if n in STRATEGY_ALIASES else n for n in BUILDERS)
+
+
 def strategy_name(name: str) -> str:
-    """``name`` normalised (case, spaces), or a ValidationError listing the strategies."""
+    """``name`` normalised (case, spaces), or a ValidationError listing every accepted name."""
     key = name.strip().lower()
     if key not in BUILDERS:
-        valid = [n for n in BUILDERS if n not in STRATEGY_ALIASES]
         raise ValidationError(
-            f"unknown strategy {name!r}; valid strategies: {', '.join(valid)}", field="strategy", value=name, valid=valid
+            f"unknown strategy {name!r}; valid strategies: {strategy_listing()}",
+            field="strategy",
+            value=name,
+            valid=list(BUILDERS),
         )
     return key
 
@@ -125,7 +132,8 @@ def build_strategy(
     if overrides:
         settings = RoutingSettings.model_validate({**settings.model_dump(), **overrides})
     models = tuple(catalog.get(m).id for m in candidates) if candidates is not None else None
-    pool = CandidatePool(catalog, settings, router, models)
+    # The engine's candidate list says why it was narrowed (podium.engine.candidates.CandidateList): --explain shows it.
+    pool = CandidatePool(catalog, settings, router, models, tuple(getattr(candidates, "narrowed_by", ())))
     strategy = builder(pool, settings)
     if name == "fallback":
         strategy.name = "fallback"
