@@ -45,6 +45,12 @@ class TelemetrySettings(BaseModel):
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     capture_content: bool = Field(default=False, description="put prompt and answer text on spans")
     exporters: tuple[ExporterSettings, ...] = ()
+    export_interval_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="also run the exporters every this many seconds while a client is open (None: only when it "
+        "closes); for a long-running `podium serve`, e.g. 15",
+    )
 
     @field_validator("exporters", mode="before")
     @classmethod

@@ -77,6 +77,8 @@ class Podium:
         self._ids = id_factory or (lambda: uuid.uuid4().hex)
         self._closers = list(closers)
         self._policies = policies or None  # an empty hierarchy costs nothing per call
+        # Middlewares keeping a row per attempt (the ledger) take a strategy's gate verdict once it is known.
+        self._gate_recorders = [r for mw in middlewares if callable(r := getattr(mw, "record_gates", None))]
 
     @classmethod
     def from_config(cls, config: Any = None, **kwargs: Any) -> Podium:
@@ -129,6 +131,7 @@ class Podium:
         scope = _CallScope(self._ids())
 
         calls = 0
+        rows: dict[int, tuple[Completion, str, int]] = {}  # id(answer) -> (answer, its ledger row's request, attempt)
 
         async def caller(model_id: str, sub: ChatRequest, sub_meta: CallMeta) -> Completion:
             # Strategies may call models in parallel (ensemble): each sub-call gets its own id under the
@@ -137,10 +140,13 @@ class Podium:
             calls += 1
             spec = self.catalog.get(model_id)
             sub_scope = _CallScope(f"{scope.request_id}.{calls}")
-            return await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, sub_scope)
+            completion = await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, sub_scope)
+            rows[id(completion)] = (completion, sub_scope.request_id, sub_scope.attempts)
+            return completion
 
         result = await strat.run(req, caller=caller, meta=m)
         result.request_id = scope.request_id
+        self._record_gates(result.decision.steps, rows)
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
         return result
 
@@ -272,6 +278,18 @@ class Podium:
                 if policies:
                     self._warn(policies.after_call(current.id, completion.latency_ms))
                 return completion
+
+    def _record_gates(self, steps: Sequence[Any], rows: dict[int, tuple[Completion, str, int]]) -> None:
+        """Once a run is over, each answer a gate judged gets its verdict on its ledger row: one update per row."""
+        if not self._gate_recorders:
+            return
+        for step in steps:
+            record = step.gate_record()
+            row = rows.pop(id(step.completion), None) if record is not None else None  # popped: never twice
+            if row is None or row[0] is not step.completion:
+                continue
+            for recorder in self._gate_recorders:
+                recorder(row[1], row[2], record)
 
     def _policy_set(self, meta: CallMeta) -> PolicySet | None:
         """The policies that apply to a call: global, then its team, job (project) and key."""

@@ -42,6 +42,11 @@ class LedgerMiddleware:
             self.ledger.record_gate(ctx.request_id, ctx.attempt, gates)
         return completion
 
+    def record_gates(self, request_id: str, attempt: int, gates: Any) -> None:
+        """A strategy's gate verdict on an attempt's answer. It is known only after the answer came back (and this
+        attempt's row was settled), so the engine hands it over once the run is over: one update of that row."""
+        self.ledger.record_gate(request_id, attempt, gates)
+
 
 def _elapsed_ms(ctx: CallContext, started: float) -> float:
     return max(0.0, (ctx.clock.monotonic() - started) * 1000.0)

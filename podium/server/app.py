@@ -19,7 +19,7 @@ from starlette.routing import Route
 from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.pipeline import CallMeta
-from podium.server.chat import VIRTUAL_MODELS, ChatService, replay_candidate_filter
+from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService, replay_candidate_filter
 from podium.server.errors import GatewayError, scrubbed_traceback, to_gateway_error
 from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
 from podium.server.openai_request import parse_chat_request
@@ -79,6 +79,7 @@ class Gateway:
             observe_overhead=self.telemetry.calls.observe_gateway_overhead,
             secrets=self.secrets,
             candidate_filter=candidate_filter,
+            task_table=self._config.routing.task_table if self._config is not None else (),
         )
 
     @contextlib.asynccontextmanager
@@ -126,11 +127,13 @@ class Gateway:
             parsed = parse_chat_request(await _json_body(request, self.settings.max_body_bytes))
             chat = self.service()
             target = chat.target(parsed.model)
+            task_type = chat.task_type(request.headers.get(TASK_TYPE_HEADER), parsed)
             self.keys.check_model(key, parsed.model, target.model)
             if target.strategy is not None:
                 target = replace(target, candidates=self.keys.concrete_allowed(key, chat.client.catalog))
             await self.keys.admit(key)
-            meta = CallMeta(key=key.id, team=key.team, user=key.user) if key is not None else CallMeta()
+            who = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
+            meta = CallMeta(task_type=task_type, **who)
             if parsed.stream:
                 frames, headers = await chat.open_stream(parsed, target, meta, started)
                 return StreamingResponse(frames, media_type="text/event-stream", headers=headers)

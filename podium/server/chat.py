@@ -8,6 +8,8 @@ too); the closing usage chunk has it in an extra ``podium`` object.
 ``x-podium-request-id`` is the call's id: a routed call's ledger rows are ``<id>.<n>``, and
 ``x-podium-attempt-request-id`` (``podium.attempt_request_id`` in a stream) is the ledger row of the attempt that
 answered. A direct stream's id is the gateway's own (its headers go out before the engine names the call).
+``x-podium-task-type`` (or ``metadata.task_type`` in the body; the header wins) names the call's task type, as
+``podium ask --task-type`` does: ``podium/table`` routes by it, the learned cascade uses its plan, the ledger records it.
 ``x-podium-budget-limited: true`` marks a routed answer a budget cut short: a later model was refused before it
 was sent, so the best answer already paid for came back.
 """
@@ -22,10 +24,10 @@ from decimal import Decimal
 from typing import Any
 
 from podium.core.clock import Clock
-from podium.core.errors import ReplayMissError
+from podium.core.errors import ReplayMissError, ValidationError
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion, StreamChunk, Usage
-from podium.server.errors import to_gateway_error
+from podium.server.errors import GatewayError, to_gateway_error
 from podium.server.openai_request import ParsedChat
 from podium.server.openai_response import DONE, ChunkWriter, completion_json, sse
 
@@ -37,7 +39,9 @@ VIRTUAL_MODELS: dict[str, str] = {
     "podium/cheapest": "cheapest",
     "podium/cascade": "cascade",
     "podium/ensemble": "ensemble",
+    "podium/table": "table",
 }
+TASK_TYPE_HEADER = "x-podium-task-type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +101,10 @@ class ChatService:
         observe_overhead: Callable[[float], None],
         secrets: Callable[[], Sequence[str]],
         candidate_filter: CandidateFilter | None = None,
+        task_table: Sequence[str] = (),
     ) -> None:
         self.client = client
+        self._task_table = tuple(task_table)
         self._clock = clock
         self._observe = observe_overhead
         self._secrets = secrets
@@ -110,6 +116,19 @@ class ChatService:
         if strategy is not None:
             return Target(name, strategy=strategy)
         return Target(name, model=self.client.catalog.resolve(name))
+
+    def task_type(self, header: str | None, parsed: ParsedChat) -> str | None:
+        """The caller's task type (the header, else ``metadata.task_type``) as a known one; 400 names where it came
+        from and lists the valid task types."""
+        given, where = (header, TASK_TYPE_HEADER) if header is not None else (parsed.task_type, "metadata.task_type")
+        if given is None:
+            return None
+        from podium.routing.strategies import task_type_name
+
+        try:
+            return task_type_name(given, self._task_table)
+        except ValidationError as exc:
+            raise GatewayError(400, f"{where}: {exc}", code="invalid_task_type", param=where) from None
 
     def _candidates(self, request: ChatRequest, allowed: Sequence[str] | None) -> Sequence[str] | None:
         if self._candidate_filter is None:

@@ -21,6 +21,7 @@ class ParsedChat:
     request: ChatRequest
     stream: bool = False
     include_usage: bool = False
+    task_type: str | None = None  # ``metadata.task_type``: validated by the gateway against the task table
 
 
 def _fail(field: str, value: Any, message: str, valid: Any = None) -> ValidationError:
@@ -112,6 +113,17 @@ def _stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
     return stream, bool(options.get("include_usage")) and stream
 
 
+def _metadata_task_type(body: dict[str, Any]) -> str | None:
+    """OpenAI's ``metadata`` is a string-to-string map; Podium reads its ``task_type`` (the SDK's way to send it)."""
+    metadata = _typed(body, "metadata", dict, "an object of string values")
+    value = (metadata or {}).get("task_type")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail("metadata.task_type", value, "metadata.task_type must be a non-empty string")
+    return value
+
+
 def parse_chat_request(body: Any) -> ParsedChat:
     """Translate a Chat Completions body; raises ValidationError naming the field and what is valid."""
     if not isinstance(body, dict):
@@ -139,4 +151,7 @@ def parse_chat_request(body: Any) -> ParsedChat:
         seed=_typed(body, "seed", int, "an integer"),
         user=_typed(body, "user", str, "a string"),
     )
-    return ParsedChat(model=model.strip(), request=request, stream=stream, include_usage=include_usage)
+    return ParsedChat(
+        model=model.strip(), request=request, stream=stream, include_usage=include_usage,
+        task_type=_metadata_task_type(body),
+    )

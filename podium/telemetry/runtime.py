@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Self
 
@@ -53,6 +54,8 @@ class Telemetry:
         self.tracer_provider = tracer_provider
         self.exporters = build_exporters(self.settings.exporters)
         self.server: MetricsServer | None = None
+        self._clock = clock
+        self._exporting: asyncio.Task[None] | None = None  # the periodic export of ``export_interval_s``
         self._mounted = False  # an app (the gateway) serves /metrics: no second port
 
     def middlewares(self) -> list[Middleware]:
@@ -84,20 +87,50 @@ class Telemetry:
             exporter.export(self.registry)
 
     def begin_run(self) -> None:
-        """What every entry point does when its client starts: serve /metrics when enabled.
+        """What every entry point does when its client starts: serve /metrics when enabled, and with
+        ``export_interval_s`` run the exporters on that interval (on the injected clock) until ``end_run``.
 
         A busy port is logged (naming the port and ``telemetry.metrics_port``), not raised: the run still works.
+        The periodic export runs on the event loop the client starts in; a client started outside one (the sync
+        client) exports only when it closes.
         """
         try:
             self.start_server()
         except ConfigError as exc:
             log.warning("metrics endpoint not started: %s", exc)
+        interval = self.settings.export_interval_s
+        if interval is None or not self.exporters or self.exporting:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.info("telemetry.export_interval_s: no event loop running; the exporters run when the client closes")
+            return
+        self._exporting = loop.create_task(self._export_every(interval), name="podium-telemetry-export")
+
+    @property
+    def exporting(self) -> bool:
+        """Whether the periodic export (``export_interval_s``) is running."""
+        return self._exporting is not None and not self._exporting.done()
+
+    async def _export_every(self, interval: float) -> None:
+        while True:
+            await self._clock.sleep(interval)
+            try:
+                self._export_logged()
+            except Exception:  # a broken exporter must not end the periodic export of the others
+                log.exception("telemetry.exporters: periodic export failed")
 
     def end_run(self) -> None:
-        """What every entry point does when its client closes: write the configured exporters.
-
-        A file that cannot be written is logged and the other exporters still run.
+        """What every entry point does when its client closes: stop the periodic export, then write the
+        configured exporters once more. A file that cannot be written is logged and the other exporters still run.
         """
+        if self._exporting is not None:
+            self._exporting.cancel()  # it is parked in its sleep (the loop is running us): it never writes again
+            self._exporting = None
+        self._export_logged()
+
+    def _export_logged(self) -> None:
         for exporter in self.exporters:
             try:
                 exporter.export(self.registry)

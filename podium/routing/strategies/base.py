@@ -42,7 +42,8 @@ class RouteStep:
     """One model call a strategy made, and what its gate (or vote, or judge) made of the answer.
 
     ``role`` is answer, judge or aggregator; ``outcome`` is e.g. kept, escalated, answered, voted, graded or
-    failed (the call raised; ``completion`` is None).
+    failed (the call raised; ``completion`` is None). ``gates`` is each quality gate's verdict on the answer
+    (``{"hedging": "failed: ..."}``) when a gate judged it.
     """
 
     model: str
@@ -50,6 +51,12 @@ class RouteStep:
     role: str = "answer"
     outcome: str = "answered"
     reason: str = ""
+    gates: dict[str, str] | None = None
+
+    def gate_record(self) -> dict[str, str] | None:
+        """The ledger's ``gates`` value for an answer a gate judged (kept/escalated): each gate's verdict, or why."""
+        judged = self.role == "answer" and self.completion is not None and self.outcome in ("kept", "escalated")
+        return {"outcome": self.outcome, **(self.gates or {"reason": self.reason})} if judged else None
 
     def to_dict(self, *, chosen: bool) -> dict[str, Any]:
         c = self.completion

@@ -126,6 +126,7 @@ class CascadeStrategy:
                 decision.refused(self.judge_model or "judge", exc, role="judge")
                 return self._finish(request, answers, attempts, predicted, decision, stop="budget-limited")
             passed, why = verdict(results)
+            record.gates = {r.name: f"{'passed' if r.passed else 'failed'}: {r.reason}" for r in results if r.applicable}
             record.outcome, record.reason = ("kept" if passed else "escalated"), why.partition(": ")[2] or why
             decision.note(f"step {step}: {cand.id}: {why}")
             if passed:
