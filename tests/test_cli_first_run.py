@@ -143,12 +143,13 @@ def test_router_train_rejects_one_or_negative_folds(folds: str, tmp_path: Path) 
 # -- costs forecast ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("budget", ["-1", "0", "lots"])
-def test_forecast_budget_must_be_positive(budget: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("budget", ["-1", "0", "lots", "1e28", "1e999999999"])
+def test_forecast_budget_must_be_positive_and_sane(budget: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["costs", "forecast", "--db", str(tmp_path / "l.db"), "--budget", budget])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: --budget {budget} is not valid: give an amount in USD greater than 0, e.g. --budget 25\n"
+        f"error: --budget {budget} is not valid: give an amount in USD greater than 0 and at most "
+        "1,000,000,000,000, e.g. --budget 25\n"
     )
 
 

@@ -87,3 +87,16 @@ def test_a_file_in_the_way_of_the_folder_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: cannot create the folder of the ledger database {blocker / 'ledger.db'}: ")
     assert result.stderr.endswith("; pass another path with --db / ledger.url\n")
+
+
+def test_an_at_sign_in_the_password_is_refused_without_showing_any_of_it() -> None:
+    from podium.core.errors import ConfigError
+    from podium.ledger.database import create_ledger_engine, shown_url
+
+    with pytest.raises(ConfigError) as err:
+        create_ledger_engine("postgresql://user:pa@ss@127.0.0.1:1/db")
+    assert "%40" in str(err.value) and "'postgresql://user:***@127.0.0.1:1/db'" in str(err.value)
+    assert "pa@" not in str(err.value) and "ss@" not in str(err.value)
+    assert shown_url("postgresql://h/db?sslmode=require&password=topsecret") == (
+        "postgresql://h/db?sslmode=require&password=***"
+    )

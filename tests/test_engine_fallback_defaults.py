@@ -8,6 +8,7 @@ when the config names them.
 from __future__ import annotations
 
 import socket
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,48 @@ def test_an_unknown_local_fallback_model_fails_at_start_up(tmp_path) -> None:
     config = PodiumConfig.from_mapping({"resilience": {"fallback": {"local_models": ["ollama:llama9"]}}})
     with pytest.raises(ConfigError, match=r"resilience\.fallback\.local_models\[0\] = 'ollama:llama9'"):
         Podium.from_config(config, env={}, home=tmp_path)
+
+
+@pytest.mark.parametrize("blocked", ["disabled", "policy"])
+async def test_a_local_fallback_that_may_not_run_leaves_the_real_error(upstream, tmp_path, blocked) -> None:
+    upstream.reset()
+    upstream.fail("gpt-4o-mini", status=500, times=None)
+    extra: dict = {"resilience": {"retry": {"max_attempts": 1}, "fallback": {"local_models": ["ollama:llama3.2"]}}}
+    if blocked == "disabled":
+        extra["providers"] = {"ollama": {"base_url": upstream.base_url + "/v1", "api_key_env": "OLLAMA_API_KEY",
+                                         "enabled": False}}
+    else:
+        extra["policy"] = {"global": [{"name": "no_local", "denied_providers": ["ollama"]}]}
+    async with _client(upstream, tmp_path, **extra) as client:
+        with pytest.raises(ProviderError) as err:
+            await client.complete("hi", model="openai:gpt-4o-mini")
+    assert type(err.value).__name__ == "ServerError"  # the upstream's answer, not a config/policy refusal
+    assert upstream.count("llama3.2") == 0
+
+
+async def test_a_routed_call_never_leaves_its_candidates_through_a_fallback(upstream, tmp_path) -> None:
+    upstream.reset()
+    upstream.fail("gpt-4o-mini", status=500, times=None)
+    upstream.script("gemini-2.5-pro", "answer from gemini")
+    chosen = {"fallback_strategy": {"models": ["gemini-2.5-pro"]}}
+    async with _client(upstream, tmp_path, orchestration=chosen) as client:
+        with pytest.raises(AllAttemptsFailedError) as err:
+            await client.route("hi", strategy="cheapest", candidates=["openai:gpt-4o-mini"])
+    assert [model for model, _ in err.value.attempts] == ["openai:gpt-4o-mini"]
+    assert upstream.count("gemini-2.5-pro") == 0
+
+
+async def test_a_cascade_whose_judge_fails_keeps_going_without_losing_the_paid_answer(upstream, tmp_path) -> None:
+    upstream.reset()
+    upstream.script("gpt-4o-mini", "Paris is the capital of France.")
+    upstream.script("gpt-4o", "Paris.")
+    upstream.fail("gemini-2.5-pro", status=500, times=None)
+    routing = {"chains": {"two": ["openai:gpt-4o-mini", "openai:gpt-4o"]}, "chain": "two", "gates": ["judge"],
+               "judge_model": "gemini:gemini-2.5-pro"}
+    async with _client(upstream, tmp_path, routing=routing) as client:
+        result = await client.route("What is the capital of France?", strategy="cascade")
+    assert result.completion.text in ("Paris is the capital of France.", "Paris.")
+    judge_steps = [s for s in result.decision.steps if s.role == "judge"]
+    assert judge_steps and all(s.outcome == "failed" for s in judge_steps)
+    paid = sum((a.cost_usd for a in result.attempts), Decimal(0))
+    assert result.total_cost_usd == paid and paid > 0

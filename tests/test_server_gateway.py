@@ -345,3 +345,15 @@ def test_strategy_candidates_of_a_key_stay_inside_its_allow_list_globs_included(
     assert all(m == MODEL or m.startswith("anthropic:") for m in by_glob)
     assert allowed(["podium/cheapest", "nosuch:*"]) == []  # nothing the key may use: not "anything"
     assert allowed(["podium/*"]) is None  # only strategies listed: they may pick any model
+
+
+async def test_a_fallback_stays_inside_the_keys_allowed_models(upstream, tmp_path):
+    upstream.fail(WIRE_MODEL, status=500, times=None)
+    upstream.script("gpt-4o", "answer from a model the key may not use")
+    keys = (team_key(allowed_models=[MODEL]),)
+    config = {"orchestration": {"fallback_strategy": {"models": ["openai:gpt-4o"]}},
+              "resilience": {"retry": {"max_attempts": 1}}}
+    async with gateway(upstream, tmp_path, keys=keys, **config) as gw, gw.sdk() as client:
+        with pytest.raises(openai.APIStatusError) as failed:
+            await client.chat.completions.create(model=MODEL, messages=ASK)
+    assert failed.value.status_code == 502 and upstream.count("gpt-4o") == 0

@@ -230,15 +230,19 @@ def forecast_command(
     typer.echo(f"risk: {report.risk_level.value}")
 
 
+_MAX_BUDGET = Decimal(10) ** 12  # a trillion dollars: beyond that the figure is a typo
+
+
 def positive_budget(text: str) -> Decimal:
     """``--budget`` as an exact amount; zero, negative or not a number is one line saying what is valid."""
     try:
         amount = usd(text)
     except ValidationError:
         amount = None
-    if amount is None or amount <= 0:
+    if amount is None or amount <= 0 or amount > _MAX_BUDGET:
         raise ValidationError(
-            f"--budget {text} is not valid: give an amount in USD greater than 0, e.g. --budget 25",
+            f"--budget {text} is not valid: give an amount in USD greater than 0 and at most {_MAX_BUDGET:,}, "
+            "e.g. --budget 25",
             field="budget",
             value=text,
             valid="a number > 0",

@@ -34,6 +34,8 @@ class CallMeta:
     no_store: bool = False  # do not write the response cache
     log_text: bool = False  # store prompt and response text in the ledger
     tags: dict[str, str] = field(default_factory=dict)
+    # Which model ids this call may use besides the one asked for (a gateway key's allow-list); None = any.
+    model_allowed: Callable[[str], bool] | None = None
 
 
 @dataclass(slots=True)

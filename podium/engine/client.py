@@ -140,7 +140,11 @@ class Podium:
             calls += 1
             spec = self.catalog.get(model_id)
             sub_scope = _CallScope(f"{scope.request_id}.{calls}")
-            completion = await self._call_with_fallback(spec, sub.with_model(spec.id), sub_meta, None, sub_scope)
+            # No engine fallback inside a strategy: the strategy moves on among its own candidates, so a routed call
+            # never leaves its candidate list and `tried` lists every model that answered or failed.
+            completion = await self._call_with_fallback(
+                spec, sub.with_model(spec.id), sub_meta, None, sub_scope, fallback=False
+            )
             rows[id(completion)] = (completion, sub_scope.request_id, sub_scope.attempts)
             return completion
 
@@ -232,16 +236,28 @@ class Podium:
         return await self._call_with_fallback(spec, request.with_model(spec.id), meta, emit, _CallScope(self._ids()))
 
     async def _call_with_fallback(
-        self, spec: ModelSpec, request: ChatRequest, meta: CallMeta, emit: Emit | None, scope: _CallScope
+        self,
+        spec: ModelSpec,
+        request: ChatRequest,
+        meta: CallMeta,
+        emit: Emit | None,
+        scope: _CallScope,
+        *,
+        fallback: bool = True,
     ) -> Completion:
         policies = self._policy_set(meta)
         warnings = policies.check(spec, request) if policies else []  # raises before anything is sent
-        fallbacks = (self.catalog.get(m) for m in self._fallback_models)
-        pool = [spec] + [
-            m
-            for m in fallbacks
-            if m.id != spec.id and self._providers.can_serve(m) and (not policies or policies.allows(m, request))
-        ]
+
+        def usable(m: ModelSpec) -> bool:
+            """A fallback must be reachable, enabled, allowed by policy and by the caller (a key's allow-list)."""
+            return (
+                self._providers.can_serve(m)
+                and (not policies or policies.allows(m, request))
+                and (meta.model_allowed is None or meta.model_allowed(m.id))
+            )
+
+        fallbacks = (self.catalog.get(m) for m in self._fallback_models) if fallback else ()
+        pool = [spec] + [m for m in fallbacks if m.id != spec.id and usable(m)]
         tried: list[ModelSpec] = []
         errors: list[tuple[str, BaseException]] = []
         current = spec
@@ -266,7 +282,9 @@ class Podium:
                 scope.attempts = ctx.attempt
                 tried.append(current)
                 errors.extend(ctx.annotations.get(ATTEMPT_ERRORS) or [(current.id, exc)])
-                nxt = [] if ctx.emitted_chunks else self._fallback.next_candidates(exc, tried, pool)
+                nxt = [] if ctx.emitted_chunks or not fallback else [
+                    m for m in self._fallback.next_candidates(exc, tried, pool) if usable(m)
+                ]
                 if not nxt:
                     if len(tried) == 1:
                         raise

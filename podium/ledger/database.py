@@ -37,9 +37,13 @@ def normalize_url(url: str) -> str:
     return text
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&]*")
+
+
 def shown_url(url: str) -> str:
-    """``url`` as the user wrote it, with only the password hidden: safe for an error message."""
-    return _PASSWORD.sub(r"\1***@", url.strip())
+    """``url`` as the user wrote it, with only the password hidden (also a ``?password=`` query parameter):
+    safe for an error message."""
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", url.strip()))
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -66,6 +70,8 @@ def ledger_url(url: str, *, label: str = "ledger.url") -> sa.URL:
     else:
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             problem = "is not supported"
+    if problem is None and "://" in normalized and normalized.split("://", 1)[1].split("/", 1)[0].count("@") > 1:
+        problem = "has an '@' in its user or password; write it as %40"  # else part of the password reads as the host
     if problem is not None:
         raise ConfigError(
             f"{label} {shown_url(url)!r} {problem}; use {ACCEPTED_FORMS}",
@@ -96,15 +102,15 @@ def create_ledger_engine(url: str, *, busy_timeout_ms: int = 10_000, synchronous
 
 def _shown(engine: Engine) -> str:
     text = engine.url.render_as_string(hide_password=True)
-    return text.replace("postgresql+psycopg://", "postgresql://", 1)
+    return shown_url(text.replace("postgresql+psycopg://", "postgresql://", 1))
 
 
 def _unreachable(engine: Engine, exc: sa.exc.DBAPIError) -> LedgerUnavailableError:
     """One line for a database that cannot be opened or reached: which one (no password) and what to check."""
     reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-    password = engine.url.password
-    if password:
-        reason = reason.replace(str(password), "***")
+    for secret in (engine.url.password, engine.url.query.get("password")):
+        if secret:
+            reason = reason.replace(str(secret), "***")
     if is_sqlite(engine):
         where = sqlite_path(engine) or "(in memory)"
         return LedgerUnavailableError(

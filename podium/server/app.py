@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,9 @@ class Gateway:
             if target.strategy is not None:
                 target = replace(target, candidates=self.keys.concrete_allowed(key, chat.client.catalog))
             await self.keys.admit(key)
-            who = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
+            who: dict[str, Any] = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
+            if key is not None and key.allowed_models is not None:  # fallbacks, too, stay within the key's models
+                who["model_allowed"] = partial(_allowed, self.keys, key)
             meta = CallMeta(task_type=task_type, **who)
             if parsed.stream:
                 frames, headers = await chat.open_stream(parsed, target, meta, started)

@@ -191,10 +191,16 @@ class CascadeStrategy:
                     threshold=self.threshold,
                 ))
             elif gate == "judge" and self.judge_model is not None:
-                result, judged = await judge_gate(
-                    request, completion, judge_model=self.judge_model, caller=caller, meta=meta,
-                    threshold=self.judge_threshold,
-                )
+                try:
+                    result, judged = await judge_gate(
+                        request, completion, judge_model=self.judge_model, caller=caller, meta=meta,
+                        threshold=self.judge_threshold,
+                    )
+                except CALL_ERRORS as exc:  # a judge that cannot answer gives no verdict; the other gates decide
+                    decision.failed(self.judge_model, exc, role="judge")
+                    why = f"the judge {self.judge_model} failed ({type(exc).__name__}); no verdict"
+                    results.append(GateResult(True, "judge", reason=why, applicable=False))
+                    continue
                 attempts.append(judged)
                 decision.step(
                     self.judge_model, judged, role="judge", outcome="passed" if result.passed else "rejected",
