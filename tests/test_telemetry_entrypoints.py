@@ -341,3 +341,32 @@ def test_an_unwritable_exporter_is_a_warning_and_the_others_still_write(
     [warning] = [r.getMessage() for r in caplog.records]
     assert warning.startswith("telemetry.exporters: could not write metrics to") and "not-a-dir" in warning
     assert _totals((tmp_path / "m.prom").read_text(), "orchestration_")["orchestration_workflows_total"] == 1
+
+
+def test_the_gateway_flushes_the_spans_of_the_telemetry_it_built_when_it_stops(fake: FakeUpstream) -> None:
+    """create_app builds its own Telemetry when none is given; stopping the app shuts it down, so the batch span
+    processor delivers what it holds (before, its thread outlived the app and the spans waited for process exit)."""
+    pytest.importorskip(OTLP_TRACES)
+    from starlette.testclient import TestClient
+
+    received: list[bytes] = []
+
+    async def collect(request: Request) -> Response:
+        received.append(await request.body())
+        return Response(b"", media_type="application/x-protobuf")
+
+    receiver = Starlette(routes=[Route("/v1/traces", collect, methods=["POST"])])
+    fake.script("gpt-4o-mini", "hello", usage=Usage(3, 1))
+    with serve(fake.app) as base, serve(receiver) as otlp:
+        config = PodiumConfig.from_mapping({
+            "providers": {"openai": {"base_url": base + "/v1"}},
+            "orchestration": {"enabled": False},
+            "telemetry": {"tracing_enabled": True, "otlp_endpoint": otlp},
+        })
+        gateway_app = create_app(None, ServerSettings(), config=config, env={"OPENAI_API_KEY": KEY})
+        with TestClient(gateway_app) as client:
+            answer = client.post("/v1/chat/completions",
+                                 json={"model": "openai:gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+            assert answer.status_code == 200
+            assert received == []  # still batched while the app runs
+        assert received, "stopping the app did not flush its spans"

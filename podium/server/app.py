@@ -54,8 +54,10 @@ class Gateway:
         env: Mapping[str, str],
         home: Path | None,
         mode: str,
+        owns_telemetry: bool = False,
     ) -> None:
         self.settings = settings
+        self._owns_telemetry = owns_telemetry  # built by create_app: shut down (spans flushed) when the app stops
         self.keys = VirtualKeys(settings, env=env, clock=clock)
         self.telemetry = telemetry
         self.clock = clock
@@ -85,24 +87,28 @@ class Gateway:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        if self.chat is not None:
-            yield
-            return
-        from podium.engine import Podium
-
-        client = Podium.from_config(
-            gateway_config(self._config, self.settings),
-            env=self._env,
-            home=self._home,
-            telemetry=self.telemetry,
-            clock=self.clock,
-        )
-        self.chat = self._service(client)
         try:
-            yield
+            if self.chat is not None:
+                yield
+                return
+            from podium.engine import Podium
+
+            client = Podium.from_config(
+                gateway_config(self._config, self.settings),
+                env=self._env,
+                home=self._home,
+                telemetry=self.telemetry,
+                clock=self.clock,
+            )
+            self.chat = self._service(client)
+            try:
+                yield
+            finally:
+                self.chat = None
+                await client.aclose()
         finally:
-            self.chat = None
-            await client.aclose()
+            if self._owns_telemetry:
+                self.telemetry.shutdown()
 
     def service(self) -> ChatService:
         if self.chat is None:
@@ -238,12 +244,14 @@ def create_app(
         from podium.config.root import load_config
 
         config = load_config(env=env).config
+    owns_telemetry = telemetry is None
     if telemetry is None:
         from podium.telemetry import Telemetry
 
         telemetry = Telemetry(config.telemetry if config is not None else None, clock=clock)
     mode = mode or (config.mode if config is not None else "live")
-    gw = Gateway(client, settings, config=config, telemetry=telemetry, clock=clock, env=env, home=home, mode=mode)
+    gw = Gateway(client, settings, config=config, telemetry=telemetry, clock=clock, env=env, home=home, mode=mode,
+                 owns_telemetry=owns_telemetry)
     if (warning := open_gateway_warning(settings, settings.host)) is not None:
         log.warning(warning)
     routes = [
