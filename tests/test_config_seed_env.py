@@ -103,6 +103,13 @@ def test_seed_variables_take_the_usual_spellings_and_podium_names_win(tmp_path: 
     assert load_config(env=env, cwd=tmp_path, home=tmp_path).config.providers["openrouter"].enabled is False
 
 
+@pytest.mark.parametrize("winner", ["PODIUM_QUALITY_THRESHOLD", "PODIUM__ORCHESTRATION__QUALITY_THRESHOLD"])
+def test_a_seed_variable_that_loses_to_a_podium_one_is_not_read(tmp_path: Path, winner: str) -> None:
+    loaded = load_config(env={"QUALITY_THRESHOLD": "high", winner: "0.7"}, cwd=tmp_path, home=tmp_path)
+    assert loaded.config.orchestration.quality_threshold == 0.7
+    assert loaded.source_of("orchestration.quality_threshold") == f"env:{winner}"
+
+
 @pytest.mark.parametrize(
     ("var", "raw", "valid"),
     [

@@ -132,16 +132,20 @@ def _generic_key(var: str) -> str | None:
 def collect_env_overrides(env: Mapping[str, str], *, ledger_fields: Iterable[str] = ()) -> list[EnvOverride]:
     """Every override present in ``env``, in the order they apply (later wins)."""
     out = [EnvOverride(var, key, value) for var, key, value in telemetry_env_overrides(env)]  # OTEL_*: lowest
-    for var, key in SEED_OVERRIDES.items():
-        if env.get(var, "") != "":
-            out.append(EnvOverride(var, key, check_seed_value(var, key, env[var])))
+    higher: list[EnvOverride] = []
     for table in (LEGACY_OVERRIDES, NAMED_OVERRIDES):
         for var, key in table.items():
             if env.get(var, "") != "":
-                out.append(EnvOverride(var, key, _parse(var, env[var])))
+                higher.append(EnvOverride(var, key, _parse(var, env[var])))
     url_field = next((f for f in _LEDGER_URL_FIELDS if f in set(ledger_fields)), None)
     if url_field is not None and env.get(LEDGER_URL_VAR, "") != "":
-        out.append(EnvOverride(LEDGER_URL_VAR, f"ledger.{url_field}", env[LEDGER_URL_VAR]))
+        higher.append(EnvOverride(LEDGER_URL_VAR, f"ledger.{url_field}", env[LEDGER_URL_VAR]))
+    generic = {_generic_key(var) for var in env if var.startswith(GENERIC_PREFIX)}
+    overridden = {ov.key for ov in higher} | generic
+    for var, key in SEED_OVERRIDES.items():  # a seed name loses to a PODIUM_* one: then its value is not read
+        if env.get(var, "") != "" and key not in overridden:
+            out.append(EnvOverride(var, key, check_seed_value(var, key, env[var])))
+    out += higher
     for var in sorted(env):
         if var.startswith(GENERIC_PREFIX):
             key = _generic_key(var)
