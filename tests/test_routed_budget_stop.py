@@ -206,7 +206,7 @@ def test_gateway_stream_ids_match_the_header_for_a_direct_model(tmp_path: Path) 
             })
     podium = sse_objects(response.text)[-1]["podium"]
     (row,) = rows(tmp_path / "ledger.db")
-    assert podium["request_id"] == response.headers["x-podium-request-id"]
+    assert podium["request_id"] == response.headers["x-podium-request-id"] == row["request_id"]  # one id throughout
     assert podium["attempt_request_id"] == row["request_id"] and podium["budget_limited"] is False
     assert "x-podium-budget-limited" not in response.headers
 

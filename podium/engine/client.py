@@ -96,13 +96,15 @@ class Podium:
         model: str | None = None,
         strategy: str | None = None,
         meta: CallMeta | None = None,
+        request_id: str | None = None,
     ) -> Completion:
         """One call: to ``model`` (with configured fallbacks) or through ``strategy``.
 
         A routed answer's ``metadata["routed"]`` is the RoutedResult: ``total_cost_usd`` and ``usage`` of every
-        attempt, and ``summary()`` of the models tried.
+        attempt, and ``summary()`` of the models tried. ``request_id`` names the call in the ledger (default: a new
+        id); a gateway passes the id it already sent to its client.
         """
-        return await self._dispatch(_as_request(request), model, strategy, meta or CallMeta(), None)
+        return await self._dispatch(_as_request(request), model, strategy, meta or CallMeta(), None, request_id)
 
     def stream(
         self,
@@ -111,10 +113,11 @@ class Podium:
         model: str | None = None,
         strategy: str | None = None,
         meta: CallMeta | None = None,
+        request_id: str | None = None,
     ) -> CompletionStream:
         """Stream a call. Strategies that must judge a whole answer (cascade, ensemble) stream it once accepted."""
         req, m = _as_request(request), meta or CallMeta()
-        return CompletionStream(lambda emit: self._dispatch(req, model, strategy, m, emit))
+        return CompletionStream(lambda emit: self._dispatch(req, model, strategy, m, emit, request_id))
 
     async def route(
         self,
@@ -123,12 +126,13 @@ class Podium:
         strategy: str,
         meta: CallMeta | None = None,
         candidates: Sequence[str] | None = None,
+        request_id: str | None = None,
     ) -> Any:
         """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
         req = _as_request(request)
         m = replace(meta or CallMeta(), strategy=strategy)  # the caller's meta is theirs: never mutate it
         strat = self._strategy(strategy, candidates, req, m)
-        scope = _CallScope(self._ids())
+        scope = _CallScope(request_id or self._ids())
 
         calls = 0
         rows: dict[int, tuple[Completion, str, int]] = {}  # id(answer) -> (answer, its ledger row's request, attempt)
@@ -216,7 +220,13 @@ class Podium:
         return self._routing
 
     async def _dispatch(
-        self, request: ChatRequest, model: str | None, strategy: str | None, meta: CallMeta, emit: Emit | None
+        self,
+        request: ChatRequest,
+        model: str | None,
+        strategy: str | None,
+        meta: CallMeta,
+        emit: Emit | None,
+        request_id: str | None = None,
     ) -> Completion:
         model = model or request.model
         if strategy is None and model is None:
@@ -224,7 +234,7 @@ class Podium:
             if model is None:
                 strategy = self._routing_settings().default_strategy or DEFAULT_STRATEGY
         if strategy is not None:
-            result = await self.route(request, strategy=strategy, meta=meta)
+            result = await self.route(request, strategy=strategy, meta=meta, request_id=request_id)
             # "routed" is the whole RoutedResult: total_cost_usd and usage of every attempt, and what was tried.
             routed = {"routing": result.decision, "routed": result}
             completion = replace(result.completion, metadata={**result.completion.metadata, **routed})
@@ -233,7 +243,8 @@ class Podium:
                 await emit(StreamChunk(finish_reason=completion.finish_reason or "stop", usage=completion.usage))
             return completion
         spec = self.catalog.get(model)
-        return await self._call_with_fallback(spec, request.with_model(spec.id), meta, emit, _CallScope(self._ids()))
+        scope = _CallScope(request_id or self._ids())
+        return await self._call_with_fallback(spec, request.with_model(spec.id), meta, emit, scope)
 
     async def _call_with_fallback(
         self,

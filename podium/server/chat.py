@@ -7,7 +7,7 @@ too); the closing usage chunk has it in an extra ``podium`` object.
 
 ``x-podium-request-id`` is the call's id: a routed call's ledger rows are ``<id>.<n>``, and
 ``x-podium-attempt-request-id`` (``podium.attempt_request_id`` in a stream) is the ledger row of the attempt that
-answered. A direct stream's id is the gateway's own (its headers go out before the engine names the call).
+answered. A direct stream's id is made by the gateway and handed to the engine, so it is also its ledger row's id.
 ``x-podium-task-type`` (or ``metadata.task_type`` in the body; the header wins) names the call's task type, as
 ``podium ask --task-type`` does: ``podium/table`` routes by it, the learned cascade uses its plan, the ledger records it.
 ``x-podium-budget-limited: true`` marks a routed answer a budget cut short: a later model was refused before it
@@ -170,13 +170,13 @@ class ChatService:
             frames = self._whole_answer_frames(answer, parsed, request_id, started)
             return frames, answer.headers(request_id)  # judged whole first: its cost is known before it streams
         model = target.model or parsed.model
-        stream = self.client.stream(parsed.request, model=target.model, meta=meta)
+        gateway_id = uuid.uuid4().hex  # also the call's ledger id: the header names the row it will be
+        stream = self.client.stream(parsed.request, model=target.model, meta=meta, request_id=gateway_id)
         chunks = aiter(stream)
         try:
             first: StreamChunk | None = await anext(chunks)
         except StopAsyncIteration:
             first = None
-        gateway_id = uuid.uuid4().hex
         writer = ChunkWriter(
             response_id=f"chatcmpl-{gateway_id}",
             created=self._created(),
