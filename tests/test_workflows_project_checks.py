@@ -21,7 +21,14 @@ from podium.config.root import PodiumConfig
 from podium.core.errors import ConfigError
 from podium.core.events import EventType
 from podium.testing import FakeUpstream, serve
-from podium.workflows.project import ProjectOrchestrator, ProjectStore, RunSettings, TaskSpec, load_project_file
+from podium.workflows.project import (
+    ProjectOrchestrator,
+    ProjectStore,
+    RunSettings,
+    TaskSpec,
+    build_spec,
+    load_project_file,
+)
 from podium.workflows.project.criteria import LINT, SCHEMA, SYNTAX, TESTS, parse_criteria
 from podium.workflows.project.deliverables import answer_files
 from podium.workflows.project.tools import CheckTools, find_tool
@@ -395,3 +402,56 @@ async def test_tests_task_runs_against_the_code_of_the_task_it_depends_on(rig: R
     assert state.status == "completed"
     assert checks_of(state.tasks["core"])["pytest"].status == "skipped"  # no tests yet: not applicable
     assert checks_of(state.tasks["tests"])["pytest"].reason.startswith("2 passed")
+
+
+@pytest.mark.parametrize(
+    "criterion", ["database schema has migrations", "the database schema is normalized", "schema-compliant output"]
+)
+def test_prose_about_a_schema_is_guidance_not_a_config_error(tmp_path: Path, criterion: str) -> None:
+    spec = build_spec(description="A store", criteria=criterion)  # what --criteria builds
+    assert spec.checks.schemas == {} and parse_criteria(criterion)[0].checks == ()
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        f"project:\n  description: x\n  success_criteria: {criterion}\nchecks:\n  schemas:\n    report: {{}}\n"
+    )
+    assert load_project_file(path).checks.schemas == {"report": {}}
+    assert parse_criteria(criterion, schemas=["report"])[0].checks == ()
+    # "schema NAME" with a NAME under checks.schemas is still a schema check
+    assert parse_criteria("schema report is met", schemas=["report"])[0].schema == "report"
+    assert parse_criteria("schema report is met")[0].checks == ()
+
+
+async def test_task_own_criterion_whose_tool_is_missing_fails_the_task(
+    served: tuple[FakeUpstream, str], tmp_path: Path
+) -> None:
+    r = new_rig(served, tmp_path, check_tools=CheckTools(ruff="ruff-not-installed-here"))
+    task = {"id": "core", "title": "Bucket", "prompt": "Write it.", "task_type": "code", "output_file": "bucket.py"}
+    r.fake.script(JUNIOR, answer(tests=None))
+    r.fake.script(SENIOR, answer(tests=None))
+    state = await r.run(r.spec("", [{**task, "success_criteria": "ruff clean"}]))
+    r.orch.close()
+    outcome = checks_of(state.tasks["core"])["ruff"]
+    assert outcome.status == "failed" and outcome.criterion == "ruff clean"
+    assert outcome.reason == (
+        "the task's own criterion could not be checked: ruff-not-installed-here is not installed (pip install ruff)"
+    )
+    assert state.status == "failed" and "ruff-not-installed-here is not installed" in (state.tasks["core"].error or "")
+
+
+@pytest.mark.parametrize(
+    ("criterion", "output_file", "fence", "check"),
+    [
+        ("the Go program compiles", "main.go", "go", "py_compile"),
+        ("all jest tests pass", "sum.test.js", "javascript", "pytest"),
+    ],
+)
+async def test_python_checks_do_not_fail_tasks_in_other_languages(
+    rig: Rig, criterion: str, output_file: str, fence: str, check: str
+) -> None:
+    task = {"id": "core", "title": "Code", "prompt": "Write it.", "task_type": "code", "output_file": output_file}
+    rig.fake.script(JUNIOR, f"```{fence}\nfunc main() {{}}\n```\n")
+    state = await rig.run(rig.spec("", [{**task, "success_criteria": criterion}]))
+    outcome = checks_of(state.tasks["core"])[check]
+    assert outcome.status == "unchecked" and outcome.criterion == criterion and "not machine-checked" in outcome.reason
+    assert state.status == "completed" and rig.fake.count(SENIOR) == 0
+    assert sorted(state.tasks["core"].files) == [output_file, "tasks/core.md"]

@@ -4,6 +4,7 @@
 lint check, and "README complete" is not machine-checked (it stays in the prompts only). A criterion naming a JSON
 Schema (``"output matches schema report"``) refers to ``checks.schemas.report`` in the project file, or to a schema
 file by path; ``resolve_schemas`` loads every such file when the spec is read, so a checkpoint carries its schemas.
+Other prose with the word ("the database schema is normalized") is a schema check only if it names a defined schema.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ _SYNTAX = re.compile(
     re.IGNORECASE,
 )
 _JSON = re.compile(r"\bvalid json\b|\bjson (?:parses|is valid)\b", re.IGNORECASE)
-_SCHEMA = re.compile(r"\bschema\b(?:\s*[:=]?\s*[`'\"]?(?P<ref>[\w./-]+))?", re.IGNORECASE)
+# "schema NAME": the word after "schema" (a space or a colon between them) is a schema check only when it is a
+# name under checks.schemas or a schema file's path; otherwise ("the database schema is normalized") it is prose.
+_SCHEMA = re.compile(r"\bschema(?:\s*[:=]\s*|\s+)[`'\"]?(?P<ref>\w[\w./-]*)", re.IGNORECASE)
+# "matches schema NAME" / "output matches the schema": always a schema check, so a misspelt NAME is an error.
+_MATCHES_SCHEMA = re.compile(
+    r"\bmatch(?:es|ing)?\s+(?:the\s+|a\s+|its\s+)?(?:json\s+)?schema\b(?:(?:\s*[:=]\s*|\s+)[`'\"]?(?P<ref>\w[\w./-]*))?",
+    re.IGNORECASE,
+)
 # Words that follow "schema" in ordinary prose ("the schema is respected"): not a schema's name.
 _NOT_A_NAME = frozenset(
     [
@@ -80,11 +88,15 @@ def split_criteria(value: str | Sequence[str] | None) -> list[str]:
     return [p for p in out if p]
 
 
-def parse_criteria(value: str | Sequence[str] | None, *, explicit: bool = False) -> list[Criterion]:
-    return [_criterion(text, explicit) for text in split_criteria(value)]
+def parse_criteria(
+    value: str | Sequence[str] | None, *, explicit: bool = False, schemas: Iterable[str] = ()
+) -> list[Criterion]:
+    """The criteria in ``value``; ``schemas`` are the names under checks.schemas ("schema NAME" refers to one)."""
+    names = frozenset(schemas)
+    return [_criterion(text, explicit, names) for text in split_criteria(value)]
 
 
-def _criterion(text: str, explicit: bool) -> Criterion:
+def _criterion(text: str, explicit: bool, schemas: frozenset[str]) -> Criterion:
     checks = []
     schema = None
     if _TESTS.search(text):
@@ -93,10 +105,9 @@ def _criterion(text: str, explicit: bool) -> Criterion:
         checks.append(LINT)
     if _SYNTAX.search(text):
         checks.append(SYNTAX)
-    match = _SCHEMA.search(text)
-    if match:
+    is_schema, schema = _schema_criterion(text, schemas)
+    if is_schema:
         checks.append(SCHEMA)
-        schema = schema_ref(match)
     elif _JSON.search(text):
         checks.append(JSON_CHECK)
     return Criterion(text, tuple(checks), schema, explicit)
@@ -105,6 +116,19 @@ def _criterion(text: str, explicit: bool) -> Criterion:
 def schema_ref(match: re.Match[str]) -> str | None:
     ref = (match.group("ref") or "").rstrip(".")
     return None if not ref or ref.lower() in _NOT_A_NAME else ref
+
+
+def _schema_criterion(text: str, schemas: frozenset[str]) -> tuple[bool, str | None]:
+    """Whether ``text`` asks for a schema check, and the schema it names (None: the only one there is)."""
+    match = _MATCHES_SCHEMA.search(text)
+    if match is not None:
+        ref = schema_ref(match)
+        return ref is not None or bool(schemas), ref  # "matches the schema" with none defined: prose
+    for match in _SCHEMA.finditer(text):
+        ref = schema_ref(match)
+        if ref is not None and (ref in schemas or _looks_like_path(ref)):
+            return True, ref
+    return False, None
 
 
 def resolve_schemas(
@@ -124,7 +148,7 @@ def resolve_schemas(
         )
     out = {str(name): _schema(value, f"checks.schemas.{name}", base_dir) for name, value in schemas.items()}
     for key, text in criteria:
-        for crit in parse_criteria(text):
+        for crit in parse_criteria(text, schemas=out):
             if SCHEMA not in crit.checks or crit.schema in out or (crit.schema is None and len(out) == 1):
                 continue
             if crit.schema is None or not _looks_like_path(crit.schema):

@@ -7,14 +7,16 @@ Which checks run on a task's answer:
   dependencies' files are in the folder too, so tests written earlier run against this task's code);
 - ``ruff`` on its Python files and ``schema:<name>`` on its JSON files, when a criterion asks for them.
 
-The project's criteria apply where they can: a check with nothing to run on is ``skipped`` (not applicable). The
-task's own ``success_criteria`` must apply: there the same case is ``failed``. A criterion no check covers is
-listed as ``unchecked`` (not machine-checked) and stays guidance in the prompts. A failed check fails the task's
+The project's criteria apply where they can: a check with nothing to run on, or whose tool is missing, is
+``skipped``. The task's own ``success_criteria`` must apply: there the same cases are ``failed``, except that a
+criterion which only reads like a Python check ("the Go program compiles") on a task delivering no Python is
+``unchecked``. A criterion no check covers is listed as ``unchecked`` (not machine-checked) and stays guidance. A failed check fails the task's
 validation, which the runner answers with a retry on a stronger model, the failures quoted.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ from podium.workflows.project.tools import (
 )
 
 NOT_MACHINE_CHECKED = "not machine-checked: kept as guidance in the prompts"
+# The checks only Python files can answer, and the words that make a criterion ask for them whatever the files.
+_PYTHON_CHECKS = frozenset([TESTS, LINT, SYNTAX])
+_PYTHON_NAMED = re.compile(r"\b(?:pytest|python|py_compile|ruff)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,9 @@ class CheckInputs:
 
 def task_criteria(spec: ProjectSpec, task: TaskSpec) -> tuple[Criterion, ...]:
     """The project's criteria (applied where they can) then the task's own (which must apply)."""
-    own = parse_criteria(task.success_criteria, explicit=True)
-    return tuple(parse_criteria(spec.project.success_criteria) + own)
+    names = spec.checks.schemas
+    own = parse_criteria(task.success_criteria, explicit=True, schemas=names)
+    return tuple(parse_criteria(spec.project.success_criteria, schemas=names) + own)
 
 
 def check_inputs(state: ProjectState, task: TaskState, tools: CheckTools) -> CheckInputs:
@@ -95,8 +101,8 @@ def run_checks(files: Mapping[str, str], inputs: CheckInputs) -> tuple[CheckOutc
     """Every check that applies, run in a fresh temporary folder holding the dependencies' files and ``files``.
 
     Blocking (child processes): call it in a worker thread. Merge with ``CheckResult.with_outcomes``."""
-    plan = _Plan(inputs.criteria)
     own_py = sorted(f for f in files if f.endswith(".py"))
+    plan = _Plan(inputs.criteria, python=bool(own_py))
     own_json = sorted(f for f in files if f.endswith(".json"))
     own_tests = [f for f in own_py if _is_test_file(f)]
     out: list[CheckOutcome] = []
@@ -106,18 +112,21 @@ def run_checks(files: Mapping[str, str], inputs: CheckInputs) -> tuple[CheckOutc
         _materialise(work, inputs, files)
         if own_py:
             python, timeout = inputs.tools.python, inputs.timeout_s
-            out.append(compile_python(work, aux, own_py, python=python, timeout_s=timeout, criterion=plan.text(SYNTAX)))
+            outcome = compile_python(work, aux, own_py, python=python, timeout_s=timeout, criterion=plan.text(SYNTAX))
+            out.append(plan.must_apply(SYNTAX, outcome))
         else:
             out += plan.nothing_to_check(SYNTAX, "py_compile", "no Python files")
         any_tests = any(_is_test_file(p.name) for p in work.rglob("*.py"))  # the dependencies' count too
         if own_tests or (plan.wants(TESTS) and own_py and any_tests):
             python = inputs.tools.python
-            out.append(run_pytest(work, aux, python=python, timeout_s=inputs.timeout_s, criterion=plan.text(TESTS)))
+            outcome = run_pytest(work, aux, python=python, timeout_s=inputs.timeout_s, criterion=plan.text(TESTS))
+            out.append(plan.must_apply(TESTS, outcome))
         else:
             out += plan.nothing_to_check(TESTS, "pytest", "no tests" if own_py else "no Python files")
         if plan.wants(LINT) and own_py:
             ruff = inputs.tools.ruff
-            out.append(run_ruff(work, aux, own_py, ruff=ruff, timeout_s=inputs.timeout_s, criterion=plan.text(LINT)))
+            outcome = run_ruff(work, aux, own_py, ruff=ruff, timeout_s=inputs.timeout_s, criterion=plan.text(LINT))
+            out.append(plan.must_apply(LINT, outcome))
         else:
             out += plan.nothing_to_check(LINT, "ruff", "no Python files")
         if own_json:
@@ -131,7 +140,8 @@ def run_checks(files: Mapping[str, str], inputs: CheckInputs) -> tuple[CheckOutc
                 out.append(CheckOutcome(check, SKIPPED, f"skipped: no schema {name!r} under checks.schemas", crit.text))
             elif own_json:
                 module = inputs.tools.jsonschema
-                out.append(check_schema(work, own_json, name, inputs.schemas[name], module=module, criterion=crit.text))
+                outcome = check_schema(work, own_json, name, inputs.schemas[name], module=module, criterion=crit.text)
+                out.append(plan.must_apply(SCHEMA, outcome, crit))
             else:
                 out += plan.nothing_to_check(SCHEMA, check, "no JSON files", crit)
     out += [CheckOutcome("criterion", UNCHECKED, NOT_MACHINE_CHECKED, c.text) for c in inputs.criteria if not c.checks]
@@ -139,9 +149,13 @@ def run_checks(files: Mapping[str, str], inputs: CheckInputs) -> tuple[CheckOutc
 
 
 class _Plan:
-    """The criteria by the check they ask for; the task's own criterion wins over the project's."""
+    """The criteria by the check they ask for; the task's own criterion wins over the project's.
 
-    def __init__(self, criteria: tuple[Criterion, ...]) -> None:
+    ``python``: whether the task delivers Python files. Without them, a task's own criterion that only reads like a
+    Python check ("the Go program compiles", "all jest tests pass") is guidance, not a failed pytest/py_compile."""
+
+    def __init__(self, criteria: tuple[Criterion, ...], *, python: bool = True) -> None:
+        self.python = python
         self.by_check: dict[str, Criterion] = {}
         self.schemas: dict[str | None, Criterion] = {}
         for crit in criteria:
@@ -173,9 +187,22 @@ class _Plan:
         crit = crit or self.by_check.get(kind)
         if crit is None:
             return []
+        if crit.explicit and kind in _PYTHON_CHECKS and not self.python and not _PYTHON_NAMED.search(crit.text):
+            return [
+                CheckOutcome(check, UNCHECKED, f"{NOT_MACHINE_CHECKED} ({missing} in the task's output)", crit.text)
+            ]
         if crit.explicit:
             return [CheckOutcome(check, FAILED, f"{missing} in the task's output to check", crit.text)]
         return [CheckOutcome(check, SKIPPED, f"skipped: not applicable ({missing} in this task's output)", crit.text)]
+
+    def must_apply(self, kind: str, outcome: CheckOutcome, crit: Criterion | None = None) -> CheckOutcome:
+        """``outcome``, failed when it was skipped (its tool is missing) but the task's own criterion asked for it."""
+        crit = crit or self.by_check.get(kind)
+        if outcome.status != SKIPPED or crit is None or not crit.explicit:
+            return outcome
+        why = outcome.reason.removeprefix("skipped: ")
+        reason = f"the task's own criterion could not be checked: {why}"
+        return CheckOutcome(outcome.check, FAILED, reason, outcome.criterion, outcome.detail)
 
 
 def _is_test_file(name: str) -> bool:
