@@ -44,9 +44,9 @@ def _telemetry_from(env: dict[str, str], tmp: Path) -> Any:
         ({"OPENTELEMETRY_ENABLED": "true"}, (True, True, None)),
         ({"OPENTELEMETRY_ENABLED": "False"}, (False, False, None)),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, (False, True, "http://c:4318")),
-        (  # the traces-only endpoint wins over the general one, as in the OpenTelemetry SDKs
+        (  # the traces-only endpoint is kept apart (a full URL) and wins over the general one, as in the OTel SDKs
             {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t:4318"},
-            (False, True, "http://t:4318"),
+            (False, True, "http://c:4318"),
         ),
         (  # an explicit off beats an endpoint, and a PODIUM__ variable beats both
             {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OPENTELEMETRY_ENABLED": "false",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from podium.cli.context import cli_env, load_cli_config
+from podium.cli.flags import reject_blank
 from podium.config import PodiumConfig
 from podium.core.errors import ValidationError
 from podium.core.events import Event, EventType
@@ -83,6 +84,10 @@ def ask(
     ] = None,
 ) -> None:
     """Ask a model. `echo "text" | podium ask "Summarise this" --model ollama:llama3.2`"""
+    reject_blank(
+        "--model", model, field="model", valid="a model id (provider:model) or alias",
+        hint="give a model id (provider:model) or alias, or leave --model out to route",
+    )  # fmt: skip
     chosen, cap = _strategy(strategy, model), parse_max_cost(max_cost)  # bad flags fail before stdin is read
     loaded = load_cli_config(ctx)
     task = None if task_type is None else task_type_name(task_type, loaded.config.routing.task_table)

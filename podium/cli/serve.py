@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from podium.cli.context import cli_env, load_cli_config
+from podium.cli.flags import reject_blank
 
 
 def serve_command(
@@ -40,6 +41,10 @@ def serve_command(
     if hash_key:
         typer.echo(_hash_stdin())
         return
+    reject_blank(
+        "--host", host, field="server.host", valid="an address of this machine, e.g. 127.0.0.1",
+        hint="give an address of this machine, e.g. 127.0.0.1 (or 0.0.0.0 for all)",
+    )  # fmt: skip
     import uvicorn
 
     from podium.server import create_app

@@ -19,7 +19,7 @@ from podium.config.providers import DEFAULT_PROVIDERS, ProviderSettings
 from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
 from podium.config.server import ServerSettings
-from podium.config.telemetry import TelemetrySettings
+from podium.config.telemetry import TelemetrySettings, check_otlp_protocol
 from podium.config.validation import config_error_from, flatten, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError
 
@@ -191,6 +191,8 @@ def load_config(
             keys = flatten({ov.key: ov.value}) if isinstance(ov.value, dict) else {ov.key: ov.value}
             sources.update({k: f"env:{ov.var}" for k in keys})
     config = PodiumConfig.from_mapping(data, path=file, sources=sources)
+    if use_env_overrides:
+        check_otlp_protocol(env, config.telemetry)  # only once it is known whether tracing is on
     effective = flatten(config.model_dump(mode="json"))
     return LoadedConfig(config=config, path=file, sources={k: sources.get(k, "default") for k in effective})
 

@@ -41,6 +41,11 @@ class TelemetrySettings(BaseModel):
     max_label_values: int = Field(default=100, ge=1, description="distinct values per label before 'other'")
     tracing_enabled: bool = False
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP base URL, e.g. http://localhost:4318")
+    otlp_traces_endpoint: str | None = Field(
+        default=None,
+        description="full OTLP/HTTP traces URL, used as given (no /v1/traces added); wins over otlp_endpoint. "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT sets it",
+    )
     service_name: str = "podium"
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     capture_content: bool = Field(default=False, description="put prompt and answer text on spans")
@@ -71,6 +76,11 @@ class TelemetrySettings(BaseModel):
 
 # The variables OpenTelemetry users already set, and seed 000's switch; PODIUM_* variables for the same keys win.
 OTLP_ENDPOINT_VARS: tuple[str, ...] = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+# The general variable is a base URL (``/v1/traces`` is added); the traces-only one is the full URL, used as given.
+_ENDPOINT_KEYS = {
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "telemetry.otlp_endpoint",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "telemetry.otlp_traces_endpoint",
+}
 OTLP_PROTOCOL_VARS: tuple[str, ...] = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 SERVICE_NAME_VAR = "OTEL_SERVICE_NAME"
 ENABLED_VAR = "OPENTELEMETRY_ENABLED"
@@ -82,12 +92,12 @@ def telemetry_env_overrides(env: Mapping[str, str]) -> list[tuple[str, str, Any]
 
     ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the traces-only ``..._TRACES_ENDPOINT``) turns tracing on and exports to it;
     ``OTEL_SERVICE_NAME`` names the service; ``OPENTELEMETRY_ENABLED=true|false`` turns metrics and tracing on or off.
+    The protocol variables are checked once the whole configuration is known (``check_otlp_protocol``).
     """
     out: list[tuple[str, str, Any]] = []
     for var in OTLP_ENDPOINT_VARS:
         if endpoint := env.get(var, "").strip():
-            _check_protocol(env, var)
-            out += [(var, "telemetry.otlp_endpoint", endpoint), (var, "telemetry.tracing_enabled", True)]
+            out += [(var, _ENDPOINT_KEYS[var], endpoint), (var, "telemetry.tracing_enabled", True)]
     if name := env.get(SERVICE_NAME_VAR, "").strip():
         out.append((SERVICE_NAME_VAR, "telemetry.service_name", name))
     if raw := env.get(ENABLED_VAR, "").strip():
@@ -103,8 +113,17 @@ def telemetry_env_overrides(env: Mapping[str, str]) -> list[tuple[str, str, Any]
     return out
 
 
-def _check_protocol(env: Mapping[str, str], endpoint_var: str) -> None:
-    """Podium sends OTLP over HTTP with protobuf bodies; a collector's gRPC port would drop every span silently."""
+def check_otlp_protocol(env: Mapping[str, str], settings: TelemetrySettings) -> None:
+    """Podium sends OTLP over HTTP with protobuf bodies; a collector's gRPC port would drop every span silently.
+
+    Only checked when tracing ends up on and an OTEL endpoint variable is set: with tracing off (e.g.
+    ``OPENTELEMETRY_ENABLED=false``) a machine-wide ``OTEL_EXPORTER_OTLP_PROTOCOL=grpc`` is ignored.
+    """
+    if not settings.tracing_enabled:
+        return
+    endpoint_var = next((v for v in reversed(OTLP_ENDPOINT_VARS) if env.get(v, "").strip()), None)
+    if endpoint_var is None:
+        return
     for var in OTLP_PROTOCOL_VARS:
         protocol = env.get(var, "").strip()
         if protocol:

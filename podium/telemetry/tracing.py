@@ -30,10 +30,11 @@ class TracingConfig:
     """Seed 003's tracing options; ``TelemetrySettings`` carries the same ones for podium.yaml."""
 
     enabled: bool = True
-    otlp_endpoint: str | None = None
+    otlp_endpoint: str | None = None  # a base URL: /v1/traces is added
     service_name: str = "podium"
     sample_rate: float = 1.0
     capture_content: bool = False
+    otlp_traces_endpoint: str | None = None  # the full traces URL, used as given; wins over otlp_endpoint
 
     @classmethod
     def from_settings(cls, settings: TelemetrySettings) -> TracingConfig:
@@ -43,6 +44,7 @@ class TracingConfig:
             service_name=settings.service_name,
             sample_rate=settings.sample_rate,
             capture_content=settings.capture_content,
+            otlp_traces_endpoint=settings.otlp_traces_endpoint,
         )
 
 
@@ -68,15 +70,19 @@ def configure_tracing(
     provider = TracerProvider(resource=Resource.create({"service.name": cfg.service_name}), sampler=sampler)
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-    if cfg.enabled and cfg.otlp_endpoint:
+    if cfg.enabled and cfg.otlp_traces_endpoint:
+        provider.add_span_processor(BatchSpanProcessor(otlp_exporter(cfg.otlp_traces_endpoint, verbatim=True)))
+    elif cfg.enabled and cfg.otlp_endpoint:
         provider.add_span_processor(BatchSpanProcessor(otlp_exporter(cfg.otlp_endpoint)))
     if set_global:
         trace.set_tracer_provider(provider)
     return provider
 
 
-def otlp_exporter(endpoint: str) -> SpanExporter:
-    """An OTLP/HTTP span exporter for ``endpoint`` (a base URL such as http://localhost:4318, or the full path)."""
+def otlp_exporter(endpoint: str, *, verbatim: bool = False) -> SpanExporter:
+    """An OTLP/HTTP span exporter for ``endpoint``: a base URL such as http://localhost:4318 (``/v1/traces`` is added
+    unless already there), or with ``verbatim`` the full traces URL used as given (as the OpenTelemetry spec says
+    for OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)."""
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError as exc:
@@ -92,6 +98,8 @@ def otlp_exporter(endpoint: str) -> SpanExporter:
             field="otlp_endpoint",
             value=endpoint,
         )
+    if verbatim:
+        return OTLPSpanExporter(endpoint=endpoint)
     url = endpoint.rstrip("/")
     if not url.endswith(OTLP_TRACES_PATH):
         url += OTLP_TRACES_PATH

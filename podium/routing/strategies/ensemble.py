@@ -160,7 +160,8 @@ class EnsembleStrategy:
         self, request: ChatRequest, answers: list[Completion], caller: ModelCaller, meta: CallMeta,
         attempts: list[Completion], decision: RoutingDecision,
     ) -> Completion | None:
-        """The aggregator's answer; None when a budget refused the aggregator (the vote stands)."""
+        """The aggregator's answer; None when a budget refused the aggregator or its call failed (the vote among the
+        members' answers, already paid for, stands)."""
         assert self.aggregator_model is not None
         listing = "\n\n".join(f"Answer {i}:\n{a.text}" for i, a in enumerate(answers, start=1))
         prompt = f"Request:\n{request.last_user_text}\n\n{listing}"
@@ -168,6 +169,10 @@ class EnsembleStrategy:
             merged = await caller(self.aggregator_model, ChatRequest.from_prompt(prompt, system=SYNTH_SYSTEM), meta)
         except BudgetExceededError as exc:
             decision.refused(self.aggregator_model, exc, role="aggregator")
+            return None
+        except CALL_ERRORS as exc:
+            decision.failed(self.aggregator_model, exc, role="aggregator")
+            decision.note(f"aggregator {self.aggregator_model} failed ({type(exc).__name__}); falling back to the vote")
             return None
         attempts.append(merged)
         decision.step(self.aggregator_model, merged, role="aggregator", outcome="synthesized",

@@ -21,6 +21,12 @@ from podium.workflows.project.tasks import TaskSpec
 _BLOCK = re.compile(r"```(?P<lang>[A-Za-z0-9_+.-]*)(?P<info>[^\n]*)\n(?P<code>.*?)```", re.DOTALL)
 _SUFFIX_LANG = {".py": "python", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 _LANG_ALIASES = {"py": "python", "python3": "python", "yml": "yaml"}
+_INFO_NAME = re.compile(
+    r"""(?:title|file|filename|path)\s*=\s*["']?(?P<name>[^"'\s]+)|^:?(?P<bare>[\w./-]+\.[A-Za-z0-9]+)$"""
+)
+_FIRST_LINE_NAME = re.compile(
+    r"^\s*(?:#|//|--|<!--)\s*(?:file(?:name)?\s*:\s*)?(?P<name>[\w./-]+\.[A-Za-z0-9]+)\s*(?:-->)?\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +116,45 @@ def expected_language(task: TaskSpec) -> str | None:
 
 
 def main_code(task: TaskSpec, text: str) -> CodeBlock | None:
-    """The block to save as the task's file: the first in the expected language, else the first block."""
+    """The block to save as the task's file: the first in the expected language, else the first block (blocks
+    naming another file left aside)."""
     blocks = code_blocks(text)
     index = main_index(task, blocks)
     return None if index is None else blocks[index]
 
 
 def main_index(task: TaskSpec, blocks: Sequence[CodeBlock]) -> int | None:
-    """Which of ``blocks`` is the task's main code (see ``main_code``)."""
+    """Which of ``blocks`` is the task's main code (see ``main_code``): a block that names a different file
+    (``# file: test_bucket.py``) is that file, not the main code, unless every block names another file."""
     if not blocks:
         return None
     lang = expected_language(task)
-    return next((i for i, b in enumerate(blocks) if lang is not None and b.language == lang), 0)
+    own = [i for i, b in enumerate(blocks) if named_block(b)[0] in (None, task.output_file)] or list(range(len(blocks)))
+    return next((i for i in own if lang is not None and blocks[i].language == lang), own[0])
+
+
+def named_block(block: CodeBlock) -> tuple[str | None, str]:
+    """(the file the block names, its code without the naming line); (None, code) when it names none."""
+    info = _INFO_NAME.search(block.info)
+    if info is not None:
+        return _safe(info.group("name") or info.group("bare")), block.code
+    if "." in block.language and _safe(block.language):  # ```test_x.py
+        return _safe(block.language), block.code
+    first, _, rest = block.code.partition("\n")
+    match = _FIRST_LINE_NAME.match(first)
+    if match is not None and _safe(match.group("name")):
+        return _safe(match.group("name")), rest
+    return None, block.code
+
+
+def _safe(name: str | None) -> str | None:
+    """``name`` when it is a plain relative path inside the output directory."""
+    if not name:
+        return None
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or str(path) in (".", "") or not path.suffix:
+        return None
+    return str(path)
 
 
 def check_output(task: TaskSpec, text: str) -> CheckResult:
