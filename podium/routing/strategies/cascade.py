@@ -26,6 +26,7 @@ from podium.routing.strategies.base import (
     total_cost,
     with_task_type,
 )
+from podium.routing.strategies.steps import BudgetStop, call_step
 
 _EVIDENCE = ("predicted", "agreement")
 
@@ -103,17 +104,12 @@ class CascadeStrategy:
         failures: list[tuple[str, BaseException]] = []
         for step, cand in enumerate(order, start=1):
             try:
-                completion = await caller(cand.id, request.with_model(cand.id), meta)
-            except CALL_ERRORS as exc:
-                failures.append((cand.id, exc))
-                decision.failed(cand.id, exc)
-                decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
-                continue
-            except BudgetExceededError as exc:  # nothing was sent: settle for what is already paid for
-                if not answers:
-                    raise
-                decision.refused(cand.id, exc)
+                completion = await call_step(step, cand.id, request, caller=caller, meta=meta, decision=decision,
+                                             failures=failures, paid=bool(answers))
+            except BudgetStop:
                 return self._finish(request, answers, attempts, predicted, decision, stop="budget-limited")
+            if completion is None:
+                continue
             attempts.append(completion)
             answers.append((cand.id, completion))
             record = decision.step(cand.id, completion)

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from podium.core.errors import AllAttemptsFailedError, BudgetExceededError
+from podium.core.errors import AllAttemptsFailedError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
 from podium.routing.plans import AnswerFacts, PlanPoint, PlanTable, accepts
 from podium.routing.selection import Candidate
 from podium.routing.strategies.base import (
-    CALL_ERRORS,
     CandidatePool,
     RoutedResult,
     RoutingDecision,
     Strategy,
     total_cost,
 )
+from podium.routing.strategies.steps import BudgetStop, call_step
 
 TaskOf = Callable[[str], str]
 
@@ -102,17 +102,12 @@ class PlannedCascade:
         failures: list[tuple[str, BaseException]] = []
         for step, cand in enumerate(order, start=1):
             try:
-                completion = await caller(cand.id, request.with_model(cand.id), meta)
-            except CALL_ERRORS as exc:
-                failures.append((cand.id, exc))
-                decision.failed(cand.id, exc)
-                decision.note(f"step {step}: {cand.id} failed ({type(exc).__name__}); escalating")
-                continue
-            except BudgetExceededError as exc:  # nothing was sent: settle for what is already paid for
-                if not attempts:
-                    raise
-                decision.refused(cand.id, exc)
+                completion = await call_step(step, cand.id, request, caller=caller, meta=meta, decision=decision,
+                                             failures=failures, paid=bool(attempts))
+            except BudgetStop:
                 return _keep_latest(attempts, decision, "budget-limited")
+            if completion is None:
+                continue
             attempts.append(completion)
             if step == len(order):
                 decision.step(cand.id, completion, outcome="end of chain", reason="last in the plan")
