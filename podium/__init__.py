@@ -1,28 +1,76 @@
 """Podium: send every LLM call to the cheapest model that will do it well."""
 
-from podium.core.errors import (
-    AllAttemptsFailedError,
-    AuthenticationError,
-    BudgetExceededError,
-    ConfigError,
-    ContentPolicyError,
-    ContextWindowExceededError,
-    MalformedResponseError,
-    MissingAPIKeyError,
-    PodiumError,
-    ProviderError,
-    RateLimitError,
-    ReplayMissError,
-    ServerError,
-    UnknownModelError,
-    ValidationError,
-)
-from podium.core.model_spec import ModelSpec
-from podium.core.pipeline import CallMeta
-from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
-from podium.engine import CompletionStream, Podium, SyncPodium
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.core.errors import (
+        AllAttemptsFailedError,
+        AuthenticationError,
+        BudgetExceededError,
+        ConfigError,
+        ContentPolicyError,
+        ContextWindowExceededError,
+        MalformedResponseError,
+        MissingAPIKeyError,
+        PodiumError,
+        ProviderError,
+        RateLimitError,
+        ReplayMissError,
+        ServerError,
+        UnknownModelError,
+        ValidationError,
+    )
+    from podium.core.model_spec import ModelSpec
+    from podium.core.pipeline import CallMeta
+    from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
+    from podium.engine import CompletionStream, Podium, SyncPodium
 
 __version__ = "0.1.0"
+
+# Where each public name lives. Importing ``podium`` imports none of them: the engine pulls in HTTP, SQL and the
+# routing data, and the CLI's ``--help`` or a config check needs none of that (PEP 562 module ``__getattr__``).
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "AllAttemptsFailedError",
+            "AuthenticationError",
+            "BudgetExceededError",
+            "ConfigError",
+            "ContentPolicyError",
+            "ContextWindowExceededError",
+            "MalformedResponseError",
+            "MissingAPIKeyError",
+            "PodiumError",
+            "ProviderError",
+            "RateLimitError",
+            "ReplayMissError",
+            "ServerError",
+            "UnknownModelError",
+            "ValidationError",
+        ),
+        "podium.core.errors",
+    ),
+    "ModelSpec": "podium.core.model_spec",
+    "CallMeta": "podium.core.pipeline",
+    **dict.fromkeys(("ChatRequest", "Completion", "Message", "StreamChunk", "Usage"), "podium.core.types"),
+    **dict.fromkeys(("CompletionStream", "Podium", "SyncPodium"), "podium.engine"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'podium' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
 __all__ = [
     "AllAttemptsFailedError",

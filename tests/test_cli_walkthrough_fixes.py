@@ -196,7 +196,8 @@ async def test_explain_says_when_a_preference_narrowed_nothing(tmp_path: Path) -
         "routing": {"candidates": [MINI, "ollama:llama3.2"]},
     })
     async with Podium.from_config(config, env={"OPENAI_API_KEY": KEY}, home=tmp_path, layers=False) as client:
-        decision = await client.explain("Explain why the sky is blue.", strategy="cheapest")
+        # A small local model is not predicted to write a good proof.
+        decision = await client.explain("Prove that the square root of 2 is irrational.", strategy="cheapest")
     assert decision.explanation[0] == (
         "orchestration.prefer_free_models is on, but no $0 model is predicted to reach quality 0.70 for this "
         "request, so it narrowed nothing"

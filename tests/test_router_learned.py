@@ -1,4 +1,5 @@
-"""The learned quality router: train/predict/save/load, held-out quality, decision rules, the CLI."""
+"""The learned quality router: train/predict/save/load, held-out quality, models rated by profile alone, decision
+rules, the CLI."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from podium.routing.learned_router import (
     choose_by_utility,
     choose_cheapest,
     default_router,
-    train_router,
 )
+from podium.routing.router_training import train_router
 
 GPT4 = "openai:gpt-4-1106-preview"
 
@@ -41,6 +42,8 @@ def test_predict_shapes_and_ranges(router: QualityRouter) -> None:
     probs = router.predict("Write a function to add two numbers.")
     assert set(probs) == set(router.models) and all(0 < p < 1 for p in probs.values())
     assert set(router.predict("hi", models=[GPT4, "x:unknown"])) == {GPT4}
+    # Any model with a quality profile is rated, recorded outcomes or not; one without a profile is not.
+    assert set(router.predict("hi", models=["openai:gpt-5", "x:unknown"])) == {"openai:gpt-5"}
     many = router.predict_many(["a", "Write a function to add two numbers."])
     assert many.shape == (2, 11)
     assert np.allclose(many[1], [probs[m] for m in router.models])
@@ -102,9 +105,31 @@ def test_choose_rules() -> None:
 def test_default_router_is_the_shipped_one() -> None:
     router = default_router()
     assert len(router.models) == 11
-    assert router.info()["trained_on"]["records"] == 2885
+    assert router.info()["trained_on"]["evals"] == {"arc-challenge": 1039, "mbpp": 299, "winogrande": 887,
+                                                    "gsm8k": 660, "mmlu": 14042}
     probs = router.predict("Write a function to filter odd numbers.")
     assert probs[GPT4] > probs["together:mistral-7b-chat"]
+
+
+def test_a_stronger_profile_means_a_higher_prediction_and_hard_prompts_separate_models_more() -> None:
+    router = default_router()
+    small, big = "openai:gpt-4.1-nano", "openai:gpt-5"
+    easy = router.predict("What is the capital of France?", [small, big])
+    hard = router.predict("Prove that there are infinitely many primes congruent to 3 mod 4.", [small, big])
+    assert easy[big] > easy[small] and hard[big] > hard[small]
+    assert hard[big] - hard[small] > easy[big] - easy[small]
+    assert hard[big] < easy[big]
+
+
+def test_a_configured_profile_changes_the_prediction() -> None:
+    from podium.catalog import Catalog
+
+    catalog = Catalog.bundled().with_overrides([{"id": "openai:gpt-4.1-nano", "quality": {"overall": 1450}}])
+    router = default_router()
+    prompt = "Write a Python function to merge two sorted lists."
+    before = router.predict(prompt, ["openai:gpt-4.1-nano"])["openai:gpt-4.1-nano"]
+    after = router.with_catalog(catalog).predict(prompt, ["openai:gpt-4.1-nano"])
+    assert after["openai:gpt-4.1-nano"] > before + 0.02
 
 
 def test_cli_train_and_info(tmp_path: Path) -> None:

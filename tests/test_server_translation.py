@@ -81,7 +81,7 @@ def test_full_request_translates_every_field():
         ({"model": "m", "messages": []}, "messages", "non-empty"),
         ({"model": "m", "messages": [USER], "temperature": 3}, "temperature", "0 to 2"),
         ({"model": "m", "messages": [USER], "max_tokens": True}, "max_tokens", "integer"),
-        ({"model": "m", "messages": [USER], "n": 2}, "n", "n=1"),
+        ({"model": "m", "messages": [USER], "n": 0}, "n", "out of range"),
         ({"model": "m", "messages": [USER], "stop": [1]}, "stop", "strings"),
         (
             {"model": "m", "messages": [{"role": "user", "content": [{"type": "audio"}]}]},

@@ -126,7 +126,8 @@ async def test_cascade_agreement_and_prediction_decide_escalation() -> None:
 
 
 async def test_cascade_derives_chain_from_router_and_skips_failed_models() -> None:
-    s = strategy("cascade", quality_threshold=0.7, gates=("final_answer", "predicted"))
+    # tiny (0.55) is within the derived chain's floor (threshold - 0.1) only at a 0.6 threshold.
+    s = strategy("cascade", quality_threshold=0.6, gates=("final_answer", "predicted"))
     caller = ScriptedCaller({"t:tiny": ServerError("down", provider="t"), "t:small": "B", "t:big": "B",
                              "t:narrow": "B"})
     result = await s.run(ChatRequest.from_prompt(MCQ), caller=caller, meta=CallMeta())
@@ -135,6 +136,14 @@ async def test_cascade_derives_chain_from_router_and_skips_failed_models() -> No
     dead = ScriptedCaller({m: ServerError("down", provider="t") for m in MODELS})
     with pytest.raises(AllAttemptsFailedError):
         await s.run(ChatRequest.from_prompt(MCQ), caller=dead, meta=CallMeta())
+
+
+async def test_derived_cascade_opens_with_the_cheapest_model_predicted_good_enough() -> None:
+    # At 0.7, tiny (0.55) is below the floor (0.6): the cascade never pays for an answer it expects to reject.
+    s = strategy("cascade", quality_threshold=0.7, gates=("final_answer", "predicted"))
+    caller = ScriptedCaller({"t:tiny": "B", "t:small": "B", "t:big": "B", "t:narrow": "B"})
+    result = await s.run(ChatRequest.from_prompt(MCQ), caller=caller, meta=CallMeta())
+    assert caller.calls == ["t:small"] and result.completion.model == "t:small"
 
 
 async def test_ensemble_votes_and_reports_agreement() -> None:

@@ -12,7 +12,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from podium.catalog.mapping import document_from_specs, spec_from_mapping
+from podium.catalog.litellm_import import price_tiers, request_fee
+from podium.catalog.mapping import decimal_str, document_from_specs, spec_from_mapping, tier_to_mapping
 from podium.core.money import per_million
 
 REF = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/reference/model_prices_litellm_1.109.1.json.gz")
@@ -36,6 +37,12 @@ def from_litellm(key, *, note=None, ctx=None, out=None, **extra):
         "output_per_million": dec(e.get("output_cost_per_token")),
         "cached_input_per_million": dec(e.get("cache_read_input_token_cost")),
         "cache_write_per_million": dec(e.get("cache_creation_input_token_cost")),
+        "reasoning_per_million": dec(e.get("output_cost_per_reasoning_token")),
+        "request_fee_usd": decimal_str(request_fee(e)),
+        "price_tiers": [tier_to_mapping(t) for t in price_tiers(e, {
+            "input_per_million": per_million(e["input_cost_per_token"]) if "input_cost_per_token" in e else None,
+            "output_per_million": per_million(e["output_cost_per_token"]) if "output_cost_per_token" in e else None,
+        })],
         "context_window": ctx or e.get("max_input_tokens") or e.get("max_tokens"),
         "max_output_tokens": out or e.get("max_output_tokens") or e.get("max_tokens"),
         "price_source": src,
@@ -381,7 +388,22 @@ add("llamacpp:qwen2.5-coder-7b-instruct", manual("0", "0", source=LOCAL, ctx=409
     tier="basic", description=LCPP, **LOC)
 
 
+# Superseded by a newer model of the same provider at a similar or lower price: callable when named, never picked
+# by a strategy on its own (the recorded 2023 models included).
+LEGACY = {
+    "openai:gpt-4", "openai:gpt-4-turbo", "openai:gpt-3.5-turbo", "openai:gpt-4-1106-preview",
+    "openai:gpt-3.5-turbo-1106", "openai:o1", "openai:gpt-4o",
+    "anthropic:claude-3-opus", "anthropic:claude-3-7-sonnet", "anthropic:claude-opus-4", "anthropic:claude-opus-4-1",
+    "anthropic:claude-3-haiku", "together:mixtral-8x7b-chat", "together:mistral-7b-chat",
+    "openrouter:anthropic/claude-3-opus", "openrouter:anthropic/claude-3-haiku", "openrouter:openai/gpt-4o",
+    "moonshot:moonshot-v1-128k", "moonshot:moonshot-v1-8k",
+}
+
+
 def main() -> None:
+    for m in M:
+        if m["id"] in LEGACY:
+            m["legacy"] = True
     specs = [spec_from_mapping(m) for m in M]
     ids = [s.id for s in specs]
     assert len(ids) == len(set(ids)), "duplicate ids"

@@ -13,7 +13,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from podium.catalog.mapping import PRICE_FIELDS, spec_from_mapping, spec_to_mapping, specs_from_document
+from podium.catalog.mapping import (
+    PRICE_FIELDS,
+    figures_from_mapping,
+    profile_to_mapping,
+    spec_from_mapping,
+    spec_to_mapping,
+    specs_from_document,
+)
+from podium.catalog.profiles import attach_profiles, bundled_profiles
 from podium.catalog.store import podium_home, read_models_file, user_models_path
 from podium.config.providers import PROVIDER_ALIASES
 from podium.core.errors import ConfigError, UnknownModelError
@@ -26,7 +34,8 @@ USER_OVERRIDE_SOURCE = "user override"
 @functools.lru_cache(maxsize=1)
 def _bundled_specs() -> tuple[ModelSpec, ...]:
     text = resources.files("podium.catalog").joinpath("models.json").read_text(encoding="utf-8")
-    return tuple(specs_from_document(json.loads(text), origin="bundled models.json"))
+    specs = specs_from_document(json.loads(text), origin="bundled models.json")
+    return tuple(attach_profiles(specs, bundled_profiles()))
 
 
 class Catalog:
@@ -78,11 +87,21 @@ class Catalog:
         if known is None:
             return spec_from_mapping(entry, label=label)
         merged = {**spec_to_mapping(self._specs[known]), **entry, "id": known}
+        if entry.get("quality") is not None:
+            merged["quality"] = _merged_profile(self._specs[known], entry["quality"], label)
         if any(f in entry for f in PRICE_FIELDS) and "price_source" not in entry:
             # The bundled source does not vouch for a price the user typed in.
             merged["price_source"] = USER_OVERRIDE_SOURCE
             merged["price_as_of"] = entry.get("price_as_of")
         return spec_from_mapping(merged, label=label)
+
+    def with_profiles(self, profiles: Mapping[str, Any]) -> Catalog:
+        """A new catalog whose models take the quality profiles in ``profiles`` (model id or alias -> profile)."""
+        out = Catalog(self._specs.values())
+        for name, profile in profiles.items():
+            spec = out.get(name)
+            out.add(replace(spec, quality=profile))
+        return out
 
     # -- lookup ---------------------------------------------------------------------------------------------------
 
@@ -202,3 +221,23 @@ class Catalog:
             and (limit is None or (s.input_per_million is not None and s.input_per_million <= limit))
             and (include_deprecated or not s.deprecated)
         ]
+
+
+def _merged_profile(spec: ModelSpec, value: Any, label: str) -> Any:
+    """A user's ``quality:`` entry over the model's profile: figures without a source are the user's own."""
+    from podium.catalog.mapping import _Invalid
+
+    try:
+        figures = figures_from_mapping(value)
+    except _Invalid as exc:
+        raise ConfigError(f"model {label}: quality = {value!r} is not valid; {exc.valid}",
+                          field=f"models.{label}.quality", value=value, valid=exc.valid) from None
+    figures = {k: f if f.source else replace(f, source=USER_OVERRIDE_SOURCE) for k, f in figures.items()}
+    if spec.quality is None:
+        if "overall" not in figures:
+            raise ConfigError(f"model {label}: quality needs an 'overall' figure (the model has no profile yet)",
+                              field=f"models.{label}.quality.overall", value=value)
+        from podium.core.model_spec import QualityProfile
+
+        return profile_to_mapping(QualityProfile(figures["overall"]).merged(figures))
+    return profile_to_mapping(spec.quality.merged(figures))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from podium.core.errors import ConfigError, ValidationError
-from podium.core.model_spec import ModelSpec
-from podium.core.money import per_million
+from podium.core.model_spec import ModelSpec, PriceTier
+from podium.core.money import per_million, usd
 
 # litellm_provider -> Podium provider. Everything else (bedrock, azure, vertex_ai, ...) needs a wire protocol
 # or auth Podium does not speak, so those entries are skipped.
@@ -46,7 +47,15 @@ _PRICE_KEYS: dict[str, str] = {
     "output_per_million": "output_cost_per_token",
     "cached_input_per_million": "cache_read_input_token_cost",
     "cache_write_per_million": "cache_creation_input_token_cost",
+    "reasoning_per_million": "output_cost_per_reasoning_token",
 }
+# Long-prompt prices: ``<base key>_above_<N>k_tokens`` (batch, flex and priority variants are other service tiers).
+_TIER_KEY = re.compile(
+    r"^(?P<base>input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)"
+    r"_above_(?P<k>\d+)k_tokens$"
+)
+_TIER_FIELDS = {v: k for k, v in _PRICE_KEYS.items()}
+REQUEST_FEE_KEY = "input_cost_per_request"
 SKIP_PROVIDER = "provider Podium cannot call"
 SKIP_MODE = "not a chat model"
 SKIP_INVALID = "invalid entry"
@@ -84,6 +93,37 @@ def _price(entry: Mapping[str, Any], key: str) -> Decimal | None:
     return value
 
 
+def price_tiers(entry: Mapping[str, Any], base: Mapping[str, Decimal | None]) -> tuple[PriceTier, ...]:
+    """The entry's ``*_above_<N>k_tokens`` prices as tiers; a price a tier leaves out is the base one."""
+    found: dict[int, dict[str, Decimal | None]] = {}
+    for key in entry:
+        match = _TIER_KEY.match(key)
+        if match is not None:
+            found.setdefault(int(match["k"]) * 1000, {})[_TIER_FIELDS[match["base"]]] = _price(entry, key)
+    tiers = []
+    for threshold, prices in sorted(found.items()):
+        inp = prices.get("input_per_million") or base["input_per_million"]
+        out = prices.get("output_per_million") or base["output_per_million"]
+        if inp is None or out is None:
+            raise ValidationError(
+                f"the prices above {threshold} tokens have no input or output price to go with them",
+                field=f"input_cost_per_token_above_{threshold // 1000}k_tokens", value=None,
+            )
+        tiers.append(PriceTier(threshold, inp, out, prices.get("cached_input_per_million"),
+                               prices.get("cache_write_per_million")))
+    return tuple(tiers)
+
+
+def request_fee(entry: Mapping[str, Any]) -> Decimal | None:
+    raw = entry.get(REQUEST_FEE_KEY)
+    if raw is None:
+        return None
+    fee = usd(raw)
+    if fee < 0:
+        raise ValidationError(f"{REQUEST_FEE_KEY} = {raw!r} is negative", field=REQUEST_FEE_KEY, value=raw)
+    return fee
+
+
 def _tokens(entry: Mapping[str, Any], *keys: str) -> int | None:
     for key in keys:
         raw = entry.get(key)
@@ -116,6 +156,8 @@ def spec_from_litellm_entry(
         provider=provider,
         api_model=model,
         **prices,
+        price_tiers=price_tiers(entry, prices),
+        request_fee_usd=request_fee(entry),
         **{name: value for name, value in limits.items() if value is not None},
         capabilities=frozenset(caps),
         free_tier=free,

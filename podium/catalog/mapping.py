@@ -9,7 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from podium.core.errors import ConfigError, ValidationError
-from podium.core.model_spec import CAPABILITIES, QUALITY_TIERS, ModelSpec
+from podium.core.model_spec import (
+    CAPABILITIES,
+    PROFILE_KEYS,
+    QUALITY_TIERS,
+    ModelSpec,
+    PriceTier,
+    QualityFigure,
+    QualityProfile,
+)
 from podium.core.money import usd
 
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ModelSpec))
@@ -18,7 +26,12 @@ PRICE_FIELDS: tuple[str, ...] = (
     "output_per_million",
     "cached_input_per_million",
     "cache_write_per_million",
+    "reasoning_per_million",
 )
+TIER_PRICE_FIELDS: tuple[str, ...] = PRICE_FIELDS[:4]
+_TIER_HINT = ("use a list of mappings {above_input_tokens, input_per_million, output_per_million, "
+              "cached_input_per_million, cache_write_per_million}, such as "
+              '[{"above_input_tokens": 200000, "input_per_million": "2.5", "output_per_million": "15"}]')
 
 
 class _Invalid(Exception):
@@ -58,6 +71,44 @@ def _price(value: Any) -> Decimal | None:
     if amount < 0:
         raise _Invalid('use a non-negative USD amount per 1M tokens, such as "0.15"')
     return amount
+
+
+def _fee(value: Any) -> Decimal | None:
+    try:
+        return _price(value)
+    except _Invalid:
+        raise _Invalid('use a non-negative USD amount per request, such as "0.005"') from None
+
+
+def _price_tier(raw: Any) -> PriceTier:
+    if isinstance(raw, PriceTier):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise _Invalid(_TIER_HINT)
+    unknown = [k for k in raw if k not in ("above_input_tokens", *TIER_PRICE_FIELDS)]
+    if unknown:
+        raise _Invalid(f"{unknown[0]!r} is not a tier field; {_TIER_HINT}")
+    prices = {name: _price(raw.get(name)) for name in TIER_PRICE_FIELDS}
+    if prices["input_per_million"] is None or prices["output_per_million"] is None:
+        raise _Invalid(f"a tier needs input_per_million and output_per_million; {_TIER_HINT}")
+    return PriceTier(_positive_int(raw.get("above_input_tokens")), **prices)  # type: ignore[arg-type]
+
+
+def _price_tiers(value: Any) -> tuple[PriceTier, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise _Invalid(_TIER_HINT)
+    tiers = sorted((_price_tier(t) for t in value), key=lambda t: t.above_input_tokens)
+    if len({t.above_input_tokens for t in tiers}) != len(tiers):
+        raise _Invalid(f"two tiers share a threshold; {_TIER_HINT}")
+    return tuple(tiers)
+
+
+def tier_to_mapping(tier: PriceTier) -> dict[str, Any]:
+    out: dict[str, Any] = {"above_input_tokens": tier.above_input_tokens}
+    out.update({name: decimal_str(getattr(tier, name)) for name in TIER_PRICE_FIELDS})
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _positive_int(value: Any) -> int:
@@ -112,6 +163,60 @@ def _as_of(value: Any) -> date | None:
     raise _Invalid("use an ISO date such as 2025-11-01")
 
 
+_FIGURE_FIELDS = ("score", "source", "as_of", "estimate", "note")
+_PROFILE_HINT = (f"use a mapping with keys from {', '.join(PROFILE_KEYS)} ('overall' required), each an Arena "
+                 "Elo-equivalent number such as 1250 or a mapping {score, source, as_of, estimate, note}")
+
+
+def _figure(key: str, value: Any) -> QualityFigure:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return QualityFigure(float(value))
+    if not isinstance(value, Mapping) or not isinstance(value.get("score"), (int, float)) \
+            or isinstance(value.get("score"), bool):
+        raise _Invalid(f"{key}: {_PROFILE_HINT}")
+    unknown = [k for k in value if k not in _FIGURE_FIELDS]
+    if unknown:
+        raise _Invalid(f"{key}.{unknown[0]} is not a figure field; use {', '.join(_FIGURE_FIELDS)}")
+    return QualityFigure(
+        float(value["score"]),
+        _text(value.get("source", "")),
+        _as_of(value.get("as_of")),
+        _flag(value.get("estimate", False)),
+        _text(value.get("note", "")),
+    )
+
+
+def figures_from_mapping(value: Any) -> dict[str, QualityFigure]:
+    """Quality figures by key (overall and categories) from a profile mapping; any subset of ``PROFILE_KEYS``."""
+    if not isinstance(value, Mapping) or not value:
+        raise _Invalid(_PROFILE_HINT)
+    unknown = [k for k in value if k not in PROFILE_KEYS]
+    if unknown:
+        raise _Invalid(f"{unknown[0]!r} is not a profile key; {_PROFILE_HINT}")
+    return {k: _figure(k, v) for k, v in value.items()}
+
+
+def _quality(value: Any) -> QualityProfile | None:
+    if value is None or isinstance(value, QualityProfile):
+        return value
+    figures = figures_from_mapping(value)
+    if "overall" not in figures:
+        raise _Invalid(f"'overall' is missing; {_PROFILE_HINT}")
+    return QualityProfile(figures["overall"]).merged(figures)
+
+
+def figure_to_mapping(fig: QualityFigure) -> dict[str, Any]:
+    out: dict[str, Any] = {"score": fig.score, "source": fig.source,
+                           "as_of": fig.as_of.isoformat() if fig.as_of else None, "estimate": fig.estimate}
+    if fig.note:
+        out["note"] = fig.note
+    return out
+
+
+def profile_to_mapping(profile: QualityProfile | None) -> dict[str, Any] | None:
+    return None if profile is None else {k: figure_to_mapping(f) for k, f in profile.items()}
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "id": _name,
     "provider": _name,
@@ -132,6 +237,10 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "aliases": _string_list,
     "deprecated": _flag,
     "description": _text,
+    "legacy": _flag,
+    "quality": _quality,
+    "request_fee_usd": _fee,
+    "price_tiers": _price_tiers,
 }
 assert set(_PARSERS) == set(SPEC_FIELDS), "every ModelSpec field needs a parser"
 
@@ -187,14 +296,18 @@ def spec_to_mapping(spec: ModelSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in SPEC_FIELDS:
         value = getattr(spec, name)
-        if name in PRICE_FIELDS:
+        if name in PRICE_FIELDS or name == "request_fee_usd":
             value = decimal_str(value)
+        elif name == "price_tiers":
+            value = [tier_to_mapping(t) for t in value]
         elif name == "capabilities":
             value = sorted(value)
         elif name == "aliases":
             value = list(value)
         elif name == "price_as_of":
             value = value.isoformat() if value else None
+        elif name == "quality":
+            value = profile_to_mapping(value)
         out[name] = value
     return out
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 
-from podium.cli.context import cli_env, load_cli_config
+from podium.cli.context import cli_catalog, cli_env, load_cli_config
 from podium.cli.flags import reject_blank
 from podium.config import PodiumConfig
 from podium.core.errors import ValidationError
@@ -74,6 +75,14 @@ def ask(
         ),
     ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models",
+            help="Candidate models for a routed call (comma-separated or repeated; not with --model): the strategy "
+            "chooses among these only, in place of routing.candidates.",
+        ),
+    ] = None,
     task_type: Annotated[
         str | None,
         typer.Option(
@@ -90,10 +99,13 @@ def ask(
     )  # fmt: skip
     chosen, cap = _strategy(strategy, model), parse_max_cost(max_cost)  # bad flags fail before stdin is read
     loaded = load_cli_config(ctx)
+    candidates = candidate_models(models, model, cli_catalog(loaded))
     task = None if task_type is None else task_type_name(task_type, loaded.config.routing.task_table)
     text = _prompt_text(prompt, typer.get_text_stream("stdin"))
     request = ChatRequest.from_prompt(text, system=system, temperature=temperature, max_tokens=max_tokens)
     config = loaded.config.model_copy(update={"mode": "replay"}) if replay else loaded.config
+    if candidates is not None:
+        config = config.model_copy(update={"routing": config.routing.model_copy(update={"candidates": candidates})})
     opts = AskOptions(
         model=model,
         strategy=chosen,
@@ -103,7 +115,8 @@ def ask(
         meta=CallMeta(max_cost_usd=cap, no_cache=no_cache, strategy=chosen, task_type=task),
     )
     fallbacks: list[Event] = []
-    completion = asyncio.run(_run(config, request, opts, fallbacks))
+    waited: list[float] = []
+    completion = asyncio.run(_run(config, request, opts, fallbacks, waited))
     routed = completion.metadata.get("routed")
     fallback = None if routed is not None else fallback_record(completion, fallbacks)
     if as_json:
@@ -111,7 +124,7 @@ def ask(
     else:
         if not stream:
             typer.echo(completion.text)
-        typer.secho(stats_line(completion), err=True, dim=True)
+        typer.secho(stats_line(completion, waited[0] if waited else None, replayed=replay), err=True, dim=True)
     if explain and routed is not None:
         for line in render_routed(routed):
             typer.echo(line, err=True)
@@ -183,6 +196,22 @@ def _strategy(name: str | None, model: str | None) -> str | None:
     return STRATEGY_ALIASES.get(key, key)
 
 
+def candidate_models(values: list[str] | None, model: str | None, catalog: Any) -> tuple[str, ...] | None:
+    """``--models`` as catalog ids (comma-separated or repeated); an unknown name fails with suggestions."""
+    if not values:
+        return None
+    if model is not None:
+        raise ValidationError(
+            f"use --model for one model or --models to route among several, not both (got --model {model})",
+            field="models", value=values, valid="either --model or --models",
+        )
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if not names:
+        raise ValidationError("--models is empty; give model ids such as openai:gpt-4o-mini,openai:gpt-5",
+                              field="models", value=values)
+    return tuple(dict.fromkeys(catalog.get(n).id for n in names))
+
+
 def parse_max_cost(value: str | None) -> Decimal | None:
     if value is None:
         return None
@@ -210,8 +239,11 @@ def routed_strategy(config: PodiumConfig, model: str | None, strategy: str | Non
     return getattr(routing, "default_strategy", None) or getattr(routing, "strategy", None) or "cheapest"
 
 
-async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions, events: list[Event]) -> Completion:
-    """The answer; ``events`` collects the engine's fallback events (one model answering for another)."""
+async def _run(
+    config: PodiumConfig, request: ChatRequest, opts: AskOptions, events: list[Event], waited: list[float] | None = None
+) -> Completion:
+    """The answer; ``events`` collects the engine's fallback events (one model answering for another), ``waited``
+    the milliseconds the call took from sending to the answer, every retry and fallback included."""
     from podium.engine import Podium
 
     # Decide the strategy here so that --explain shows exactly the routing the call then runs.
@@ -227,15 +259,20 @@ async def _run(config: PodiumConfig, request: ChatRequest, opts: AskOptions, eve
     async with client:
         if opts.explain:
             await _explain(client, config, request, opts, strategy)
+        started = time.monotonic()
         if not opts.stream:
-            return await client.complete(request, model=opts.model, strategy=strategy, meta=opts.meta)
-        stream = client.stream(request, model=opts.model, strategy=strategy, meta=opts.meta)
-        async for chunk in stream:
-            if chunk.delta:
-                typer.echo(chunk.delta, nl=False, err=opts.as_json)
-        typer.echo("", err=opts.as_json)
-        assert stream.completion is not None, "a finished stream always holds its completion"
-        return stream.completion
+            answer = await client.complete(request, model=opts.model, strategy=strategy, meta=opts.meta)
+        else:
+            stream = client.stream(request, model=opts.model, strategy=strategy, meta=opts.meta)
+            async for chunk in stream:
+                if chunk.delta:
+                    typer.echo(chunk.delta, nl=False, err=opts.as_json)
+            typer.echo("", err=opts.as_json)
+            assert stream.completion is not None, "a finished stream always holds its completion"
+            answer = stream.completion
+        if waited is not None:
+            waited.append((time.monotonic() - started) * 1000)
+        return answer
 
 
 async def _explain(client: Any, config: PodiumConfig, request: ChatRequest, opts: AskOptions, strategy: str | None) -> None:
@@ -263,10 +300,12 @@ def render_decision(decision: Any) -> None:
     console.print(render_explain(decision))
 
 
-def stats_line(completion: Completion) -> str:
+def stats_line(completion: Completion, waited_ms: float | None = None, *, replayed: bool = False) -> str:
     """``openai:gpt-4o-mini · 12 in / 40 out tokens · $0.000026 · 412 ms``
 
     A routed answer counts the tokens and cost of every model called: ``... · 2 calls · 20 in / 329 out ...``.
+    The time is ``waited_ms`` when given: what the call took, retries and fallbacks included, not only the answering
+    attempt's latency. A replayed answer has no model latency, so the line says how long the replay took.
     """
     model = completion.model if ":" in completion.model else f"{completion.provider}:{completion.model}"
     routed = completion.metadata.get("routed")
@@ -278,4 +317,6 @@ def stats_line(completion: Completion) -> str:
         tokens = f"{len(routed.paid)} call{'s' if len(routed.paid) != 1 else ''} · {tokens}"
     cost = fmt_usd(cost_usd) if cost_usd is not None else "cost unknown"
     cached = " · from cache" if completion.cached else ""
-    return f"{model} · {tokens} · {cost} · {completion.latency_ms:.0f} ms{cached}"
+    took = completion.latency_ms if waited_ms is None else max(waited_ms, completion.latency_ms)
+    timing = f"replayed in {took:.0f} ms" if replayed else f"{took:.0f} ms"
+    return f"{model} · {tokens} · {cost} · {timing}{cached}"

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from podium.config import LoadedConfig, load_config
-
 if TYPE_CHECKING:
     from podium.catalog import Catalog
+    from podium.config import LoadedConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +43,8 @@ def load_cli_config(
     ctx: typer.Context | None, path: Path | None = None, *, use_env_overrides: bool = True
 ) -> LoadedConfig:
     """Load the config the way every command does: ``path``, else ``--config``, else the search path."""
+    from podium.config import load_config  # not at import: `podium --help` needs no settings
+
     chosen = path or cli_state(ctx).config_path
     return load_config(chosen, env=cli_env(), use_env_overrides=use_env_overrides)
 

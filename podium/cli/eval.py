@@ -14,6 +14,7 @@ from podium.core.errors import ValidationError
 app = typer.Typer(name="eval", help="Measure routing strategies on recorded model answers (no API calls).")
 
 BUNDLED = "bundled"
+SPLITS = ("fixed", "by-benchmark", "by-model")
 
 
 def _load(paths: list[Path]) -> list:
@@ -60,6 +61,10 @@ def eval_command(
     gsm8k: Annotated[bool, typer.Option("--gsm8k/--no-gsm8k", help="Include the bundled GSM8K data.")] = True,
     test_fraction: Annotated[float, typer.Option(help="Held-out share of the bundled data.", min=0.05, max=0.95)] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed for the split, the router and the random baseline.")] = 0,
+    split: Annotated[str, typer.Option(
+        "--split", help="fixed: a held-out share of every benchmark; by-benchmark: train without one benchmark and "
+        "score on it, for each; by-model: hide one model's outcomes and predict them from its quality profile.",
+    )] = "fixed",
 ) -> None:
     """Replay strategies over held-out prompts using recorded answers; prints a table (or --json)."""
     if ctx.invoked_subcommand is not None:
@@ -71,6 +76,15 @@ def eval_command(
     from podium.routing.evaluation.harness import total_runs
     from podium.routing.strategies import STRATEGY_NAMES
 
+    if split not in SPLITS:
+        raise ValidationError(f"--split {split!r} is not valid; use one of {', '.join(SPLITS)}", field="split",
+                              value=split, valid=list(SPLITS))
+    if split != "fixed":
+        if dataset:
+            raise ValidationError(f"--split {split} runs on the bundled data; leave out --dataset", field="split",
+                                  value=split)
+        run_split(split, gsm8k=gsm8k, seed=seed, json_out=json_out, settings=load_cli_config(ctx).config.routing)
+        return
     chosen = tuple(strategy or STRATEGIES)
     unknown = [s for s in chosen if s not in STRATEGY_NAMES]
     if unknown:
@@ -99,3 +113,32 @@ def eval_command(
     Console().print(render_table(report))
     if plot is not None:
         typer.echo(f"plot written to {plot}")
+
+
+def run_split(split: str, *, gsm8k: bool, seed: int, json_out: bool, settings: object) -> None:
+    """``--split by-benchmark`` / ``by-model`` over the bundled data (MMLU included): a table, or one JSON object."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from podium.routing.datasets import load_bundled
+    from podium.routing.evaluation import splits
+
+    records = load_bundled(include_gsm8k=gsm8k, include_mmlu=True)
+    err = Console(stderr=True)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=json_out and not err.is_terminal) as bar:
+        task = bar.add_task(f"{split}: loading", total=None)
+
+        def stage(text: str) -> None:
+            bar.update(task, description=text)
+
+        if split == "by-benchmark":
+            rows = splits.by_benchmark(records, settings=settings, seed=seed, stage=stage)  # type: ignore[arg-type]
+            data = {"split": split, "benchmarks": splits.benchmark_json(rows)}
+        else:
+            hidden = splits.by_model(records, seed=seed, stage=stage)
+            data = {"split": split, "models": splits.model_json(hidden)}
+    if json_out:
+        typer.echo(json.dumps(data))
+        return
+    Console().print(splits.render_split(data))

@@ -11,12 +11,10 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
-from podium.cli.ask import ask
-from podium.cli.config_cmd import app as config_app
-from podium.cli.config_cmd import init
 from podium.cli.context import CLIState, cli_env, cli_state
 from podium.cli.errors import report
 
@@ -28,11 +26,40 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
     ("eval", "podium.cli.eval"),
     ("costs", "podium.cli.costs"),
     ("logs", "podium.cli.logs"),
+    ("feedback", "podium.cli.feedback"),
     ("serve", "podium.cli.serve"),
     ("testgen", "podium.cli.testgen"),
     ("project", "podium.cli.project"),
     ("policy", "podium.cli.policy"),
 )
+
+
+# Commands of the root itself, (name, module, attribute: a function or a typer app), imported on first use too.
+ROOT_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("ask", "podium.cli.ask", "ask"),
+    ("init", "podium.cli.config_cmd", "init"),
+    ("config", "podium.cli.config_cmd", "app"),
+)
+
+# What `podium --help` lists beside each command, so that listing them imports none of them (the engine, SQL and
+# the routing data would take a second or more to load). A test checks these against the commands' own help.
+COMMAND_HELP: dict[str, str] = {
+    "ask": 'Ask a model. `echo "text" | podium ask "Summarise this" --model ollama:llama3.2`',
+    "init": "Write a commented default podium.yaml.",
+    "config": "Validate and show the configuration (podium.yaml + PODIUM_* variables).",
+    "models": "List known models and their prices; import price files.",
+    "router": "Train and inspect the learned quality router.",
+    "eval": "Measure routing strategies on recorded model answers (no API calls).",
+    "costs": "Spend reports, statistics, exports and forecasts from the cost ledger.",
+    "logs": "Show the latest calls from the cost ledger: model, status, tokens, cost, latency.",
+    "feedback": "Rate a call's answer. A routed call's rating goes to the model that answered; rating again replaces "
+    "it.\n`podium router train --from-ledger` learns from these ratings.",
+    "serve": "Serve an OpenAI-compatible API: point any OpenAI SDK at http://HOST:PORT/v1 and use model podium/auto.",
+    "testgen": "Generate unit tests: the orchestrator plans, a cheap executor writes, Podium validates (and repairs "
+    "once).",
+    "project": "Multi-step projects: plan into tasks, route each to the cheapest suitable model, checkpoint, resume.",
+    "policy": "Check policy files and explain what policies allow.",
+}
 
 
 def _module_exists(module: str) -> bool:
@@ -42,13 +69,19 @@ def _module_exists(module: str) -> bool:
         return False
 
 
-def _load_group(ctx: typer.Context, name: str, module: str) -> Any:
-    """Import ``module`` and build the command for ``name`` exactly as ``add_typer`` / ``register`` would."""
+def _load_group(ctx: typer.Context, name: str, module: str, attribute: str = "app") -> Any:
+    """Import ``module`` and build the command for ``name`` exactly as ``add_typer`` / ``register`` would.
+    ``attribute`` names a typer app or a command function; a module without it may offer ``register``."""
     mod = importlib.import_module(module)
-    sub = getattr(mod, "app", None)
+    sub = getattr(mod, attribute, None)
     holder = typer.Typer(add_completion=False)
-    if isinstance(sub, typer.Typer):
+    if isinstance(sub, typer.Typer) and _single_command(sub):
+        # an app that is only a callback is one command: its usage must not read `COMMAND [ARGS]...`
+        holder.command(name, help=sub.info.help)(sub.registered_callback.callback)  # type: ignore[union-attr]
+    elif isinstance(sub, typer.Typer):
         holder.add_typer(sub, name=name)
+    elif attribute != "app" and callable(sub):
+        holder.command(name)(sub)
     elif callable(getattr(mod, "register", None)):
         mod.register(holder)
     else:
@@ -56,6 +89,17 @@ def _load_group(ctx: typer.Context, name: str, module: str) -> Any:
     cmd = typer.main.get_command(holder)
     # register() may add a single command, which typer returns as the command itself rather than a group
     return cmd.get_command(ctx, name) if isinstance(cmd, TyperGroup) else cmd
+
+
+def _single_command(sub: typer.Typer) -> bool:
+    callback = sub.registered_callback
+    return (
+        not sub.registered_commands
+        and not sub.registered_groups
+        and callback is not None
+        and callback.callback is not None
+        and bool(callback.invoke_without_command)
+    )
 
 
 def _plain_flag(param: Any) -> None:
@@ -84,24 +128,44 @@ class PodiumGroup(TyperGroup):
     """Mounts the command groups lazily and reports errors as one line plus an exit code."""
 
     command_groups: tuple[tuple[str, str], ...] = COMMAND_GROUPS
+    root_commands: tuple[tuple[str, str, str], ...] = ROOT_COMMANDS
+    command_help: dict[str, str] = COMMAND_HELP
+    _listing_help = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.suggest_commands = False  # typer would only see the commands already mounted: resolve_command does it
 
+    def _lazy(self) -> dict[str, tuple[str, str]]:
+        """Every command mounted on first use: name -> (module, attribute)."""
+        return {
+            **{n: (m, a) for n, m, a in self.root_commands},
+            **{n: (m, "app") for n, m in self.command_groups},
+        }
+
     def list_commands(self, ctx: Any) -> list[str]:
         names = list(super().list_commands(ctx))
-        names += [n for n, m in self.command_groups if n not in names and _module_exists(m)]
+        names += [n for n, (m, _) in self._lazy().items() if n not in names and _module_exists(m)]
         return names
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # the listing shows each command's one-line help from `command_help`, without importing the command
+        self._listing_help = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing_help = False
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
             return _plain_flags(cmd, ctx)
-        module = dict(self.command_groups).get(cmd_name)
+        module, attribute = self._lazy().get(cmd_name, (None, "app"))
         if module is None or not _module_exists(module):
             return None
-        cmd = _load_group(ctx, cmd_name, module)
+        if self._listing_help and cmd_name in self.command_help:
+            return click.Command(cmd_name, help=self.command_help[cmd_name])
+        cmd = _load_group(ctx, cmd_name, module, attribute)
         if cmd is not None:
             self.commands[cmd_name] = _plain_flags(cmd, ctx)  # later lookups (help, completion) skip the import
         return cmd
@@ -185,10 +249,6 @@ def main(
     """Send every LLM call to the cheapest model that will do it well."""
     ctx.obj = CLIState(config_path=config, verbose=verbose)
 
-
-app.command("ask")(ask)
-app.command("init")(init)
-app.add_typer(config_app, name="config")
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -50,7 +50,8 @@ def _short_source(spec: ModelSpec) -> str:
 
 def _tags(spec: ModelSpec) -> str:
     tags = sorted(spec.capabilities)
-    flags = (("free", spec.free_tier), ("open-weights", spec.open_weights), ("deprecated", spec.deprecated))
+    flags = (("free", spec.free_tier), ("open-weights", spec.open_weights), ("deprecated", spec.deprecated),
+             ("legacy", spec.legacy))
     tags += [t for t, on in flags if on]
     return " ".join(tags)
 
@@ -64,6 +65,7 @@ def _table(specs: list[ModelSpec]) -> Table:
         ("$/1M in", "right", True),
         ("$/1M out", "right", True),
         ("context", "right", True),
+        ("quality", "right", True),
         ("tags", "left", False),
         ("price source", "left", False),
     ):
@@ -75,6 +77,7 @@ def _table(specs: list[ModelSpec]) -> Table:
             decimal_str(s.input_per_million) or "?",
             decimal_str(s.output_per_million) or "?",
             f"{s.context_window:,}",
+            "-" if s.quality is None else f"{s.quality.overall.score:.0f}",
             _tags(s),
             _short_source(s),
         )
@@ -112,7 +115,9 @@ def list_models(
     ] = None,
     sort: Annotated[str, typer.Option("--sort", help="Order by id, or by price (input+output $/1M).")] = "id",
 ) -> None:
-    """List known models: id, provider, $/1M tokens, context window, tags, and where each price came from."""
+    """List known models: id, provider, $/1M tokens, context window, overall quality (Arena Elo-equivalent), tags
+    (legacy: superseded, used only when named), and where each price came from. `podium models show ID` lists a
+    model's whole quality profile with each figure's source and date."""
     if ctx.invoked_subcommand is not None:
         return
     if sort not in SORT_KEYS:
@@ -142,13 +147,50 @@ def _parse_date(value: str | None) -> date:
         ) from None
 
 
+@app.command("show")
+def show_model(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model id (provider:model) or alias.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print every field as JSON.")] = False,
+) -> None:
+    """One model: prices, context, flags and its quality profile, each figure with its source and as-of date."""
+    spec = cli_catalog(load_cli_config(ctx)).get(name)
+    if as_json:
+        typer.echo(json.dumps(spec_to_mapping(spec), indent=1))
+        return
+    console = Console()
+    console.print(f"[bold]{spec.id}[/bold]  {decimal_str(spec.input_per_million) or '?'} / "
+                  f"{decimal_str(spec.output_per_million) or '?'} $/1M in/out  ({_short_source(spec)})  "
+                  f"context {spec.context_window:,}  {_tags(spec)}")
+    if spec.quality is None:
+        console.print("no quality profile: routing rates this model by the prior of its quality tier "
+                      f"({spec.quality_tier}); add one with `quality:` under `models:` in podium.yaml")
+        return
+    table = Table(title="quality profile (Arena Elo-equivalent)")
+    for column in ("figure", "score", "estimate", "as of", "source"):
+        table.add_column(column, overflow="fold")
+    for key, fig in spec.quality.items():
+        table.add_row(key, f"{fig.score:.1f}", "yes" if fig.estimate else "", fig.as_of.isoformat() if fig.as_of else "",
+                      fig.source + (f" ({fig.note})" if fig.note else ""))
+    console.print(table)
+
+
 @app.command("import")
 def import_prices(
-    file: Annotated[Path, typer.Argument(help="LiteLLM model_prices_and_context_window.json (or .json.gz).")],
+    file: Annotated[Path, typer.Argument(help="LiteLLM model_prices_and_context_window.json (or .json.gz), or "
+                                         "with --profiles a quality profiles file.")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date the prices were valid (YYYY-MM-DD).")] = None,
     source: Annotated[str, typer.Option("--source", help="Where the file came from.")] = DEFAULT_IMPORT_SOURCE,
+    profiles: Annotated[bool, typer.Option(
+        "--profiles", help='FILE holds quality profiles ({"profiles": {model id: {overall: {score, source, as_of, '
+        'estimate}, code: ..., math: ..., reasoning: ..., knowledge: ..., writing: ...}}}), as the bundled '
+        'quality_profiles.json: they replace the profiles of the models they name.')] = False,
 ) -> None:
-    """Import a LiteLLM-format price map into $PODIUM_HOME/models.json (chat models Podium can call)."""
+    """Import a LiteLLM-format price map into $PODIUM_HOME/models.json (chat models Podium can call), or quality
+    profiles with --profiles."""
+    if profiles:
+        _import_profiles(file)
+        return
     day = _parse_date(as_of)
     home = podium_home()
     result = convert_litellm(load_litellm_file(file), as_of=day, source=source)
@@ -156,3 +198,21 @@ def import_prices(
     specs = [keep_curated(known[s.id], s) if s.id in known else s for s in result.specs]
     path = save_user_models(home, specs)
     typer.echo(f"{result.summary()}\nsaved to {path}")
+
+
+def _import_profiles(file: Path) -> None:
+    from dataclasses import replace
+
+    from podium.catalog.profiles import read_profiles_file
+
+    home = podium_home()
+    found = read_profiles_file(file)
+    catalog = Catalog.default(home)
+    unknown = [name for name in found if name not in catalog]
+    if unknown:
+        hint = ", ".join(catalog.suggest(unknown[0])) or "run `podium models` to list models"
+        raise ValidationError(f"{file}: profile for unknown model {unknown[0]!r}; {hint}", field="profiles",
+                              value=unknown[0])
+    specs = [replace(catalog.get(name), quality=profile) for name, profile in found.items()]
+    path = save_user_models(home, specs)
+    typer.echo(f"imported the quality profiles of {len(specs)} models\nsaved to {path}")

@@ -45,14 +45,33 @@ def _load_router(path: Path | None, verbose: bool) -> Any:
         _fail(exc, verbose)
 
 
+DATA_HELP = (
+    "recorded outcomes CSV file(s), .csv or .csv.gz (default: the bundled data). RouterBench format: columns "
+    "sample_id, prompt, eval_name, then per model <model> (correct: 0..1 or true/false), <model>|model_response "
+    "and optionally <model>|total_cost (USD). RouteLLM format: prompt, <model>, <model>_response. Model columns "
+    "are Podium ids (openai:gpt-4o-mini) or catalog aliases. Example: docs/examples/router_outcomes.csv"
+)
+
+
 @app.command("train")
 def train(
     ctx: typer.Context,
-    data: Annotated[
-        list[Path] | None, typer.Option("--data", help="RouterBench or RouteLLM CSV file(s); default: bundled data")
-    ] = None,
+    data: Annotated[list[Path] | None, typer.Option("--data", help=DATA_HELP)] = None,
+    from_ledger: Annotated[
+        bool, typer.Option("--from-ledger", help="fit this deployment's adjustment on top of the router in use, "
+                           "from `podium feedback` ratings and quality-gate verdicts in the ledger")
+    ] = False,
+    db: Annotated[str | None, typer.Option("--db", help="ledger database for --from-ledger (default: ledger.url)")]
+    = None,
+    gate_weight: Annotated[
+        float, typer.Option("--gate-weight", help="--from-ledger: weight of a gate verdict (kept = good, "
+                            "escalated = bad) against an explicit rating's 1; 0 ignores them")
+    ] = 0.3,
+    l2: Annotated[float, typer.Option("--l2", help="--from-ledger: pull of each offset toward 0 (larger = a "
+                                      "rating moves less)")] = 16.0,
+    use: Annotated[bool, typer.Option("--use", help="switch to the new version at once")] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="where to write the router (default: $PODIUM_HOME/router/)")
+        Path | None, typer.Option("--out", help="write the router to this file only (no new version)")
     ] = None,
     cv_folds: Annotated[
         int, typer.Option("--cv-folds", help="cross-validation folds by prompt: 0 = skip, else 2 or more")
@@ -60,37 +79,192 @@ def train(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks")] = False,
 ) -> None:
-    """Train the router on recorded model outcomes and report cross-validated quality."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """Train the router on recorded model outcomes (or, with --from-ledger, on this deployment's feedback).
 
-    from podium.routing.datasets import load_bundled, load_dataset
-    from podium.routing.learned_router import cached_router_path
-    from podium.routing.router_training import train_router
-
+    Writes a new router version and keeps the one in use unless --use is given; prints how to switch and undo.
+    """
     verbose = verbose or cli_state(ctx).verbose
-    console = Console(stderr=True)
+    if from_ledger:
+        if data or out:
+            _fail(ValidationError("--from-ledger learns from the ledger; it cannot be combined with --data or --out",
+                                  field="from_ledger", valid="--from-ledger [--db ...] or --data FILE"), verbose)
+        _train_from_ledger(ctx, db, gate_weight=gate_weight, l2=l2, use=use, verbose=verbose)
+        return
     try:
         check_cv_folds(cv_folds)  # before the data is read
-        records = [r for p in data for r in load_dataset(p)] if data else load_bundled()
-        check_cv_folds(cv_folds, len(records))
-        names = [str(p) for p in data] if data else ["bundled"]
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
-            tasks: dict[str, Any] = {}
+        records, router = _train_on_records(data, cv_folds=cv_folds, seed=seed)
+        if out is not None:
+            router.save(out)
+            Console().print(f"router trained on {len(records)} prompts -> {out}")
+            _print_info(router.info())
+            return
+        from podium.routing.router_store import RouterStore
 
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done)
-
-            router = train_router(records, seed=seed, cv_folds=cv_folds, progress=progress, datasets=names)
-        target = out or cached_router_path()
-        router.save(target)
+        store = RouterStore()
+        info = router.info()
+        version = store.add("trained", router.save, suffix=".json.gz",
+                            trained_on=", ".join(str(p) for p in data) if data else "bundled recorded data",
+                            metrics=_cv_summary(info, len(records)))
     except PodiumError as exc:
         _fail(exc, verbose)
         return
-    Console().print(f"router trained on {len(records)} prompts in {router.info()['training_seconds']} s -> {target}")
-    _print_info(router.info())
+    Console().print(f"router trained on {len(records)} prompts in {info.get('training_seconds', '?')} s "
+                    f"-> version {version.id}")
+    _print_info(info)
+    _announce(store, version, use)
+
+
+def _train_on_records(data: list[Path] | None, *, cv_folds: int, seed: int) -> tuple[list[Any], Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from podium.routing.datasets import load_bundled, load_dataset
+    from podium.routing.router_training import train_router
+
+    records = [r for p in data for r in load_dataset(p)] if data else load_bundled()
+    check_cv_folds(cv_folds, len(records))
+    names = [str(p) for p in data] if data else ["bundled"]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        return records, train_router(records, seed=seed, cv_folds=cv_folds, progress=progress, datasets=names)
+
+
+def _cv_summary(info: dict[str, Any], records: int) -> dict[str, Any]:
+    """The few numbers `router list` shows: records and the mean cross-validated AUC / Brier."""
+    per_model = ((info.get("cv") or {}).get("per_model") or {}).values()
+    out: dict[str, Any] = {"records": records}
+    for name in ("auc", "brier"):
+        values = [m[name] for m in per_model if isinstance(m, dict) and m.get(name) is not None]
+        if values:
+            out[f"cv_{name}"] = round(sum(values) / len(values), 4)
+    return out
+
+
+def _announce(store: Any, version: Any, use: bool) -> None:
+    console = Console()
+    if use:
+        before, now = store.use(version.id)
+        console.print(f"now in use: {now.id} (was {before.id}); undo with: podium router rollback")
+        return
+    current = store.in_use()
+    console.print(f"still in use: {current.id}; switch with: podium router use {version.id}  "
+                  "(undo afterwards with: podium router rollback)")
+
+
+def _train_from_ledger(ctx: typer.Context, db: str | None, *, gate_weight: float, l2: float, use: bool,
+                       verbose: bool) -> None:
+    from podium.cli.costs import open_reader
+    from podium.routing.feedback_adjust import FeedbackAdjustedRouter, examples_from_ledger
+    from podium.routing.learned_router import default_router
+    from podium.routing.router_store import RouterStore
+
+    try:
+        store = RouterStore()
+        base_version = store.in_use()
+        if base_version.kind == "feedback" and base_version.base:  # refit from the same base: never stacked
+            base_version = store.get(base_version.base)
+        base = getattr(default_router(), "base", default_router())
+        reader = open_reader(ctx, db)
+        try:
+            feedback, gates = reader.feedback_rows(), reader.gate_verdicts()
+            logged = [r["prompt"] for r in reader.rows(limit=500, newest_first=True) if r.get("prompt")]
+        finally:
+            reader.close()
+        examples = examples_from_ledger(feedback, gates, gate_weight=gate_weight)
+        if not examples:
+            raise ValidationError(
+                "the ledger holds no feedback and no gate verdicts to learn from; rate answers with "
+                "`podium feedback ID good|bad` (or POST /v1/feedback) first", field="ledger")
+        described = (f"ledger: {len(feedback)} ratings, {len(gates)} gate verdicts (weight {gate_weight:g}), "
+                     f"l2 {l2:g}, on {base_version.id}")
+        router = FeedbackAdjustedRouter.fit(base, examples, l2=l2, reference_prompts=logged + _reference_prompts(),
+                                            info={"trained_on": described})
+        base_path = store.path_of(base_version)
+        version = store.add("feedback", lambda p: router.save(p, base_path=base_path), suffix=".feedback.json",
+                            trained_on=described, metrics={"ratings": len(feedback), "gate_verdicts": len(gates)},
+                            base=base_version.id)
+    except PodiumError as exc:
+        _fail(exc, verbose)
+        return
+    Console().print(f"fitted offsets on {described} -> version {version.id}")
+    _print_offsets(router.offsets)
+    _announce(store, version, use)
+
+
+def _reference_prompts(limit: int = 300) -> list[str]:
+    """Prompts that place a rating logged without its prompt: a fixed sample of the bundled data."""
+    from podium.routing.datasets import load_bundled
+
+    records = load_bundled()
+    step = max(1, len(records) // limit)
+    return [r.prompt for r in records[::step]]
+
+
+def _print_offsets(offsets: dict[str, dict[str, float]]) -> None:
+    table = Table("model", "task type", "logit offset", title="learned adjustment (0 = as the base router)")
+    for model, cells in sorted(offsets.items()):
+        for task, value in sorted(cells.items()):
+            table.add_row(model, task, f"{value:+.3f}")
+    Console().print(table)
+
+
+@app.command("list")
+def list_versions(
+    as_json: Annotated[bool, typer.Option("--json", help="print the versions as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Router versions: which is in use, what each was trained on, and its metrics."""
+    from podium.routing.router_store import RouterStore
+
+    try:
+        store = RouterStore()
+        versions, current = store.versions(), store.in_use()
+    except PodiumError as exc:
+        _fail(exc, verbose)
+        return
+    if as_json:
+        typer.echo(json.dumps([{**v.to_dict(), "in_use": v.id == current.id} for v in versions], indent=2))
+        return
+    table = Table("", "version", "kind", "created", "trained on", "metrics", title="router versions")
+    for v in versions:
+        metrics = ", ".join(f"{k} {val}" for k, val in v.metrics.items())
+        table.add_row("*" if v.id == current.id else "", v.id, v.kind, v.created_at, v.trained_on, metrics)
+    Console().print(table)
+
+
+@app.command("use")
+def use_version(
+    version: Annotated[str, typer.Argument(help="a version id from `podium router list`")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Put a router version in use (a running gateway picks it up when restarted)."""
+    from podium.routing.router_store import RouterStore
+
+    try:
+        before, now = RouterStore().use(version)
+    except PodiumError as exc:
+        _fail(exc, verbose)
+        return
+    typer.echo(f"now in use: {now.id} (was {before.id}); undo with: podium router rollback")
+
+
+@app.command("rollback")
+def rollback(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Go back to the router version in use before the current one."""
+    from podium.routing.router_store import RouterStore
+
+    try:
+        left, now = RouterStore().rollback()
+    except PodiumError as exc:
+        _fail(exc, verbose)
+        return
+    typer.echo(f"now in use: {now.id} (rolled back from {left.id})")
 
 
 @app.command("info")

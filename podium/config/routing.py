@@ -11,7 +11,9 @@ from podium.config.orchestration import CandidateRules
 StrategyName = Literal["cheapest", "cascade", "fallback", "ensemble", "auto", "table"]
 SelectionName = Literal["greedy", "weighted", "pareto"]
 EnsembleMethod = Literal["vote", "judge", "synthesize"]
-GateName = Literal["hedging", "format", "final_answer", "agreement", "predicted", "judge"]
+GateName = Literal[
+    "hedging", "format", "final_answer", "agreement", "predicted", "judge", "logprob", "consistency", "verify"
+]
 CostTier = Literal["free", "budget", "balanced", "premium"]
 
 # Seed 002's predefined fallback chains, cheapest first. Ids are catalog ids; users add their own under `chains:`.
@@ -19,11 +21,11 @@ DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
     "mixed": (
         "openai:gpt-4o-mini",
         "anthropic:claude-haiku-4-5",
-        "openai:gpt-4o",
+        "openai:gpt-4.1",
         "anthropic:claude-sonnet-4-5",
     ),
-    "anthropic": ("anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5", "anthropic:claude-opus-4-1"),
-    "openai": ("openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1"),
+    "anthropic": ("anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5", "anthropic:claude-opus-4-5"),
+    "openai": ("openai:gpt-4o-mini", "openai:gpt-4.1-mini", "openai:gpt-4.1"),
     "fast": ("groq:llama-3.1-8b-instant", "openai:gpt-4o-mini", "groq:llama-3.3-70b-versatile"),
 }
 
@@ -70,9 +72,9 @@ DEFAULT_TASK_TABLE: dict[str, TaskRoute] = {
     "planning": _row("anthropic:claude-sonnet-4-5", ("openai:gpt-4.1",), 0.3, "premium"),
     "knowledge_qa": _row("openai:gpt-4o-mini", ("anthropic:claude-haiku-4-5",), 0.0, "budget"),
     "extraction": _row("openai:gpt-4o-mini", ("anthropic:claude-haiku-4-5",), 0.0, "budget"),
-    "writing": _row("anthropic:claude-haiku-4-5", ("openai:gpt-4o",), 0.8, "balanced"),
+    "writing": _row("anthropic:claude-haiku-4-5", ("openai:gpt-4.1",), 0.8, "balanced"),
     "chat": _row("openai:gpt-4o-mini", ("anthropic:claude-haiku-4-5",), 0.7, "budget"),
-    "general": _row("openai:gpt-4o-mini", ("openai:gpt-4o",), None, "balanced"),
+    "general": _row("openai:gpt-4o-mini", ("openai:gpt-4.1",), None, "balanced"),
 }
 
 
@@ -131,6 +133,20 @@ class RoutingSettings(BaseModel):
     confidence_threshold: float = Field(default=0.5, ge=0, le=1, description="hedging gate: lowest confidence kept")
     judge_model: str | None = None
     judge_threshold: float = Field(default=0.7, ge=0, le=1)
+    # Live signals (gates logprob, consistency, verify), asked of providers that offer them; replay data has none.
+    logprob_threshold: float = Field(
+        default=0.6, ge=0, le=1,
+        description="logprob gate: lowest geometric-mean token probability (exp of the mean token logprob) kept",
+    )
+    consistency_samples: int = Field(
+        default=3, ge=2, le=16, description="consistency gate: answers sampled in the cheap model's one call (n)"
+    )
+    consistency_threshold: float = Field(
+        default=0.6, ge=0, le=1, description="consistency gate: lowest share of samples agreeing with the answer kept"
+    )
+    verify_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="verify gate: time limit for running an answer's code on the prompt's tests"
+    )
     # ensemble
     ensemble_models: tuple[str, ...] | None = None
     ensemble_size: int = Field(default=3, ge=2, le=5)
@@ -146,6 +162,20 @@ class RoutingSettings(BaseModel):
     def orchestration_rules(self) -> CandidateRules:
         """``orchestration.prefer_free_models`` / ``executors`` as they apply to routed calls."""
         return self._orchestration_rules
+
+    def named_models(self) -> set[str]:
+        """Models this configuration names itself (task-table rows and chains that differ from the defaults, the
+        ensemble, judge and aggregator models): legacy models among them stay routable."""
+        names: set[str] = set()
+        for task, row in self.task_table.items():
+            if DEFAULT_TASK_TABLE.get(task) != row:
+                names.update((row.primary, *row.fallbacks))
+        for name, chain in self.chains.items():
+            if DEFAULT_CHAINS.get(name) != chain:
+                names.update(chain)
+        names.update(self.ensemble_models or ())
+        names.update(m for m in (self.judge_model, self.aggregator_model) if m)
+        return names
 
     @property
     def threshold(self) -> float:

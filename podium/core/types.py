@@ -9,6 +9,8 @@ from typing import Any, Literal
 from podium.core.errors import ValidationError
 
 Role = Literal["system", "user", "assistant", "tool"]
+REASONING_EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high")
+SERVICE_TIERS: tuple[str, ...] = ("auto", "default", "flex", "scale", "priority")
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 
 
@@ -87,6 +89,21 @@ class ChatRequest:
     seed: int | None = None
     user: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Live quality signals: token log probabilities, and ``n`` answers sampled in one call (prompt billed once).
+    # Only providers whose wire carries them send them (podium.providers.features); others ignore them.
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    n: int | None = None
+    # OpenAI Chat Completions options. Each wire module sends the ones its API takes (translated where it has a
+    # counterpart) and refuses the rest with a ValidationError naming the field: none is dropped without a word.
+    reasoning_effort: str | None = None  # REASONING_EFFORTS
+    parallel_tool_calls: bool | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    service_tier: str | None = None  # SERVICE_TIERS
+    store: bool | None = None
+    prediction: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.messages, list):
@@ -111,6 +128,43 @@ class ChatRequest:
                 field="max_tokens",
                 value=self.max_tokens,
             )
+        self._check_signals()
+
+    def _check_signals(self) -> None:
+        if self.top_logprobs is not None and not 0 <= self.top_logprobs <= 20:
+            raise ValidationError(
+                f"top_logprobs {self.top_logprobs} is out of range; use a whole number from 0 to 20",
+                field="top_logprobs",
+                value=self.top_logprobs,
+            )
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValidationError(
+                "top_logprobs needs logprobs=True; set logprobs too, or leave top_logprobs out",
+                field="top_logprobs",
+                value=self.top_logprobs,
+            )
+        if self.n is not None and not 1 <= self.n <= 16:
+            raise ValidationError(
+                f"n {self.n} is out of range; use a whole number of answers from 1 to 16",
+                field="n",
+                value=self.n,
+            )
+        self._check_options()
+
+    def _check_options(self) -> None:
+        for name in ("presence_penalty", "frequency_penalty"):
+            value = getattr(self, name)
+            if value is not None and not -2 <= value <= 2:
+                raise ValidationError(f"{name} {value} is out of range; use a number from -2 to 2", field=name, value=value)
+        for name, valid in (("reasoning_effort", REASONING_EFFORTS), ("service_tier", SERVICE_TIERS)):
+            value = getattr(self, name)
+            if value is not None and value not in valid:
+                raise ValidationError(f"{name} {value!r} is not valid; use one of {', '.join(valid)}",
+                                      field=name, value=value, valid=list(valid))
+        for token, bias in (self.logit_bias or {}).items():
+            if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not -100 <= bias <= 100:
+                raise ValidationError(f"logit_bias[{token!r}] = {bias!r} is not valid; use a number from -100 to 100",
+                                      field=f"logit_bias.{token}", value=bias)
 
     @classmethod
     def from_prompt(cls, prompt: str, *, system: str | None = None, **kwargs: Any) -> ChatRequest:
@@ -188,6 +242,11 @@ class Completion:
     cached: bool = False
     request_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The answer's token log probabilities when asked for (``ChatRequest.logprobs``); a provider that reports
+    # only their mean gives that one value.
+    logprobs: tuple[float, ...] | None = None
+    # Every answer's text when several were sampled in one call (``ChatRequest.n``); ``samples[0]`` is ``text``.
+    samples: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of ``podium ask``."""

@@ -76,7 +76,7 @@ def build_client(
         fallback_models=fallback_models,
         default_model=config.default_model,
         routing_settings=routing_settings,
-        router_loader=_router_loader,
+        router_loader=lambda: _router_loader(catalog),
         emit=layered.emit if layered else (emit or discard),
         closers=layered.closers if layered else (),
         policies=policies,
@@ -113,10 +113,11 @@ def _policies(config: Any) -> Any:
     return PolicyHierarchy.from_settings(config.policy) or None
 
 
-def _router_loader() -> Any:
+def _router_loader(catalog: Any) -> Any:
+    """The learned router rating models by this client's catalog, so configured profiles and models count."""
     from podium.routing.learned_router import default_router
 
-    return default_router()
+    return default_router().with_catalog(catalog)
 
 
 class _Layers:

@@ -1,8 +1,9 @@
-"""Which models a routed call may choose from: reachable models, configured executors, and preferences.
+"""Which models a routed call may choose from: the one owner of that question (``CandidateResolver``).
 
-The rules, in the order the client applies them to a call that names no model:
+Strategies, the client and the gateway only consume its answer, a ``CandidateList`` that remembers why it was
+narrowed. The rules, in order, for a call that names no model:
 
-1. Start list. Models passed to ``route(candidates=)`` (``--models``) win, then ``routing.candidates``. Otherwise,
+1. Start list. Models passed to ``route(candidates=)`` win, then ``routing.candidates`` (``--models``). Otherwise,
    in live mode (``default_candidates``):
    - when ``orchestration.executors`` is set (file, variable or code; not the built-in default) and orchestration
      is enabled, the executors whose provider is enabled and whose key is set (local servers need none) are the
@@ -10,9 +11,11 @@ The rules, in the order the client applies them to a call that names no model:
      analysis finds (difficulty, plus ``speed-critical`` / ``reasoning``); when some executors list one of
      them, only those are candidates, else every reachable executor is. When no executor is reachable, the rule
      below applies;
-   - otherwise every current (not deprecated) remote catalog model whose provider is enabled and has its key set.
-   In replay mode the strategy's own list (the router's models) is the start list.
-2. Policies (``policy:``) drop the models they refuse (in the client).
+   - otherwise every current (neither deprecated nor legacy) remote catalog model whose provider is enabled and has its key set.
+   In replay mode the recorded models are the start list.
+2. Who may use what: a caller's allow-list (``CallMeta.model_allowed``, e.g. a gateway key's ``allowed_models``)
+   and the policies (``policy:``) drop the models they refuse. In replay mode only models with a recorded answer
+   to this very prompt stay (a prompt no model recorded fails with ReplayMissError).
 3. ``narrow``: models of a disabled provider are dropped. Then the preferences: when
    ``orchestration.prefer_free_models`` is set true and some candidate costs $0 (input and output price 0) and
    qualifies, only the qualifying $0 models are kept; then, when ``routing.prefer_open_weights`` is true and some
@@ -70,10 +73,15 @@ def default_candidates(
         if chosen:
             return CandidateList(chosen, [_executor_reason(executors, chosen, use_cases)])
         return CandidateList(
-            reachable_models(catalog, providers),
+            reachable_models(catalog, providers, _named(catalog, settings)),
             ["no configured executor (orchestration.executors) can be reached, so every reachable model is a candidate"],
         )
-    return reachable_models(catalog, providers)
+    return reachable_models(catalog, providers, _named(catalog, settings))
+
+
+def _named(catalog: Any, settings: RoutingSettings) -> set[str]:
+    """Catalog ids of the models the routing config names (legacy ones among them stay routable)."""
+    return {catalog.get(m).id for m in settings.named_models() if m in catalog}
 
 
 def _executor_reason(executors: Sequence[ExecutorConfig], chosen: Sequence[str], use_cases: Sequence[str]) -> str:
@@ -85,8 +93,9 @@ def _executor_reason(executors: Sequence[ExecutorConfig], chosen: Sequence[str],
     return f"candidates narrowed to {how} (orchestration.executors): {', '.join(chosen)}"
 
 
-def reachable_models(catalog: Any, providers: ProviderPool) -> list[str]:
-    """Current remote catalog models whose provider is enabled and has its key set.
+def reachable_models(catalog: Any, providers: ProviderPool, named: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    """Current remote catalog models whose provider is enabled and has its key set, plus the legacy ones the
+    routing config names (``named``).
 
     Local servers join only when listed in ``routing.candidates`` or ``orchestration.executors`` (a catalog entry
     does not mean a server runs).
@@ -95,7 +104,7 @@ def reachable_models(catalog: Any, providers: ProviderPool) -> list[str]:
     for m in catalog.all():
         if m.provider not in reachable:
             reachable[m.provider] = not providers.is_local(m) and providers.can_serve(m)
-    models = [m.id for m in catalog.all() if not m.deprecated and reachable[m.provider]]
+    models = [m.id for m in catalog.all() if (m.current or (m.id in named and not m.deprecated)) and reachable[m.provider]]
     if not models:
         raise NoCandidateError(
             "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
@@ -219,3 +228,88 @@ def preferred(
 
 def _open(spec: ModelSpec) -> bool:
     return spec.open_weights
+
+
+class CandidateResolver:
+    """The models a routed call may use, with the reasons the list was narrowed (``--explain`` shows them).
+
+    ``policies_for(meta)`` returns the policy set that applies to a call (or None); ``router()`` the learned router,
+    loaded on first use (its recorded models are the replay start list and it rates preferred models).
+    """
+
+    def __init__(
+        self,
+        catalog: Any,
+        providers: ProviderPool,
+        settings: RoutingSettings,
+        *,
+        router: Callable[[], Any],
+        policies_for: Callable[[CallMeta], Any] = lambda _meta: None,
+    ) -> None:
+        self._catalog = catalog
+        self._providers = providers
+        self._settings = settings
+        self._router = router
+        self._policies_for = policies_for
+        self._replay: Any = None
+
+    def resolve(self, request: ChatRequest, meta: CallMeta, explicit: Sequence[str] | None = None) -> list[str] | None:
+        """The candidate list for this call, or None for "the strategy's own default list" (nothing narrowed it)."""
+        candidates: Sequence[str] | None = explicit
+        if candidates is None and self._settings.candidates is None:
+            candidates = default_candidates(self._catalog, self._providers, self._settings, request, meta)
+        if candidates is None and self._settings.candidates is not None:
+            candidates = CandidateList(self._settings.candidates)
+        if candidates is None and self._providers.replay:
+            candidates = self._replay_models()
+        candidates = self._allowed(candidates, request, meta)
+        return narrow(
+            candidates, catalog=self._catalog, providers=self._providers, settings=self._settings,
+            router=self._router, request=request,
+        )
+
+    def _allowed(self, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta) -> Sequence[str] | None:
+        policies = self._policies_for(meta)
+        if candidates is None and (policies or meta.model_allowed is not None):
+            router = self._router()  # the strategy's own default list, made explicit so it can be filtered
+            candidates = router.models if router is not None else None
+        if candidates is None:
+            return None
+        reasons = list(_reasons(candidates))
+        specs = [self._catalog.get(c) for c in candidates]
+        if meta.model_allowed is not None:
+            kept = [s for s in specs if meta.model_allowed(s.id)]
+            if not kept:
+                raise NoCandidateError(
+                    "no candidate model is allowed for this caller (its allowed_models match none of "
+                    f"{', '.join(s.id for s in specs[:6])}{', ...' if len(specs) > 6 else ''})"
+                )
+            if len(kept) < len(specs):
+                reasons.append("candidates narrowed to the caller's allowed models")
+            specs = kept
+        if policies:
+            specs = list(policies.select(specs, request))
+        if self._providers.replay:
+            specs = self._recorded(specs, request)
+        return CandidateList([s.id for s in specs], reasons)
+
+    def _replay_provider(self) -> Any:
+        if self._replay is None:
+            from podium.providers.replay import ReplayProvider
+
+            self._replay = ReplayProvider()
+        return self._replay
+
+    def _replay_models(self) -> CandidateList:
+        return CandidateList([m for m in self._replay_provider().models if m in self._catalog])
+
+    def _recorded(self, specs: Sequence[ModelSpec], request: ChatRequest) -> list[ModelSpec]:
+        """In replay mode: the models with a recorded answer to this prompt (a strategy cannot use any other)."""
+        from podium.core.errors import ReplayMissError
+
+        replay = self._replay_provider()
+        texts = (request.last_user_text, request.prompt_text)
+        found = [s for s in specs if any(replay.lookup(t, s) is not None for t in texts)]
+        if not found:
+            raise ReplayMissError("any recorded model", request.last_user_text)
+        return found

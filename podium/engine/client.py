@@ -8,12 +8,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import AllAttemptsFailedError, MissingAPIKeyError, ProviderError
+from podium.core.errors import AllAttemptsFailedError, ConfigError, MissingAPIKeyError, ProviderError
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
 from podium.core.types import ChatRequest, Completion, StreamChunk
-from podium.engine.candidates import CandidateList, default_candidates, narrow
+from podium.engine.candidates import CandidateResolver
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
@@ -73,12 +73,16 @@ class Podium:
         self._routing = routing_settings
         self._router_loader = router_loader
         self._router: Any = None
+        self._resolver: CandidateResolver | None = None
         self._emit = emit
         self._ids = id_factory or (lambda: uuid.uuid4().hex)
         self._closers = list(closers)
         self._policies = policies or None  # an empty hierarchy costs nothing per call
         # Middlewares keeping a row per attempt (the ledger) take a strategy's gate verdict once it is known.
         self._gate_recorders = [r for mw in middlewares if callable(r := getattr(mw, "record_gates", None))]
+        # ... and the one that stores users' verdicts on answers (``feedback``).
+        self._feedback_store = next((r for mw in middlewares if callable(r := getattr(mw, "record_feedback", None))),
+                                    None)
 
     @classmethod
     def from_config(cls, config: Any = None, **kwargs: Any) -> Podium:
@@ -158,6 +162,18 @@ class Podium:
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
         return result
 
+    async def feedback(
+        self, request_id: str, score_or_label: str | float, note: str | None = None, *, key: str | None = None
+    ) -> Any:
+        """Rate a call's answer: ``"good"``, ``"bad"`` or a score 0..1, stored in the ledger (a repeat replaces
+        it). A routed call's verdict goes to the model that answered. ``key`` limits it to that key's calls."""
+        if self._feedback_store is None:
+            raise ConfigError(
+                "feedback is stored in the ledger, which is disabled; set ledger.enabled: true",
+                field="ledger.enabled", value=False, valid=[True],
+            )
+        return await self._feedback_store(request_id, score_or_label, note=note, key=key)
+
     async def explain(
         self,
         request: ChatRequest | str,
@@ -196,21 +212,11 @@ class Podium:
         from podium.routing import build_strategy
 
         settings = self._routing_settings()
-        if candidates is None and settings.candidates is None:
-            candidates = default_candidates(self.catalog, self._providers, settings, request, meta)
-        policies = self._policy_set(meta)
-        if policies:
-            if candidates is None:  # the strategy's own default list, made explicit so it can be filtered
-                router = self.router()
-                candidates = settings.candidates or (router.models if router is not None else None)
-            if candidates is not None:
-                kept = [m.id for m in policies.select([self.catalog.get(c) for c in candidates], request)]
-                candidates = CandidateList(kept, getattr(candidates, "narrowed_by", ()))  # keep why it was narrowed
-        candidates = narrow(
-            candidates, catalog=self.catalog, providers=self._providers, settings=settings, router=self.router,
-            request=request,
-        )
-        return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=candidates)
+        if self._resolver is None:
+            self._resolver = CandidateResolver(self.catalog, self._providers, settings, router=self.router,
+                                               policies_for=self._policy_set)
+        resolved = self._resolver.resolve(request, meta, candidates)
+        return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=resolved)
 
     def _routing_settings(self) -> Any:
         if self._routing is None:

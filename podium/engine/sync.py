@@ -41,6 +41,9 @@ class SyncPodium:
     def route(self, request: ChatRequest | str, **kwargs: Any) -> Any:
         return self._loop.run_until_complete(self._client.route(request, **kwargs))
 
+    def feedback(self, request_id: str, score_or_label: str | float, note: str | None = None, **kwargs: Any) -> Any:
+        return self._loop.run_until_complete(self._client.feedback(request_id, score_or_label, note, **kwargs))
+
     def close(self) -> None:
         if not self._loop.is_closed():
             self._loop.run_until_complete(self._client.aclose())

@@ -2,6 +2,7 @@
 
 from podium.ledger.budgets import Budget, UsageKey, budgets_from_settings
 from podium.ledger.export import export_rows, plot_report
+from podium.ledger.feedback import Feedback, UnknownRequestError, Verdict, parse_verdict
 from podium.ledger.forecast import CostForecaster, CostPredictor, ForecastReport, ForecastTask, RiskLevel
 from podium.ledger.ledger import Hold, Ledger
 from podium.ledger.middleware import LedgerMiddleware, build_ledger_middleware, close_ledger
@@ -14,6 +15,7 @@ __all__ = [
     "CostForecaster",
     "CostPredictor",
     "CostReport",
+    "Feedback",
     "ForecastReport",
     "ForecastTask",
     "Hold",
@@ -24,12 +26,15 @@ __all__ = [
     "RiskLevel",
     "StatsLine",
     "Totals",
+    "UnknownRequestError",
     "UsageKey",
+    "Verdict",
     "budgets_from_settings",
     "build_ledger_middleware",
     "build_report",
     "build_stats",
     "close_ledger",
     "export_rows",
+    "parse_verdict",
     "plot_report",
 ]

@@ -41,6 +41,7 @@ from podium.ledger import operations as ops
 from podium.ledger.alerts import BudgetAlerts
 from podium.ledger.budgets import Budget, UsageKey, applicable, call_caps
 from podium.ledger.database import create_ledger_engine, run_migrations
+from podium.ledger.feedback import Feedback, Verdict, check_note, parse_verdict, store_feedback
 from podium.ledger.journal import DEFAULT_MAX_BYTES, Journal
 from podium.ledger.locks import acquire_mode_lock
 from podium.ledger.queries import LedgerReader
@@ -338,6 +339,29 @@ class Ledger:
         fut = self._writer.submit(partial(ops.set_gates, request_id=request_id, attempt=attempt, outcome=outcome))
         self._background(fut, "record a gate outcome")
         return fut
+
+    def submit_feedback(
+        self, request_id: str, verdict: Verdict | str | float, *, note: str | None = None, key: str | None = None
+    ) -> Future[Feedback]:
+        """Queue a verdict (good, bad or a score 0..1) on a call's answer; see ``add_feedback``."""
+        parsed, note = parse_verdict(verdict), check_note(note)
+        now = self.clock.now()
+        return self._writer.submit(
+            lambda tx: store_feedback(tx.conn, request_id, parsed, note=note, key=key, now=now,
+                                      queued=ops.queued_rows(tx))
+        )
+
+    def add_feedback(
+        self, request_id: str, verdict: Verdict | str | float, *, note: str | None = None, key: str | None = None
+    ) -> Feedback:
+        """Rate a call's answer and wait for the commit. A routed call's verdict attaches to the sub-call that
+        answered; a repeat replaces the earlier verdict. ``key`` limits it to that virtual key's calls.
+        Raises UnknownRequestError for an id the ledger does not hold (for that key)."""
+        return self.submit_feedback(request_id, verdict, note=note, key=key).result()
+
+    def feedback_rows(self, **filters: Any) -> list[dict[str, Any]]:
+        """Stored feedback (``LedgerReader.feedback_rows``)."""
+        return self.reader.feedback_rows(**filters)
 
     def totals(self, key: UsageKey) -> ops.Totals:
         """Current totals of a usage key (in-process mode: the authoritative in-memory figures)."""

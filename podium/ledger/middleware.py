@@ -48,6 +48,13 @@ class LedgerMiddleware:
         self.ledger.record_gate(request_id, attempt, gates)
 
 
+    async def record_feedback(
+        self, request_id: str, verdict: Any, *, note: str | None = None, key: str | None = None
+    ) -> Any:
+        """Store a user's verdict on a call's answer (``Ledger.add_feedback``) without blocking the loop."""
+        return await asyncio.wrap_future(self.ledger.submit_feedback(request_id, verdict, note=note, key=key))
+
+
 def _elapsed_ms(ctx: CallContext, started: float) -> float:
     return max(0.0, (ctx.clock.monotonic() - started) * 1000.0)
 

@@ -93,6 +93,11 @@ def _queued_row(tx: Tx, request_id: str, attempt: int) -> dict[str, Any] | None:
     return None if queued is None else queued.get((request_id, attempt))
 
 
+def queued_rows(tx: Tx) -> list[dict[str, Any]]:
+    """Rows queued for insert in this transaction, not yet visible to a SELECT (feedback looks at them too)."""
+    return list(tx.cache.get(_NEW_ROWS, ()))
+
+
 def _insert_rows(tx: Tx) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in tx.cache[_NEW_ROWS]:  # grouped by column set, as executemany needs

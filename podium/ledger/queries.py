@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.ledger.budgets import UsageKey
 from podium.ledger.database import create_ledger_engine, run_migrations
+from podium.ledger.feedback import feedback_rows, gate_verdicts
 from podium.ledger.operations import Totals, where_key
 from podium.ledger.rows import row_to_dict
 from podium.ledger.schema import budget_usage, calls
@@ -60,6 +61,18 @@ class LedgerReader:
         with self.engine.connect() as conn:
             r = conn.execute(sa.select(calls).where(c.request_id == request_id, c.attempt == attempt)).first()
         return None if r is None else row_to_dict(r)
+
+    def feedback_rows(
+        self, *, key: str | None = None, team: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored feedback (one row per rated call), oldest first, with the answer's prompt when it was logged."""
+        with self.engine.connect() as conn:
+            return feedback_rows(conn, key=key, team=team, since=since)
+
+    def gate_verdicts(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Answers a quality gate kept or escalated (``outcome``), except those rated explicitly: weak labels."""
+        with self.engine.connect() as conn:
+            return gate_verdicts(conn, since=since)
 
     def count(self) -> int:
         with self.engine.connect() as conn:

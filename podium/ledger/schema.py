@@ -105,6 +105,30 @@ budget_usage = sa.Table(
 )
 
 
+# Explicit verdicts on answers (``podium feedback``, POST /v1/feedback): one row per rated call, a repeat replaces it.
+# ``request_id`` is the call as its caller knows it (a routed call's own id); ``call_request_id``/``attempt`` name
+# the ledger row of the answer that was rated, and ``model``/``task_type`` are copied from it for training.
+feedback = sa.Table(
+    "ledger_feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(200), nullable=False),
+    sa.Column("call_request_id", sa.String(200), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("task_type", sa.String(100)),
+    sa.Column("score", sa.Float, nullable=False),  # 0..1; a label is stored as 1.0 (good) or 0.0 (bad)
+    sa.Column("label", sa.String(10), nullable=False),  # good | bad (a score of 0.5 or more is good)
+    sa.Column("note", sa.Text),
+    sa.Column("key", sa.String(200)),
+    sa.Column("team", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("request_id", name="uq_ledger_feedback_request"),
+    sa.Index("ix_ledger_feedback_model", "model", "task_type"),
+)
+
+
 # Steps emit explicit DDL (CreateTable does not include indexes) so each step does exactly its own part.
 def _m001_initial(conn: Connection) -> None:
     conn.execute(CreateTable(calls))
@@ -116,10 +140,17 @@ def _m002_indexes(conn: Connection) -> None:
         conn.execute(CreateIndex(index))
 
 
+def _m003_feedback(conn: Connection) -> None:
+    conn.execute(CreateTable(feedback))
+    for index in sorted(feedback.indexes, key=lambda i: str(i.name)):
+        conn.execute(CreateIndex(index))
+
+
 # Forward-only: append new steps, never edit or reorder applied ones.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], Any]], ...] = (
     ("m001_initial", _m001_initial),
     ("m002_indexes", _m002_indexes),
+    ("m003_feedback", _m003_feedback),
 )
 
 

@@ -5,7 +5,11 @@ Pure translation: no HTTP. Notes on what does not map one to one:
 - System messages become the top-level ``system`` string (joined with blank lines).
 - ``response_format`` has no Messages API field that every model accepts, so a JSON request is turned into an
   instruction appended to ``system`` (the schema included); the answer comes back as plain text.
-- ``temperature`` above 1 is clamped to 1, Anthropic's maximum; ``seed`` has no equivalent and is dropped.
+- ``temperature`` above 1 is clamped to 1, Anthropic's maximum.
+- ``reasoning_effort`` becomes extended ``thinking`` with a token budget; ``parallel_tool_calls: false`` becomes
+  ``tool_choice.disable_parallel_tool_use``; ``service_tier`` auto/default become ``auto``/``standard_only``.
+- Options with no counterpart (``seed``, penalties, ``logit_bias``, ``prediction``, ``store: true``) are refused
+  with a ValidationError naming the field (``check_options``), never dropped.
 - Consecutive ``tool`` messages become one user message of ``tool_result`` blocks, as the API requires.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from podium.core.errors import ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.types import ChatRequest, Completion, ImagePart, Message, StreamChunk, Usage
 from podium.providers.http_errors import ANTHROPIC_ERROR_STATUS, error_from_status, json_object, malformed
@@ -102,8 +107,46 @@ def _tool_choice(choice: Any) -> dict[str, Any] | None:
     )
 
 
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # reasoning_effort -> thinking.budget_tokens
+MIN_THINKING_BUDGET = 1024
+SERVICE_TIERS = {"auto": "auto", "default": "standard_only"}
+
+
+def _refuse(name: str, value: Any, why: str) -> ValidationError:
+    return ValidationError(f"{name}: Anthropic's Messages API {why}; leave {name} out for Anthropic models",
+                           field=name, value=value)
+
+
+def check_options(request: ChatRequest) -> None:
+    """Refuse the Chat Completions options the Messages API has no counterpart for (naming the field)."""
+    for name, why in (("seed", "has no seed"), ("presence_penalty", "has no presence penalty"),
+                      ("frequency_penalty", "has no frequency penalty"), ("logit_bias", "has no logit bias"),
+                      ("prediction", "has no predicted outputs")):
+        if getattr(request, name) is not None:
+            raise _refuse(name, getattr(request, name), why)
+    if request.store:
+        raise _refuse("store", True, "does not store completions for later retrieval")
+    if request.service_tier is not None and request.service_tier not in SERVICE_TIERS:
+        raise _refuse("service_tier", request.service_tier, "offers only auto and default (standard_only)")
+
+
+def _thinking(request: ChatRequest, max_tokens: int) -> dict[str, Any] | None:
+    budget = THINKING_BUDGETS.get(request.reasoning_effort or "none")
+    if budget is None:
+        return None
+    budget = min(budget, max_tokens - 1)  # the API wants the budget below max_tokens, which it counts within
+    if budget < MIN_THINKING_BUDGET:
+        raise ValidationError(
+            f"reasoning_effort: Anthropic's extended thinking needs at least {MIN_THINKING_BUDGET} tokens below "
+            f"max_tokens ({max_tokens}); raise max_tokens above {MIN_THINKING_BUDGET} or leave reasoning_effort out",
+            field="reasoning_effort", value=request.reasoning_effort,
+        )
+    return {"type": "enabled", "budget_tokens": budget}
+
+
 def build_request(request: ChatRequest, model: ModelSpec, *, stream: bool) -> dict[str, Any]:
     """The exact JSON body for this request. ``max_tokens`` is required by the API, so it is always set."""
+    check_options(request)
     max_tokens = request.max_tokens or min(DEFAULT_MAX_TOKENS, model.max_output_tokens)
     body: dict[str, Any] = {"model": model.api_model, "max_tokens": max_tokens, "messages": _messages(request.messages)}
     system = [m.text for m in request.messages if m.role == "system"]
@@ -112,7 +155,13 @@ def build_request(request: ChatRequest, model: ModelSpec, *, stream: bool) -> di
         system.append(_json_instruction(fmt))
     if system:
         body["system"] = "\n\n".join(system)
-    if request.temperature is not None:
+    thinking = _thinking(request, max_tokens)
+    if thinking is not None:
+        if request.temperature not in (None, 1):
+            raise _refuse("temperature", request.temperature, "allows only temperature 1 with extended thinking "
+                          "(reasoning_effort)")
+        body["thinking"] = thinking
+    elif request.temperature is not None:
         body["temperature"] = min(1.0, request.temperature)
     if request.top_p is not None:
         body["top_p"] = request.top_p
@@ -125,8 +174,13 @@ def build_request(request: ChatRequest, model: ModelSpec, *, stream: bool) -> di
             {"name": f["name"], "description": f["description"], "input_schema": f["parameters"]}
             for f in function_tools(request.tools)
         ]
-        if (choice := _tool_choice(request.tool_choice)) is not None:
+        choice = _tool_choice(request.tool_choice)
+        if request.parallel_tool_calls is False:
+            choice = {**(choice or {"type": "auto"}), "disable_parallel_tool_use": True}
+        if choice is not None:
             body["tool_choice"] = choice
+    if request.service_tier is not None:
+        body["service_tier"] = SERVICE_TIERS[request.service_tier]
     if stream:
         body["stream"] = True
     body.update(request.extra)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from podium.core.errors import ContentPolicyError
+from podium.core.errors import ContentPolicyError, ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.types import ChatRequest, Completion, ImagePart, Message, StreamChunk, Usage
 from podium.providers.http_errors import error_from_status, json_object, malformed
@@ -31,6 +31,9 @@ FINISH_REASONS = {
     "MALFORMED_FUNCTION_CALL": "stop",
     "OTHER": "stop",
 }
+# Optional request features this wire carries (podium.providers.features): token logprobs only; Gemini's
+# candidateCount is not sent, since not every Gemini model accepts more than one candidate.
+FEATURES: frozenset[str] = frozenset({"logprobs"})
 _UNSUPPORTED_SCHEMA_KEYS = frozenset({"$schema", "additionalProperties", "strict", "$defs", "definitions"})
 
 
@@ -91,6 +94,29 @@ def gemini_schema(schema: Any) -> Any:
     return schema
 
 
+# reasoning_effort -> thinkingConfig.thinkingBudget, as Google's own OpenAI-compatible endpoint maps it.
+THINKING_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
+
+
+def _refuse(name: str, value: Any, why: str) -> ValidationError:
+    return ValidationError(f"{name}: the Gemini API {why}; leave {name} out for Gemini models",
+                           field=name, value=value)
+
+
+def check_options(request: ChatRequest) -> None:
+    """Refuse the Chat Completions options Gemini has no counterpart for (naming the field)."""
+    if request.logit_bias:
+        raise _refuse("logit_bias", request.logit_bias, "has no logit bias")
+    if request.parallel_tool_calls is False:
+        raise _refuse("parallel_tool_calls", False, "cannot be told to call one tool at a time")
+    if request.service_tier not in (None, "auto", "default"):
+        raise _refuse("service_tier", request.service_tier, "has no service tiers to choose")
+    if request.store:
+        raise _refuse("store", True, "does not store completions for later retrieval")
+    if request.prediction is not None:
+        raise _refuse("prediction", request.prediction, "has no predicted outputs")
+
+
 def _generation_config(request: ChatRequest) -> dict[str, Any]:
     config: dict[str, Any] = {
         k: v
@@ -100,6 +126,12 @@ def _generation_config(request: ChatRequest) -> dict[str, Any]:
             "maxOutputTokens": request.max_tokens,
             "stopSequences": list(request.stop) if request.stop else None,
             "seed": request.seed,
+            "responseLogprobs": True if request.logprobs else None,
+            "logprobs": request.top_logprobs if request.logprobs else None,
+            "presencePenalty": request.presence_penalty,
+            "frequencyPenalty": request.frequency_penalty,
+            "thinkingConfig": None if request.reasoning_effort is None
+            else {"thinkingBudget": THINKING_BUDGETS[request.reasoning_effort]},
         }.items()
         if v is not None
     }
@@ -124,6 +156,7 @@ def _tool_config(choice: Any) -> dict[str, Any] | None:
 
 def build_request(request: ChatRequest, model: ModelSpec, *, stream: bool) -> dict[str, Any]:
     """The exact JSON body (the same for streaming; ``stream`` only changes ``request_path``)."""
+    check_options(request)
     body: dict[str, Any] = {"contents": _contents(request.messages)}
     system = [m.text for m in request.messages if m.role == "system"]
     if system:
@@ -181,6 +214,19 @@ def _first_candidate(body: dict[str, Any], model: ModelSpec) -> dict[str, Any]:
     raise malformed(model.provider, model.id, "no candidates in the response", str(body))
 
 
+def parse_logprobs(candidate: dict[str, Any]) -> tuple[float, ...] | None:
+    """``logprobsResult.chosenCandidates[*].logProbability``; when only ``avgLogprobs`` came back, that one value
+    (its mean is the same); None when the candidate carries neither."""
+    chosen = (candidate.get("logprobsResult") or {}).get("chosenCandidates")
+    if isinstance(chosen, list) and chosen:
+        values = [c.get("logProbability") for c in chosen if isinstance(c, dict)]
+        return tuple(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+    avg = candidate.get("avgLogprobs")
+    if isinstance(avg, (int, float)) and not isinstance(avg, bool):
+        return (float(avg),)
+    return None
+
+
 def parse_response(body: dict[str, Any], model: ModelSpec) -> Completion:
     """An unpriced Completion from a GenerateContentResponse."""
     candidate = _first_candidate(body, model)
@@ -196,6 +242,7 @@ def parse_response(body: dict[str, Any], model: ModelSpec) -> Completion:
         tool_calls=tuple(calls) or None,
         request_id=body.get("responseId"),
         metadata=metadata,
+        logprobs=parse_logprobs(candidate),
     )
 
 

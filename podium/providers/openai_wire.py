@@ -13,6 +13,12 @@ from podium.providers.http_errors import error_from_status, json_object, malform
 from podium.providers.sse import SSEEvent
 
 PATH = "/chat/completions"
+# Optional request features this wire carries (podium.providers.features): token logprobs, and ``n`` answers in
+# one call with the prompt billed once.
+FEATURES: frozenset[str] = frozenset({"logprobs", "n"})
+# Completion.metadata keys this wire fills for the gateway to answer in the same shape.
+LOGPROBS_CONTENT = "logprobs_content"
+CHOICES = "choices"
 FINISH_REASONS = {
     "stop": "stop",
     "length": "length",
@@ -59,6 +65,17 @@ def build_request(request: ChatRequest, model: ModelSpec, *, stream: bool) -> di
         "response_format": request.response_format,
         "tools": list(request.tools) if request.tools else None,
         "tool_choice": request.tool_choice,
+        "logprobs": request.logprobs,
+        "top_logprobs": request.top_logprobs,
+        "n": request.n,
+        "reasoning_effort": request.reasoning_effort,
+        "parallel_tool_calls": request.parallel_tool_calls,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
+        "logit_bias": request.logit_bias,
+        "service_tier": request.service_tier,
+        "store": request.store,
+        "prediction": request.prediction,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     if request.max_tokens is not None:
@@ -98,8 +115,35 @@ def _text(content: Any) -> str:
     return str(content)
 
 
+def parse_logprobs(choice: dict[str, Any]) -> tuple[float, ...] | None:
+    """``choices[i].logprobs.content[*].logprob``, or None when the choice carries no token logprobs."""
+    content = (choice.get("logprobs") or {}).get("content")
+    if not isinstance(content, list):
+        return None
+    values = [t.get("logprob") for t in content if isinstance(t, dict)]
+    return tuple(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _choices(choices: list[Any]) -> tuple[dict[str, Any], ...]:
+    """Every choice's message, finish reason and logprobs, in index order (``n`` > 1), OpenAI-shaped."""
+    ordered = sorted((c for c in choices if isinstance(c, dict)), key=lambda c: c.get("index", 0))
+    return tuple(
+        {"message": c.get("message") or {}, "finish_reason": normalize_finish_reason(c.get("finish_reason")),
+         "logprobs": c.get("logprobs")}
+        for c in ordered
+    )
+
+
+def _samples(choices: list[Any]) -> tuple[str, ...] | None:
+    """Every choice's text, in index order, when ``n`` > 1 answers came back."""
+    if len(choices) < 2:
+        return None
+    ordered = sorted((c for c in choices if isinstance(c, dict)), key=lambda c: c.get("index", 0))
+    return tuple(_text((c.get("message") or {}).get("content")) for c in ordered)
+
+
 def parse_response(body: dict[str, Any], model: ModelSpec) -> Completion:
-    """An unpriced Completion from a chat.completion object."""
+    """An unpriced Completion from a chat.completion object (``usage`` covers every choice, prompt counted once)."""
     try:
         choice = body["choices"][0]
         message = choice["message"]
@@ -109,6 +153,12 @@ def parse_response(body: dict[str, Any], model: ModelSpec) -> Completion:
     metadata = {"upstream_model": body["model"]} if body.get("model") else {}
     if message.get("refusal"):
         metadata["refusal"] = message["refusal"]
+    if isinstance((choice.get("logprobs") or {}).get("content"), list):
+        metadata[LOGPROBS_CONTENT] = choice["logprobs"]["content"]  # token, bytes and top_logprobs, for the gateway
+    if len(body["choices"]) > 1:
+        metadata[CHOICES] = _choices(body["choices"])
+    if body.get("service_tier"):
+        metadata["service_tier"] = body["service_tier"]
     return Completion(
         text=_text(message.get("content")),
         model=model.id,
@@ -118,6 +168,8 @@ def parse_response(body: dict[str, Any], model: ModelSpec) -> Completion:
         tool_calls=tuple(tool_calls) if tool_calls else None,
         request_id=body.get("id"),
         metadata=metadata,
+        logprobs=parse_logprobs(choice),
+        samples=_samples(body["choices"]),
     )
 
 

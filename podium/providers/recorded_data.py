@@ -104,6 +104,17 @@ def normalize_prompt(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+# Recorded correctness without answers (RouteLLM's MMLU: Mixtral-8x7B vs GPT-4-1106): training and evaluation only.
+OUTCOME_FILES: tuple[str, ...] = ("mmlu_responses.csv.gz",)
+
+
+@lru_cache(maxsize=1)
+def bundled_outcome_records() -> tuple[EvalRecord, ...]:
+    """The bundled outcome-only records (MMLU), parsed once per process."""
+    root = resources.files("podium") / "data"
+    return tuple(r for name in OUTCOME_FILES for r in read_recorded(Path(str(root / name))))
+
+
 def bundled_paths() -> list[Path]:
     """The recorded datasets shipped inside the package."""
     root = resources.files("podium") / "data"
@@ -161,9 +172,10 @@ class ModelNameResolver:
         log.warning("%s: model column %r is not a known model; keeping it as the model id", self._source, name)
         return name
 
-    def call_cost(self, model_id: str, prompt: str, response: str) -> Decimal:
+    def call_cost(self, model_id: str, prompt: str, response: str, *, output_tokens: int | None = None) -> Decimal:
         """Cost of one call from estimated tokens at the catalog price (or the recorded fallback price)."""
-        usage = Usage(input_tokens=estimate_tokens(prompt), output_tokens=estimate_tokens(response))
+        out = estimate_tokens(response) if output_tokens is None else output_tokens
+        usage = Usage(input_tokens=estimate_tokens(prompt), output_tokens=out)
         spec = self._spec(model_id)
         if spec is not None and spec.priced:
             cost = spec.cost(usage)
@@ -189,13 +201,17 @@ def read_recorded(path: str | Path, *, catalog: ModelLookup | None = None) -> li
     routellm = _routellm_models(header)
     if routellm[0]:
         return _parse_routellm(path, rows, routellm[0], resolver)
+    outcome_models = _outcome_models(header)
+    if outcome_models:
+        return _parse_outcomes(path, rows, outcome_models, resolver)
     raise ValidationError(
         f"{path} is neither a RouterBench file (missing columns: {', '.join(routerbench[1])}) "
-        f"nor a RouteLLM file (missing columns: {', '.join(routellm[1])})",
+        f"nor a RouteLLM file (missing columns: {', '.join(routellm[1])}) nor an outcomes file (prompt plus model "
+        "columns)",
         field="path",
         value=str(path),
         valid="RouterBench: sample_id, prompt, eval_name, <model>, <model>|model_response[, <model>|total_cost]; "
-        "RouteLLM: prompt, <model>, <model>_response",
+        "RouteLLM: prompt, <model>, <model>_response; outcomes only: prompt[, subject], <model>...",
     )
 
 
@@ -234,6 +250,37 @@ def _routellm_models(header: list[str]) -> tuple[list[str], list[str]]:
     if not models:
         missing.append("<model> with <model>_response")
     return (models if not missing else []), missing
+
+
+_OUTCOME_META = ("prompt", "subject", "eval_name", "sample_id", "id")
+# Outcome-only files record no answer: a call is priced as the prompt plus a one-token answer (a choice letter).
+OUTCOME_ONLY_ANSWER_TOKENS = 1
+
+
+def _outcome_models(header: list[str]) -> list[str]:
+    """Model columns of an outcomes-only file (RouteLLM's MMLU export): every column but the prompt and metadata."""
+    if "prompt" not in header:
+        return []
+    return [c for c in header if c and c not in _OUTCOME_META and not c.endswith("_response")]
+
+
+def _parse_outcomes(
+    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver
+) -> list[EvalRecord]:
+    """Correctness without answers: the records train and evaluate routers, and replay never serves them."""
+    eval_name = _eval_name_from_file(path)
+    records: list[EvalRecord] = []
+    for row_no, row in enumerate(rows, start=2):
+        prompt = row["prompt"]
+        outcomes: dict[str, Outcome] = {}
+        for name in models:
+            model_id = resolver.model_id(name)
+            cost = resolver.call_cost(model_id, prompt, "", output_tokens=OUTCOME_ONLY_ANSWER_TOKENS)
+            outcomes[model_id] = Outcome(_correct(path, row_no, name, row[name]), cost, "")
+        subject = row.get("subject") or ""
+        records.append(EvalRecord(f"{eval_name}.{subject or 'all'}.{row_no - 2}", prompt,
+                                  row.get("eval_name") or eval_name, outcomes))
+    return records
 
 
 def _text(cell: str) -> str:
@@ -328,7 +375,7 @@ def _parse_routellm(
 def _eval_name_from_file(path: Path) -> str:
     """``gsm8k_dev.csv.gz`` -> ``gsm8k``: RouteLLM files name the benchmark only in the file name."""
     stem = path.name.split(".")[0]
-    for suffix in ("_dev", "_train", "_test", "_val", "_eval"):
+    for suffix in ("_dev", "_train", "_test", "_val", "_eval", "_responses"):
         if stem.endswith(suffix):
             return stem[: -len(suffix)]
     return stem

@@ -12,6 +12,7 @@ from podium.providers.recorded_data import (
     EvalRecord,
     ModelLookup,
     Outcome,
+    bundled_outcome_records,
     bundled_paths,
     bundled_records,
     eval_names,
@@ -43,9 +44,11 @@ def bundled_datasets() -> list[Path]:
     return bundled_paths()
 
 
-def load_bundled(*, include_gsm8k: bool = True) -> list[EvalRecord]:
-    """Every bundled record; GSM8K (two models only) can be left out."""
-    return list(_bundled(include_gsm8k))
+def load_bundled(*, include_gsm8k: bool = True, include_mmlu: bool = False) -> list[EvalRecord]:
+    """Every bundled record with answers; GSM8K (two models only) can be left out, and MMLU (correctness of two
+    models, no answers) added."""
+    extra = bundled_outcome_records() if include_mmlu else ()
+    return list(_bundled(include_gsm8k)) + list(extra)
 
 
 def _bundled(include_gsm8k: bool) -> tuple[EvalRecord, ...]:

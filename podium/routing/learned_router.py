@@ -1,7 +1,9 @@
-"""The learned quality router: P(good answer) per model for a prompt, and pure decision rules over it.
+"""The learned quality router: P(good answer | prompt, model) for any model with a quality profile, and pure
+decision rules over it.
 
-Prediction needs only numpy: hashed n-grams (``features``) plus task-profile features go through one
-coefficient matrix (a logistic regression per model). Training (``router_training``) uses scikit-learn.
+Prediction needs only numpy: hashed n-grams (``features``) and task-profile features rate the prompt, and the
+model's catalog quality profile rates the model, so models without recorded outcomes (every current model) are
+rated too. Training (``router_training``) uses scikit-learn.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -21,7 +24,7 @@ import numpy as np
 
 from podium.catalog.store import podium_home
 from podium.core.errors import NoCandidateError, ValidationError
-from podium.providers.recorded_data import EvalRecord
+from podium.core.model_spec import PROFILE_CATEGORIES, PROFILE_KEYS
 from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
 from podium.routing.plans import PlanTable
 from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, TaskProfile, analyze
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = "podium-quality-router/2"
+FORMAT = "podium-quality-router/3"
 SHIPPED_NAME = "router_default.json.gz"
 DENSE_NAMES: tuple[str, ...] = (
     *(f"task={t}" for t in TASK_TYPES),
@@ -40,6 +43,8 @@ DENSE_NAMES: tuple[str, ...] = (
     "speed_critical",
     "log_chars",
 )
+CATEGORY_KEYS: tuple[str, ...] = PROFILE_KEYS  # index 0 is "overall"; categories follow
+assert CATEGORY_KEYS[1:] == PROFILE_CATEGORIES
 _TASK_WEIGHT = 3.0  # task type carries most of the signal; scaled up so regularization does not wash it out
 
 
@@ -62,19 +67,89 @@ def profile_features(p: TaskProfile, n_chars: int) -> np.ndarray:
     return out
 
 
-class QualityRouter:
-    """Predicts, per model, the probability that its answer to a prompt is good.
+# Task type -> the profile category whose figure rates a model for it.
+CATEGORY_OF_TASK: dict[str, str] = {
+    "code": "code",
+    "math": "math",
+    "reasoning": "reasoning",
+    "planning": "reasoning",
+    "knowledge_qa": "knowledge",
+    "extraction": "knowledge",
+    "writing": "writing",
+    "chat": "writing",
+}
+SLOPE_NAMES: tuple[str, ...] = (
+    "profile",
+    *(f"profile*task={t}" for t in TASK_TYPES),
+    *(f"profile*difficulty={d}" for d in DIFFICULTIES),
+    "profile*log_chars",
+)
+# Profile figures are Arena Elo-equivalent; the router sees (score - center) / unit.
+SCORE_CENTER, SCORE_UNIT = 1200.0, 100.0
+# Per-model corrections are damped (a smaller column scale = stronger regularisation toward 0).
+OFFSET_SCALE = 0.5
+# Expert prompts (proofs, concurrency, distributed design: task analysis says which) barely occur in the recorded
+# benchmarks, so the learned part cannot tell how hard they are. For them the prediction leans on the profile's own
+# meaning instead: the Arena chance that the model's answer is preferred to a frontier-level one (Elo 1400, about
+# the strongest current models' overall figure), blended in with this weight (logit space).
+EXPERT_ELO = 1400.0
+EXPERT_PRIOR_WEIGHT = 0.8
+ELO_LOGIT_UNIT = 400.0 / float(np.log(10.0))  # Elo points per logit of the Bradley-Terry win probability
+_EXPERT_COLUMN = 1 + len(TASK_TYPES) + DIFFICULTIES.index("expert")
 
-    It may carry the cascade plans fitted on the same data (``plans``) and a task classifier of its own
-    (``task_classifier``; None = the shipped one), which its task-type features and plan lookups use.
+
+def slope_features(p: TaskProfile, n_chars: int) -> np.ndarray:
+    """What the strength of a model's profile is multiplied by: how much a better model helps on this prompt."""
+    out = np.zeros(len(SLOPE_NAMES), dtype=np.float32)
+    out[0] = 1.0
+    out[1 + TASK_TYPES.index(p.task_type)] = 1.0
+    out[1 + len(TASK_TYPES) + DIFFICULTIES.index(p.difficulty)] = 1.0
+    out[-1] = float(np.log1p(n_chars) / 8.0)
+    return out
+
+
+def _with_expert_prior(logits: np.ndarray, scaled_scores: np.ndarray) -> np.ndarray:
+    """Expert prompts: the learned logit blended with the Arena chance of beating a frontier-level answer."""
+    prior = (scaled_scores * SCORE_UNIT + SCORE_CENTER - EXPERT_ELO) / ELO_LOGIT_UNIT
+    return (1.0 - EXPERT_PRIOR_WEIGHT) * logits + EXPERT_PRIOR_WEIGHT * prior
+
+
+def profile_scores(profile: Any) -> np.ndarray:
+    """A QualityProfile as the router's scaled vector, in ``PROFILE_KEYS`` order."""
+    return np.asarray([(profile.score(k) - SCORE_CENTER) / SCORE_UNIT for k in PROFILE_KEYS], dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFeatures:
+    """One prompt's features: hashed n-gram columns and values, dense task features, slope features, category."""
+
+    cols: np.ndarray
+    vals: np.ndarray
+    dense: np.ndarray
+    slope: np.ndarray
+    category: str
+    task_type: str
+
+
+class QualityRouter:
+    """Predicts P(good answer | prompt, model) for any model with a quality profile.
+
+    ``logit = w·prompt + s_m(c) * (v·slope(prompt)) + offset[m, c] + b``: the prompt's features say how hard it
+    is and how much a stronger model helps on it; ``s_m(c)`` is the model's profile figure for the prompt's task
+    category (``CATEGORY_OF_TASK``); ``offset`` is a damped per-model correction, learned only for models with
+    recorded outcomes (``models``), zero for every other. A model without a profile gets no prediction.
+    It may carry the cascade plans fitted on the same data (``plans``) and a task classifier of its own.
     """
 
     def __init__(
         self,
         models: Sequence[str],
         vocabulary: HashedVocabulary,
-        coef: np.ndarray,
-        intercept: np.ndarray,
+        prompt_coef: np.ndarray,
+        slope_coef: np.ndarray,
+        offsets: Mapping[str, Sequence[float]],
+        intercept: float,
+        scores: Mapping[str, np.ndarray],
         info: Mapping[str, Any] | None = None,
         *,
         plans: PlanTable | None = None,
@@ -82,93 +157,159 @@ class QualityRouter:
     ) -> None:
         self.models: tuple[str, ...] = tuple(models)
         n_cols = len(vocabulary) + len(DENSE_NAMES)
-        if coef.shape != (n_cols, len(self.models)) or intercept.shape != (len(self.models),):
+        if prompt_coef.shape != (n_cols,) or slope_coef.shape != (len(SLOPE_NAMES),):
             raise ValidationError(
-                f"router weights have shape {coef.shape}/{intercept.shape}; expected "
-                f"({n_cols}, {len(self.models)})/({len(self.models)},)",
+                f"router weights have shape {prompt_coef.shape}/{slope_coef.shape}; expected ({n_cols},)/"
+                f"({len(SLOPE_NAMES)},)",
                 field="coef",
             )
         self._vocab = vocabulary
-        self._coef_sparse = np.ascontiguousarray(coef[: len(vocabulary)], dtype=np.float32)
-        self._coef_dense = np.ascontiguousarray(coef[len(vocabulary) :], dtype=np.float32)
-        self._intercept = intercept.astype(np.float32)
+        self._coef_sparse = np.ascontiguousarray(prompt_coef[: len(vocabulary)], dtype=np.float64)
+        self._coef_dense = np.ascontiguousarray(prompt_coef[len(vocabulary):], dtype=np.float64)
+        self._slope = np.asarray(slope_coef, dtype=np.float64)
+        self._offsets = {m: np.asarray(v, dtype=np.float64) for m, v in offsets.items()}
+        self._intercept = float(intercept)
+        self._scores = {m: np.asarray(v, dtype=np.float64) for m, v in scores.items()}
         self._info = dict(info or {})
         self.plans = plans
         self.task_classifier = task_classifier
 
-    def _logits(self, prompt: str) -> np.ndarray:
+    # -- prediction -------------------------------------------------------------------------------------------
+
+    def features(self, prompt: str) -> PromptFeatures:
         counts = hashed_counts(prompt)
         cols, vals = self._vocab.columns(counts)
-        dense = dense_features(prompt, counts, self.task_classifier)
-        return vals @ self._coef_sparse[cols] + dense @ self._coef_dense + self._intercept
+        profile = analyze(prompt, counts=counts, classifier=self.task_classifier)
+        return PromptFeatures(cols, vals, profile_features(profile, len(prompt)),
+                              slope_features(profile, len(prompt)), CATEGORY_OF_TASK[profile.task_type],
+                              profile.task_type)
+
+    def predictable(self, models: Sequence[str] | None = None) -> list[str]:
+        """The models (of ``models``, default: those with recorded outcomes) this router can rate."""
+        return [m for m in (self.models if models is None else models) if m in self._scores]
+
+    def logits(self, f: PromptFeatures, models: Sequence[str]) -> np.ndarray:
+        base = float(f.vals @ self._coef_sparse[f.cols]) + float(f.dense @ self._coef_dense) + self._intercept
+        gain = float(f.slope @ self._slope)
+        k = CATEGORY_KEYS.index(f.category)
+        out = np.empty(len(models), dtype=np.float64)
+        for j, m in enumerate(models):
+            offset = self._offsets.get(m)
+            out[j] = base + self._scores[m][k] * gain + (OFFSET_SCALE * offset[k - 1] if offset is not None else 0.0)
+        if f.slope[_EXPERT_COLUMN]:
+            out = _with_expert_prior(out, np.asarray([self._scores[m][k] for m in models]))
+        return out
+
+    def logits_matrix(self, prompt_x: Any, slope: np.ndarray, categories: np.ndarray, models: Sequence[str]) -> np.ndarray:
+        """Logits for many prompts at once (training and evaluation): ``prompt_x`` holds the hashed n-gram and
+        dense columns (``vocabulary`` then ``DENSE_NAMES``), ``categories`` index ``CATEGORY_KEYS``."""
+        base = np.asarray(prompt_x @ np.concatenate([self._coef_sparse, self._coef_dense])).ravel() + self._intercept
+        gain = slope @ self._slope
+        out = np.empty((len(base), len(models)), dtype=np.float64)
+        for j, m in enumerate(models):
+            out[:, j] = base + self._scores[m][categories] * gain
+            offset = self._offsets.get(m)
+            if offset is not None:
+                out[:, j] += OFFSET_SCALE * offset[categories - 1]
+            expert = slope[:, _EXPERT_COLUMN] > 0
+            out[expert, j] = _with_expert_prior(out[expert, j], self._scores[m][categories[expert]])
+        return out
 
     def task_type(self, prompt: str) -> str:
         """The prompt's task type as this router's task analysis sees it (the key of its cascade plans)."""
         return analyze(prompt, classifier=self.task_classifier).task_type
 
-    def predict_many(self, prompts: Sequence[str]) -> np.ndarray:
-        """Probabilities, shape (len(prompts), len(self.models)), columns in ``self.models`` order."""
-        out = np.empty((len(prompts), len(self.models)), dtype=np.float64)
+    def predict_many(self, prompts: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
+        """Probabilities, shape (len(prompts), len(models)); ``models`` default to ``self.models``, every one
+        of which must have a profile."""
+        models = self.models if models is None else tuple(models)
+        out = np.empty((len(prompts), len(models)), dtype=np.float64)
         for i, prompt in enumerate(prompts):
-            out[i] = self._logits(prompt)
+            out[i] = self.logits(self.features(prompt), models)
         return 1.0 / (1.0 + np.exp(-out))
 
     def predict(self, prompt: str, models: Sequence[str] | None = None) -> dict[str, float]:
-        """P(good answer) per model; ``models`` restricts the answer to those this router knows."""
-        probs = self.predict_many([prompt])[0]
-        wanted = set(models) if models is not None else None
-        return {m: float(p) for m, p in zip(self.models, probs, strict=True) if wanted is None or m in wanted}
+        """P(good answer) for each model of ``models`` (default: ``self.models``) that has a quality profile."""
+        wanted = self.predictable(models)
+        if not wanted:
+            return {}
+        probs = 1.0 / (1.0 + np.exp(-self.logits(self.features(prompt), wanted)))
+        return {m: float(p) for m, p in zip(wanted, probs, strict=True)}
+
+    # -- profiles -----------------------------------------------------------------------------------------------
+
+    def with_profiles(self, profiles: Mapping[str, Any]) -> QualityRouter:
+        """The same router rating models by ``profiles`` (model id -> QualityProfile), e.g. the configured catalog's.
+
+        Profiles replace the ones the router was trained with, so a user's override counts; a trained model whose
+        profile is missing from ``profiles`` keeps its training-time figures.
+        """
+        scores = dict(self._scores)
+        scores.update({m: profile_scores(p) for m, p in profiles.items() if p is not None})
+        return self._copy(scores=scores)
+
+    def with_catalog(self, catalog: Any) -> QualityRouter:
+        """``with_profiles`` over every model of ``catalog`` that has a profile."""
+        return self.with_profiles({s.id: s.quality for s in catalog if s.quality is not None})
+
+    def _copy(self, **changes: Any) -> QualityRouter:
+        args: dict[str, Any] = {
+            "models": self.models, "vocabulary": self._vocab,
+            "prompt_coef": np.concatenate([self._coef_sparse, self._coef_dense]), "slope_coef": self._slope,
+            "offsets": self._offsets, "intercept": self._intercept, "scores": self._scores, "info": self._info,
+            "plans": self.plans, "task_classifier": self.task_classifier,
+        }
+        args.update(changes)
+        return QualityRouter(**args)
 
     @property
     def vocabulary(self) -> HashedVocabulary:
         return self._vocab
 
-    @property
-    def coef(self) -> np.ndarray:
-        """All weights, shape (hashed n-grams + dense features, models)."""
-        return np.vstack([self._coef_sparse, self._coef_dense])
-
-    @property
-    def intercept(self) -> np.ndarray:
-        return self._intercept
-
     def with_info(self, info: Mapping[str, Any]) -> QualityRouter:
         """The same router carrying ``info`` (training provenance and metrics)."""
-        return QualityRouter(self.models, self._vocab, self.coef, self._intercept, info, plans=self.plans,
-                             task_classifier=self.task_classifier)
+        return self._copy(info=info)
 
     def with_plans(self, plans: PlanTable | None) -> QualityRouter:
         """The same router carrying cascade plans."""
-        return QualityRouter(self.models, self._vocab, self.coef, self._intercept, self._info, plans=plans,
-                             task_classifier=self.task_classifier)
+        return self._copy(plans=plans)
 
     def info(self) -> dict[str, Any]:
         """What the router was trained on, its models and features, when, and its cross-validated metrics."""
         return {
             **self._info,
             "models": list(self.models),
-            "features": {"hashed_ngrams": len(self._vocab), "dense": list(DENSE_NAMES)},
+            "rated_models": len(self._scores),
+            "features": {"hashed_ngrams": len(self._vocab), "dense": list(DENSE_NAMES), "slope": list(SLOPE_NAMES)},
+            "slope": {n: round(float(v), 4) for n, v in zip(SLOPE_NAMES, self._slope, strict=True)},
             "plans": None if self.plans is None else {
                 task: [p.plan.describe() for p in points] for task, points in self.plans.frontiers.items()
             },
         }
 
+    # -- files --------------------------------------------------------------------------------------------------
+
     def to_dict(self) -> dict[str, Any]:
-        coef = self.coef
         return {
             "format": FORMAT,
             "models": list(self.models),
             "vocabulary": self._vocab.to_dict(),
             "dense_names": list(DENSE_NAMES),
-            "coef": pack_array(coef, "float16"),
-            "intercept": pack_array(self._intercept, "float32"),
+            "slope_names": list(SLOPE_NAMES),
+            "prompt_coef": pack_array(np.concatenate([self._coef_sparse, self._coef_dense]), "float32"),
+            "slope_coef": [float(v) for v in self._slope],
+            "offsets": {m: [float(x) for x in v] for m, v in self._offsets.items()},
+            "intercept": self._intercept,
+            # Only the trained models' figures: every other model is rated by the catalog it is loaded with.
+            "scores": {m: [float(x) for x in self._scores[m]] for m in self.models if m in self._scores},
             "info": self._info,
             "plans": None if self.plans is None else self.plans.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "router file") -> QualityRouter:
-        if data.get("format") != FORMAT or list(data.get("dense_names", [])) != list(DENSE_NAMES):
+        if (data.get("format") != FORMAT or list(data.get("dense_names", [])) != list(DENSE_NAMES)
+                or list(data.get("slope_names", [])) != list(SLOPE_NAMES)):
             raise ValidationError(
                 f"{source} has format {data.get('format')!r}; this Podium reads {FORMAT!r}. "
                 "Retrain it with `podium router train`",
@@ -178,8 +319,11 @@ class QualityRouter:
         return cls(
             data["models"],
             HashedVocabulary.from_dict(data["vocabulary"]),
-            unpack_array(data["coef"]).astype(np.float32).reshape(-1, len(data["models"])),
-            unpack_array(data["intercept"]).astype(np.float32),
+            unpack_array(data["prompt_coef"]).astype(np.float64),
+            np.asarray(data["slope_coef"], dtype=np.float64),
+            data.get("offsets") or {},
+            float(data["intercept"]),
+            {m: np.asarray(v, dtype=np.float64) for m, v in (data.get("scores") or {}).items()},
             data.get("info"),
             plans=PlanTable.from_dict(data["plans"]) if data.get("plans") else None,
         )
@@ -217,13 +361,6 @@ class QualityRouter:
             ) from exc
 
 
-def train_router(records: Sequence[EvalRecord], *, seed: int = 0, **opts: Any) -> QualityRouter:
-    """Train a router on recorded outcomes (see ``router_training.train_router`` for the options)."""
-    from podium.routing import router_training
-
-    return router_training.train_router(records, seed=seed, **opts)
-
-
 def shipped_router_path() -> Path:
     return Path(str(resources.files("podium") / "data" / SHIPPED_NAME))
 
@@ -236,13 +373,22 @@ def cached_router_path() -> Path:
 def default_router() -> QualityRouter:
     """The router `podium router train` wrote under $PODIUM_HOME, else the shipped one. Never trains: a first
     call must not spend seconds fitting models."""
+    from podium.catalog import Catalog
+    from podium.routing.router_store import active_router_path, load_router_file
+
+    active = active_router_path()  # the version `podium router use` chose; None: no registry, as before
+    if active is not None:
+        try:
+            return load_router_file(active, lambda p: QualityRouter.load(p).with_catalog(Catalog.bundled()))
+        except ValidationError as exc:
+            log.warning("ignoring router version: %s", exc)
     cached = cached_router_path()
     if cached.is_file():
         try:
-            return QualityRouter.load(cached)
+            return QualityRouter.load(cached).with_catalog(Catalog.bundled())
         except ValidationError as exc:
             log.warning("ignoring router file: %s", exc)
-    return QualityRouter.load(shipped_router_path())
+    return QualityRouter.load(shipped_router_path()).with_catalog(Catalog.bundled())
 
 
 # -- decision rules (pure) ---------------------------------------------------------------------------------

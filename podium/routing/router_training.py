@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,11 +16,17 @@ from podium.providers.recorded_data import EvalRecord, eval_names
 from podium.routing.datasets import kfold
 from podium.routing.features import HashedVocabulary, hashed_counts
 from podium.routing.learned_router import (
+    CATEGORY_KEYS,
+    CATEGORY_OF_TASK,
     DENSE_NAMES,
+    OFFSET_SCALE,
+    SLOPE_NAMES,
     QualityRouter,
     choose_by_utility,
     choose_cheapest,
     profile_features,
+    profile_scores,
+    slope_features,
 )
 from podium.routing.plans import PlanTable
 from podium.routing.task_analysis import analyze
@@ -30,28 +36,39 @@ if TYPE_CHECKING:
 
 # progress(stage, done, total): lets the CLI draw a progress bar without this module knowing about rich.
 Progress = Callable[[str, int, int], None]
-DEFAULT_C = 0.3
+DEFAULT_C = 0.1
 DEFAULT_MIN_DF = 5
 TASK_CLASSIFIER_MIN_DF = 10
 CURVE_THRESHOLDS: tuple[float, ...] = (0.6, 0.7, 0.75, 0.8, 0.9)
 CURVE_COST_WEIGHTS: tuple[float, ...] = (10.0, 20.0, 25.0, 35.0, 50.0)  # per USD of expected call cost
 
 
-def _model_ids(records: Sequence[EvalRecord]) -> tuple[str, ...]:
+def _model_ids(records: Sequence[EvalRecord], rated: Mapping[str, np.ndarray] | None = None) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for r in records:
         for m in r.outcomes:
             seen.setdefault(m, None)
-    return tuple(sorted(seen))
+    return tuple(sorted(m for m in seen if rated is None or m in rated))
+
+
+def catalog_scores(catalog: Any = None) -> dict[str, np.ndarray]:
+    """Every profiled model's scaled figures (the bundled catalog unless one is given)."""
+    if catalog is None:
+        from podium.catalog import Catalog
+
+        catalog = Catalog.bundled()
+    return {s.id: profile_scores(s.quality) for s in catalog if s.quality is not None}
 
 
 @dataclass(frozen=True, slots=True)
 class _Featurized:
-    """Each record's hashed n-gram counts and dense features, computed once and reused by every fold."""
+    """Each record's hashed n-gram counts, dense and slope features and category, computed once for every fold."""
 
     records: list[EvalRecord]
     counts: list[dict[int, float]]
     dense: np.ndarray
+    slope: np.ndarray
+    categories: list[int]
     task_types: list[str]
     classifier: TaskClassifier | None = None
 
@@ -60,66 +77,114 @@ class _Featurized:
         counts = [hashed_counts(r.prompt) for r in records]
         profiles = [analyze(r.prompt, counts=c, classifier=classifier) for r, c in zip(records, counts, strict=True)]
         dense = [profile_features(p, len(r.prompt)) for r, p in zip(records, profiles, strict=True)]
-        return cls(list(records), counts, np.vstack(dense) if dense else np.zeros((0, len(DENSE_NAMES))),
+        slope = [slope_features(p, len(r.prompt)) for r, p in zip(records, profiles, strict=True)]
+        empty = np.zeros((0, len(DENSE_NAMES)))
+        return cls(list(records), counts, np.vstack(dense) if dense else empty,
+                   np.vstack(slope) if slope else np.zeros((0, len(SLOPE_NAMES))),
+                   [CATEGORY_KEYS.index(CATEGORY_OF_TASK[p.task_type]) for p in profiles],
                    [p.task_type for p in profiles], classifier)
 
     def subset(self, rows: Sequence[int]) -> _Featurized:
-        return _Featurized([self.records[i] for i in rows], [self.counts[i] for i in rows], self.dense[list(rows)],
-                           [self.task_types[i] for i in rows], self.classifier)
+        rows = list(rows)
+        return _Featurized([self.records[i] for i in rows], [self.counts[i] for i in rows], self.dense[rows],
+                           self.slope[rows], [self.categories[i] for i in rows], [self.task_types[i] for i in rows],
+                           self.classifier)
 
     def plan_table(self) -> PlanTable:
-        """Cascade plans fitted on these records, keyed by the task types computed here."""
+        """Cascade plans fitted on these records, keyed by the task types computed here. Only records with
+        recorded answers count: a plan's gates judge answers, and outcome-only records (MMLU) have none."""
         from podium.routing.plan_fitting import fit_plan_table
 
+        answered = [r for r in self.records if any(o.response for o in r.outcomes.values())]
         task_of = {r.prompt: t for r, t in zip(self.records, self.task_types, strict=True)}
-        return fit_plan_table(self.records, task_of.__getitem__)
+        return fit_plan_table(answered, task_of.__getitem__)
 
-    def matrix(self, vocab: HashedVocabulary) -> Any:
+    def prompt_matrix(self, vocab: HashedVocabulary) -> Any:
         from scipy.sparse import csr_matrix, hstack
 
         return hstack([vocab.matrix(self.counts), csr_matrix(self.dense)]).tocsr()
 
+    def pairs(self, models: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(record row, model column, label) for every recorded outcome of ``models``."""
+        col = {m: j for j, m in enumerate(models)}
+        rows, cols, ys = [], [], []
+        for i, r in enumerate(self.records):
+            for m, outcome in r.outcomes.items():
+                if m in col:
+                    rows.append(i)
+                    cols.append(col[m])
+                    ys.append(outcome.correct >= 0.5)
+        return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(ys, dtype=int)
 
-def _fit_columns(
-    X: Any,
-    records: Sequence[EvalRecord],
-    models: Sequence[str],
-    c: float,
-    seed: int,
-    progress: Progress | None,
-    stage: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.linear_model import LogisticRegression
+    def design(self, prompt_x: Any, models: Sequence[str], scores: Mapping[str, np.ndarray],
+               rows: np.ndarray, cols: np.ndarray) -> Any:
+        """One row per (prompt, model) pair: prompt features, profile x slope features, per-model offset one-hot."""
+        from scipy.sparse import csr_matrix, hstack
 
-    coef = np.zeros((X.shape[1], len(models)), dtype=np.float32)
-    intercept = np.zeros(len(models), dtype=np.float32)
-    for j, model in enumerate(models):
-        rows = [i for i, r in enumerate(records) if model in r.outcomes]
-        y = np.asarray([records[i].outcomes[model].correct >= 0.5 for i in rows], dtype=int)
-        if len(set(y.tolist())) < 2:
-            # One class only: predict the observed rate (smoothed), no per-prompt signal to learn.
-            rate = (y.sum() + 1) / (len(y) + 2)
-            intercept[j] = float(np.log(rate / (1 - rate)))
-        else:
-            # The dual solver is ~10x faster here: far more hashed features than prompts.
-            clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=2000, random_state=seed)
-            clf.fit(X[rows], y)
-            coef[:, j] = clf.coef_[0]
-            intercept[j] = clf.intercept_[0]
-        if progress:
-            progress(stage, j + 1, len(models))
-    return coef, intercept
+        cats = np.asarray(self.categories)[rows]
+        s = np.asarray([scores[models[j]][k] for j, k in zip(cols, cats, strict=True)])
+        slope = self.slope[rows] * s[:, None]
+        n_cat = len(CATEGORY_KEYS) - 1
+        offset_col = cols * n_cat + (cats - 1)
+        offsets = csr_matrix((np.full(len(rows), OFFSET_SCALE), (np.arange(len(rows)), offset_col)),
+                             shape=(len(rows), len(models) * n_cat))
+        return hstack([prompt_x[rows], csr_matrix(slope), offsets]).tocsr()
+
+
+def _weights(records: Sequence[EvalRecord], rows: np.ndarray) -> np.ndarray:
+    """Each benchmark weighs the same in total, so a large one (MMLU) does not drown the others."""
+    names = [records[i].eval_name for i in rows]
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    total = len(names) / max(1, len(counts))
+    return np.asarray([total / counts[n] for n in names], dtype=np.float64)
 
 
 def _fit(
-    data: _Featurized, *, seed: int, c: float, min_df: int, progress: Progress | None, stage: str
+    data: _Featurized,
+    *,
+    seed: int,
+    c: float,
+    min_df: int,
+    progress: Progress | None,
+    stage: str,
+    scores: Mapping[str, np.ndarray] | None = None,
 ) -> QualityRouter:
+    from sklearn.linear_model import LogisticRegression
+
     if not data.records:
         raise ValidationError("cannot train a router on no records; give at least one dataset", field="records")
-    models = _model_ids(data.records)
+    scores = dict(scores if scores is not None else catalog_scores())
+    models = _model_ids(data.records, scores)
+    if not models:
+        unknown = ", ".join(_model_ids(data.records)[:5])
+        raise ValidationError(
+            f"no model in the training data has a quality profile ({unknown}); add profiles with "
+            "`podium models import --profiles FILE` or a `quality:` entry under `models:` in podium.yaml",
+            field="models",
+        )
     vocab = HashedVocabulary.fit(data.counts, min_df=min_df)
-    coef, intercept = _fit_columns(data.matrix(vocab), data.records, models, c, seed, progress, stage)
-    return QualityRouter(models, vocab, coef, intercept, task_classifier=data.classifier)
+    rows, cols, y = data.pairs(models)
+    if progress:
+        progress(stage, 0, 1)
+    X = data.design(data.prompt_matrix(vocab), models, scores, rows, cols)
+    n_prompt = len(vocab) + len(DENSE_NAMES)
+    n_cat = len(CATEGORY_KEYS) - 1
+    if len(set(y.tolist())) < 2:
+        rate = (y.sum() + 1) / (len(y) + 2)
+        coef = np.zeros(X.shape[1])
+        intercept = float(np.log(rate / (1 - rate)))
+    else:
+        clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=3000, random_state=seed)
+        clf.fit(X, y, sample_weight=_weights(data.records, rows))
+        coef, intercept = clf.coef_[0], float(clf.intercept_[0])
+    if progress:
+        progress(stage, 1, 1)
+    offsets = {m: coef[n_prompt + len(SLOPE_NAMES) + j * n_cat: n_prompt + len(SLOPE_NAMES) + (j + 1) * n_cat]
+               for j, m in enumerate(models)}
+    return QualityRouter(models, vocab, coef[:n_prompt], coef[n_prompt:n_prompt + len(SLOPE_NAMES)], offsets,
+                         intercept, scores, task_classifier=data.classifier)
 
 
 def fit_router(
@@ -196,14 +261,22 @@ def _cv_probabilities(
             data.subset([index[id(r)] for r in train]), seed=seed, c=c, min_df=min_df, progress=None, stage="fold"
         )
         rows = [index[id(r)] for r in test]
-        logits = data.subset(rows).matrix(router.vocabulary) @ router.coef + router.intercept
-        pred = 1.0 / (1.0 + np.exp(-np.asarray(logits)))
-        for j, m in enumerate(models):
-            if m in router.models:
-                probs[rows, j] = pred[:, router.models.index(m)]
+        probs[rows] = predict_featurized(router, data.subset(rows), models)
         if progress:
             progress("cross-validation", fold + 1, k)
     return probs
+
+
+def predict_featurized(router: QualityRouter, data: _Featurized, models: Sequence[str]) -> np.ndarray:
+    """P(good) for every record x model from features already computed (NaN where the router cannot rate)."""
+    out = np.full((len(data.records), len(models)), np.nan)
+    rated = router.predictable(models)
+    if rated and data.records:
+        logits = router.logits_matrix(data.prompt_matrix(router.vocabulary), data.slope,
+                                      np.asarray(data.categories), rated)
+        for j, m in enumerate(rated):
+            out[:, models.index(m)] = 1.0 / (1.0 + np.exp(-logits[:, j]))
+    return out
 
 
 def cross_validate(
@@ -288,14 +361,15 @@ def routing_curve(
 
 def build_shipped_artifacts() -> None:
     """Retrain the task classifier and default router shipped in podium/data (run before a release)."""
-    from podium.providers.recorded_data import BUNDLED_FILES, bundled_records
+    from podium.providers.recorded_data import BUNDLED_FILES, OUTCOME_FILES, bundled_outcome_records, bundled_records
     from podium.routing.learned_router import shipped_router_path
     from podium.routing.task_classifier import default_task_classifier, shipped_path, train_task_classifier
 
     records = list(bundled_records())
     train_task_classifier(records, min_df=TASK_CLASSIFIER_MIN_DF).save(shipped_path())
     default_task_classifier.cache_clear()  # the router's features use the classifier just written
-    names = [n.split(".")[0] for n in BUNDLED_FILES]
+    names = [n.split(".")[0] for n in (*BUNDLED_FILES, *OUTCOME_FILES)]
+    records += bundled_outcome_records()
     train_router(records, cv_folds=5, datasets=names).save(shipped_router_path())
 
 

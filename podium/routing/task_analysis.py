@@ -105,9 +105,10 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
     ),
 }
 _EXPERT = _r(
-    "prove formal formally optimize optimise distributed concurrent concurrency lock-free complexity asymptotic "
-    "cryptography cryptographic compiler kernel theorem research novel tradeoffs trade-offs scalability scalable",
-    ("security audit",),
+    "prove formal formally optimize optimise distributed concurrent concurrency lock-free thread-safe threadsafe "
+    "asymptotic cryptography cryptographic compiler kernel theorem lemma research novel tradeoffs trade-offs "
+    "scalability scalable",
+    ("security audit", "race condition", "race conditions", "time complexity"),
 )
 _COMPLEX = _r(
     "analyze analyse compare evaluate design refactor debug architecture comprehensive multi-step",
@@ -187,6 +188,8 @@ def _learned_scores(
 
 
 def _difficulty(text: _Text, task_type: str, n_words: int) -> str:
+    if task_type in ("code", "math", "reasoning", "planning") and text.has(_EXPERT):
+        return "expert"  # a proof, a concurrency or distributed-systems design: hard however short the prompt
     level = 0 if n_words < 40 else 1 if n_words < 200 else 2
     level += text.has(_COMPLEX) + text.has(_EXPERT)
     if task_type in ("code", "math", "planning") and level == 0 and n_words >= 12:

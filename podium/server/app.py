@@ -7,8 +7,6 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +18,9 @@ from starlette.routing import Route
 from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.pipeline import CallMeta
-from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService, replay_candidate_filter
+from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService
 from podium.server.errors import GatewayError, scrubbed_traceback, to_gateway_error
+from podium.server.feedback import feedback_route
 from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
 from podium.server.openai_request import parse_chat_request
 
@@ -75,13 +74,11 @@ class Gateway:
         return self._secrets
 
     def _service(self, client: Any) -> ChatService:
-        candidate_filter = replay_candidate_filter(client.catalog) if self._mode == "replay" else None
         return ChatService(
             client,
             clock=self.clock,
             observe_overhead=self.telemetry.calls.observe_gateway_overhead,
             secrets=self.secrets,
-            candidate_filter=candidate_filter,
             task_table=self._config.routing.task_table if self._config is not None else (),
         )
 
@@ -136,12 +133,11 @@ class Gateway:
             target = chat.target(parsed.model)
             task_type = chat.task_type(request.headers.get(TASK_TYPE_HEADER), parsed)
             self.keys.check_model(key, parsed.model, target.model)
-            if target.strategy is not None:
-                target = replace(target, candidates=self.keys.concrete_allowed(key, chat.client.catalog))
             await self.keys.admit(key)
             who: dict[str, Any] = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
-            if key is not None and key.allowed_models is not None:  # fallbacks, too, stay within the key's models
-                who["model_allowed"] = partial(_allowed, self.keys, key)
+            allowed = self.keys.concrete_allowed(key, chat.client.catalog)
+            if allowed is not None:  # strategies' candidates and fallbacks alike stay within the key's models
+                who["model_allowed"] = frozenset(allowed).__contains__
             meta = CallMeta(task_type=task_type, **who)
             if parsed.stream:
                 frames, headers = await chat.open_stream(parsed, target, meta, started)
@@ -261,6 +257,7 @@ def create_app(
         Route("/v1/models", gw.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", gw.get_model, methods=["GET"]),
         Route("/healthz", gw.healthz, methods=["GET"]),
+        feedback_route(gw),
         Route("/metrics", _Endpoint(telemetry.asgi_app())),
     ]
     app = Starlette(routes=routes, lifespan=gw.lifespan)

@@ -24,9 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from podium.core.clock import Clock
-from podium.core.errors import ReplayMissError, ValidationError
+from podium.core.errors import ValidationError
 from podium.core.pipeline import CallMeta
-from podium.core.types import ChatRequest, Completion, StreamChunk, Usage
+from podium.core.types import Completion, StreamChunk, Usage
 from podium.server.errors import GatewayError, to_gateway_error
 from podium.server.openai_request import ParsedChat
 from podium.server.openai_response import DONE, ChunkWriter, completion_json, sse
@@ -51,7 +51,6 @@ class Target:
     name: str
     model: str | None = None
     strategy: str | None = None
-    candidates: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,6 @@ def response_headers(
     return headers
 
 
-CandidateFilter = Callable[[ChatRequest, Sequence[str] | None], Sequence[str] | None]
 
 
 class ChatService:
@@ -100,7 +98,6 @@ class ChatService:
         clock: Clock,
         observe_overhead: Callable[[float], None],
         secrets: Callable[[], Sequence[str]],
-        candidate_filter: CandidateFilter | None = None,
         task_table: Sequence[str] = (),
     ) -> None:
         self.client = client
@@ -108,7 +105,6 @@ class ChatService:
         self._clock = clock
         self._observe = observe_overhead
         self._secrets = secrets
-        self._candidate_filter = candidate_filter
 
     def target(self, name: str) -> Target:
         """Resolve ``model``; raises UnknownModelError (404) for a name neither virtual nor in the catalog."""
@@ -130,18 +126,12 @@ class ChatService:
         except ValidationError as exc:
             raise GatewayError(400, f"{where}: {exc}", code="invalid_task_type", param=where) from None
 
-    def _candidates(self, request: ChatRequest, allowed: Sequence[str] | None) -> Sequence[str] | None:
-        if self._candidate_filter is None:
-            return allowed
-        return self._candidate_filter(request, allowed)
-
     async def answer(self, parsed: ParsedChat, target: Target, meta: CallMeta) -> Answer:
         """A whole answer; strategies report every attempt's usage and their total cost."""
         if target.strategy is None:
             c = await self.client.complete(parsed.request, model=target.model, meta=meta)
             return Answer(c, c.usage, c.cost_usd, c.latency_ms / 1000.0, c.request_id)
-        candidates = self._candidates(parsed.request, target.candidates)
-        result = await self.client.route(parsed.request, strategy=target.strategy, meta=meta, candidates=candidates)
+        result = await self.client.route(parsed.request, strategy=target.strategy, meta=meta)
         return Answer(
             result.completion, result.usage, result.total_cost_usd, result.upstream_ms / 1000.0,
             result.request_id or result.completion.request_id, result.decision.budget_limited,
@@ -246,23 +236,3 @@ class ChatService:
         err = to_gateway_error(exc, self._secrets())
         log.warning("stream failed after it started: %s", err.message)
         return sse(err.body())
-
-
-def replay_candidate_filter(catalog: Any) -> CandidateFilter:
-    """In replay mode a strategy may only pick models with a recorded answer to this very prompt."""
-    from podium.providers.replay import ReplayProvider
-
-    replay = ReplayProvider()
-
-    def candidates(request: ChatRequest, allowed: Sequence[str] | None) -> Sequence[str]:
-        pool = allowed if allowed is not None else [m for m in replay.models if m in catalog]
-        found = []
-        for model_id in pool:
-            spec = catalog.get(model_id)
-            if any(replay.lookup(text, spec) is not None for text in (request.last_user_text, request.prompt_text)):
-                found.append(spec.id)
-        if not found:
-            raise ReplayMissError("any recorded model", request.last_user_text)
-        return found
-
-    return candidates

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from podium.core.errors import ValidationError
@@ -22,7 +22,28 @@ class ParsedChat:
     stream: bool = False
     include_usage: bool = False
     task_type: str | None = None  # ``metadata.task_type``: validated by the gateway against the task table
+    tags: dict[str, str] = field(default_factory=dict)  # the other ``metadata`` keys, stored on ledger rows
 
+
+# Every Chat Completions request field, and what the gateway does with it. Fields Podium cannot honour on any
+# provider are refused with a 400 naming them; the rest reach the wire modules, which translate them or refuse them
+# for the provider at hand. No field is dropped without a word.
+ACCEPTED_FIELDS = frozenset({
+    "model", "messages", "temperature", "max_tokens", "max_completion_tokens", "top_p", "stop", "response_format",
+    "tools", "tool_choice", "seed", "user", "n", "stream", "stream_options", "metadata", "logprobs", "top_logprobs",
+    "reasoning_effort", "parallel_tool_calls", "presence_penalty", "frequency_penalty", "logit_bias",
+    "service_tier", "store", "prediction",
+})
+REFUSED_FIELDS: dict[str, str] = {
+    "functions": "the deprecated `functions` is not supported; send `tools` instead",
+    "function_call": "the deprecated `function_call` is not supported; send `tool_choice` instead",
+    "audio": "audio output is not supported by this gateway",
+    "modalities": "only text output is supported; leave `modalities` out",
+    "web_search_options": "web search is not offered by this gateway",
+    "verbosity": "`verbosity` is not forwarded by this gateway; leave it out",
+    "prompt_cache_key": "`prompt_cache_key` is not forwarded by this gateway; leave it out",
+    "safety_identifier": "`safety_identifier` is not forwarded; send `user` instead",
+}
 
 def _fail(field: str, value: Any, message: str, valid: Any = None) -> ValidationError:
     return ValidationError(f"{field}: {message}", field=field, value=value, valid=valid)
@@ -113,15 +134,46 @@ def _stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
     return stream, bool(options.get("include_usage")) and stream
 
 
-def _metadata_task_type(body: dict[str, Any]) -> str | None:
-    """OpenAI's ``metadata`` is a string-to-string map; Podium reads its ``task_type`` (the SDK's way to send it)."""
-    metadata = _typed(body, "metadata", dict, "an object of string values")
-    value = (metadata or {}).get("task_type")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
+def metadata_fields(body: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """OpenAI's ``metadata`` is a string-to-string map: its ``task_type`` routes the call, every other key is a tag."""
+    metadata = _typed(body, "metadata", dict, "an object of string values") or {}
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            raise _fail(f"metadata.{key}", value, "metadata values must be strings (up to 512 characters)")
+    value = metadata.get("task_type")
+    if value is not None and not value.strip():
         raise _fail("metadata.task_type", value, "metadata.task_type must be a non-empty string")
-    return value
+    return value, {k: v for k, v in metadata.items() if k != "task_type"}
+
+
+def _check_fields(body: dict[str, Any]) -> None:
+    for name in body:
+        if name in REFUSED_FIELDS:
+            raise _fail(name, body[name], REFUSED_FIELDS[name])
+        if name not in ACCEPTED_FIELDS:
+            raise _fail(name, body[name], f"`{name}` is not a Chat Completions field this gateway knows",
+                        sorted(ACCEPTED_FIELDS))
+
+
+def _logit_bias(body: dict[str, Any]) -> dict[str, float] | None:
+    bias = _typed(body, "logit_bias", dict, "an object of token id -> bias from -100 to 100")
+    return dict(bias) if bias else None
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    """The optional sampling and service fields, type-checked (ChatRequest checks their ranges)."""
+    return {
+        "logprobs": _typed(body, "logprobs", bool, "true or false"),
+        "top_logprobs": _typed(body, "top_logprobs", int, "an integer from 0 to 20"),
+        "reasoning_effort": _typed(body, "reasoning_effort", str, "one of none, minimal, low, medium, high"),
+        "parallel_tool_calls": _typed(body, "parallel_tool_calls", bool, "true or false"),
+        "presence_penalty": _typed(body, "presence_penalty", (int, float), "a number from -2 to 2"),
+        "frequency_penalty": _typed(body, "frequency_penalty", (int, float), "a number from -2 to 2"),
+        "logit_bias": _logit_bias(body),
+        "service_tier": _typed(body, "service_tier", str, "one of auto, default, flex, scale, priority"),
+        "store": _typed(body, "store", bool, "true or false"),
+        "prediction": _typed(body, "prediction", dict, 'an object such as {"type": "content", "content": "..."}'),
+    }
 
 
 def parse_chat_request(body: Any) -> ParsedChat:
@@ -134,10 +186,11 @@ def parse_chat_request(body: Any) -> ParsedChat:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _fail("messages", messages, "`messages` must be a non-empty array of messages")
-    n = _typed(body, "n", int, "an integer")
-    if n not in (None, 1):
-        raise _fail("n", n, "only n=1 is supported; send separate requests for more answers", 1)
+    _check_fields(body)
+    n = _typed(body, "n", int, "an integer from 1 to 16")
     stream, include_usage = _stream_flags(body)
+    if stream and n not in (None, 1):
+        raise _fail("n", n, "n > 1 is answered whole only; leave `stream` out or ask for one answer", 1)
     tools = _typed(body, "tools", list, "an array of tools")
     request = ChatRequest(
         messages=tuple(_message(m, i) for i, m in enumerate(messages)),
@@ -150,8 +203,11 @@ def parse_chat_request(body: Any) -> ParsedChat:
         tool_choice=body.get("tool_choice"),
         seed=_typed(body, "seed", int, "an integer"),
         user=_typed(body, "user", str, "a string"),
+        n=n,
+        **_options(body),
     )
+    task_type, tags = metadata_fields(body)
     return ParsedChat(
         model=model.strip(), request=request, stream=stream, include_usage=include_usage,
-        task_type=_metadata_task_type(body),
+        task_type=task_type, tags=tags,
     )

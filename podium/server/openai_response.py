@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from podium.core.types import Completion, StreamChunk, Usage
-from podium.providers.openai_wire import usage_to_wire
+from podium.providers.openai_wire import CHOICES, LOGPROBS_CONTENT, usage_to_wire
 
 # Podium's finish reasons are OpenAI's names already; anything else is reported as a plain stop.
 _FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
@@ -22,27 +22,51 @@ def finish_reason(reason: str | None, tool_calls: Any = None) -> str:
 usage_json = usage_to_wire
 
 
-def completion_json(completion: Completion, *, response_id: str, created: int, usage: Usage) -> dict[str, Any]:
-    """The ``chat.completion`` object. ``usage`` is what the call consumed (every attempt of a strategy)."""
-    message: dict[str, Any] = {"role": "assistant", "content": completion.text, "refusal": None}
-    if completion.tool_calls:
-        message["tool_calls"] = [_tool_call(c, i) for i, c in enumerate(completion.tool_calls)]
-        if not completion.text:
+def _message(text: str | None, tool_calls: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text or "", "refusal": None}
+    if tool_calls:
+        message["tool_calls"] = [_tool_call(c, i) for i, c in enumerate(tool_calls)]
+        if not text:
             message["content"] = None
+    return message
+
+
+def logprobs_json(completion: Completion) -> dict[str, Any] | None:
+    """``choices[0].logprobs``: the upstream's token entries when it sent them, else one entry per logprob."""
+    content = completion.metadata.get(LOGPROBS_CONTENT)
+    if content is None and completion.logprobs is not None:
+        content = [{"token": "", "logprob": lp, "bytes": None, "top_logprobs": []} for lp in completion.logprobs]
+    return None if content is None else {"content": content, "refusal": None}
+
+
+def _choices(completion: Completion) -> list[dict[str, Any]]:
+    several = completion.metadata.get(CHOICES)
+    if several:
+        return [
+            {"index": i, "message": _message((c["message"].get("content") or ""), c["message"].get("tool_calls")),
+             "logprobs": c.get("logprobs"), "finish_reason": finish_reason(c.get("finish_reason"),
+                                                                             c["message"].get("tool_calls"))}
+            for i, c in enumerate(several)
+        ]
+    return [{
+        "index": 0,
+        "message": _message(completion.text, completion.tool_calls),
+        "logprobs": logprobs_json(completion),
+        "finish_reason": finish_reason(completion.finish_reason, completion.tool_calls),
+    }]
+
+
+def completion_json(completion: Completion, *, response_id: str, created: int, usage: Usage) -> dict[str, Any]:
+    """The ``chat.completion`` object. ``usage`` is what the call consumed (every attempt of a strategy); with
+    ``n`` > 1 it covers every choice, as the upstream billed them."""
     return {
         "id": response_id,
         "object": "chat.completion",
         "created": created,
         "model": completion.model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": finish_reason(completion.finish_reason, completion.tool_calls),
-            }
-        ],
+        "choices": _choices(completion),
         "usage": usage_json(usage),
+        "service_tier": completion.metadata.get("service_tier"),
         "system_fingerprint": None,
     }
 

@@ -76,6 +76,7 @@ class _Scripted:
     finish_reason: str
     tool_calls: tuple[dict[str, Any], ...]
     remaining: int | None
+    logprobs: tuple[float, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -134,15 +135,20 @@ class FakeUpstream:
         finish_reason: str = "stop",
         tool_calls: Iterable[dict[str, Any]] | None = None,
         times: int | None = None,
+        logprobs: Iterable[float] | None = None,
     ) -> None:
         """Answer ``model`` with this reply (``times`` calls, or every call). Usage defaults to length-based counts.
 
         ``tool_calls`` items are OpenAI-shaped or ``{"name": ..., "arguments": {...}}``; ``finish_reason`` uses
         Podium's names (stop, length, tool_calls, content_filter) and is rendered in each wire's own words.
+        ``logprobs`` are the answer's token logprobs, returned only when a request asks for them (OpenAI
+        ``logprobs``, Gemini ``generationConfig.responseLogprobs``); unscripted, each word piece gets -0.01.
+        An OpenAI request with ``n`` > 1 takes one scripted reply per choice (the prompt billed once).
         """
         calls = tuple(_normal_call(c, i) for i, c in enumerate(tool_calls or ()))
         u = Usage(**usage) if isinstance(usage, dict) else usage
-        rule = _Scripted(text, u, "tool_calls" if calls and finish_reason == "stop" else finish_reason, calls, times)
+        finish = "tool_calls" if calls and finish_reason == "stop" else finish_reason
+        rule = _Scripted(text, u, finish, calls, times, None if logprobs is None else tuple(float(v) for v in logprobs))
         with self._lock:
             self._scripts.append((model, rule))
 
@@ -234,7 +240,8 @@ class FakeUpstream:
             return _error(provider, 400, "the request body is not valid JSON")
         model = model or str(body.get("model", ""))
         stream = stream or bool(body.get("stream"))
-        fault, delays, reply = self._plan(request, provider, model, stream, body)
+        fault, delays, replies = self._plan(request, provider, model, stream, body)
+        reply = replies[0]
         before = sum(d.seconds for d in delays if not d.between_chunks)
         gap = sum(d.seconds for d in delays if d.between_chunks)
         if fault is not None and fault.kind == "timeout":
@@ -246,7 +253,7 @@ class FakeUpstream:
         if stream:
             frames = _frames(provider, reply, model, body, len(self._requests))
             return StreamingResponse(_paced(frames, gap), media_type="text/event-stream")
-        return JSONResponse(_body(provider, reply, model, len(self._requests)))
+        return JSONResponse(_body(provider, replies, model, len(self._requests), body))
 
     def _check_auth(self, provider: str, request: Request) -> Response | None:
         if self.api_key is None:
@@ -265,7 +272,7 @@ class FakeUpstream:
 
     def _plan(
         self, request: Request, provider: str, model: str, stream: bool, body: dict[str, Any]
-    ) -> tuple[_Fault | None, list[_Delay], Reply]:
+    ) -> tuple[_Fault | None, list[_Delay], list[Reply]]:
         with self._lock:
             self._requests.append(
                 RecordedRequest(provider, request.url.path, request.url.query, redact_headers(dict(request.headers)),
@@ -276,8 +283,8 @@ class FakeUpstream:
             delays = [d for key, d in self._delays if key in (model, "*") and (d.remaining is None or d.remaining > 0)]
             for d in delays:
                 d.remaining = None if d.remaining is None else d.remaining - 1
-            scripted = _take(self._scripts, model)
-        return fault, delays, _reply(provider, body, scripted)
+            scripted = [_take(self._scripts, model) for _ in range(wire.samples_asked(provider, body))]
+        return fault, delays, [_reply(provider, body, s) for s in scripted]
 
     def _random_fault(self, model: str) -> _Fault | None:
         rate = self._rates.get(model) or self._rates.get("*")
@@ -309,7 +316,7 @@ def _reply(provider: str, body: dict[str, Any], scripted: _Scripted | None) -> R
     if scripted is not None:
         out_text = scripted.text + "".join(c["function"]["arguments"] for c in scripted.tool_calls)
         usage = scripted.usage or Usage(estimate_tokens(prompt), estimate_tokens(out_text))
-        return Reply(scripted.text, usage, scripted.finish_reason, scripted.tool_calls)
+        return Reply(scripted.text, usage, scripted.finish_reason, scripted.tool_calls, scripted.logprobs)
     text, finish = f"echo: {last_user}", "stop"
     limit = wire.max_tokens(provider, body)
     if limit is not None and estimate_tokens(text) > limit:
@@ -317,12 +324,14 @@ def _reply(provider: str, body: dict[str, Any], scripted: _Scripted | None) -> R
     return Reply(text, Usage(estimate_tokens(prompt), estimate_tokens(text)), finish)
 
 
-def _body(provider: str, reply: Reply, model: str, n: int) -> dict[str, Any]:
+def _body(provider: str, replies: list[Reply], model: str, n: int, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    logprobs, top = wire.logprobs_asked(provider, body or {})
     if provider == "openai":
-        return wire.openai_body(reply, model, f"chatcmpl-fake-{n}")
+        return wire.openai_body(replies[0], model, f"chatcmpl-fake-{n}", samples=replies[1:], logprobs=logprobs,
+                                top_logprobs=top)
     if provider == "anthropic":
-        return wire.anthropic_body(reply, model, f"msg_fake_{n}")
-    return wire.gemini_body(reply, model, f"fake-{n}")
+        return wire.anthropic_body(replies[0], model, f"msg_fake_{n}")
+    return wire.gemini_body(replies[0], model, f"fake-{n}", logprobs=logprobs, top_logprobs=top)
 
 
 def _frames(provider: str, reply: Reply, model: str, body: dict[str, Any], n: int) -> list[str]:
@@ -352,7 +361,7 @@ def _fault_response(provider: str, fault: _Fault, model: str, stream: bool) -> R
     if stream:  # "cut"
         frames = _frames(provider, reply, model, {"stream_options": {"include_usage": True}}, 0)
         return StreamingResponse(_paced(frames[: fault.after_chunks], 0), media_type="text/event-stream")
-    text = json.dumps(_body(provider, reply, model, 0))
+    text = json.dumps(_body(provider, [reply], model, 0))
     return Response(text[: len(text) // 2], media_type="application/json")
 
 

@@ -6,7 +6,9 @@ Every function here is pure; ``fake_upstream`` decides what to answer and these 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +21,37 @@ PROVIDERS = ("openai", "anthropic", "gemini")
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the fake answers: the text, tool calls (OpenAI shape), finish reason (Podium's names) and usage."""
+    """What the fake answers: the text, tool calls (OpenAI shape), finish reason (Podium's names), usage, and the
+    token logprobs returned when a request asks for them (None: a confident default per token)."""
 
     text: str
     usage: Usage
     finish_reason: str = "stop"
     tool_calls: tuple[dict[str, Any], ...] = ()
+    logprobs: tuple[float, ...] | None = None
+
+
+DEFAULT_LOGPROB = -0.01  # an unscripted answer's tokens are confident
+
+
+def token_logprobs(reply: Reply) -> list[tuple[str, float]]:
+    """(token, logprob) pairs for the reply: its scripted logprobs over its word pieces (a piece per value,
+    ``""`` once the pieces run out), else the default for each piece."""
+    words = pieces(reply.text)
+    values = reply.logprobs if reply.logprobs is not None else (DEFAULT_LOGPROB,) * len(words)
+    return [(words[i] if i < len(words) else "", lp) for i, lp in enumerate(values)]
+
+
+def billed_once(replies: Sequence[Reply]) -> Usage:
+    """Usage of ``n`` answers to one request: the prompt counted once, every answer's output tokens added up."""
+    first = replies[0].usage
+    return Usage(
+        input_tokens=first.input_tokens,
+        output_tokens=sum(r.usage.output_tokens for r in replies),
+        cached_input_tokens=first.cached_input_tokens,
+        reasoning_tokens=sum(r.usage.reasoning_tokens for r in replies),
+        cache_write_tokens=first.cache_write_tokens,
+    )
 
 
 def sse(data: Any, event: str | None = None) -> str:
@@ -57,6 +84,22 @@ def prompt_texts(provider: str, body: dict[str, Any]) -> tuple[str, str]:
     return "\n".join([system] + [t for _, t in turns]).strip(), (users[-1] if users else "")
 
 
+def samples_asked(provider: str, body: dict[str, Any]) -> int:
+    """How many answers the request asks for: OpenAI's ``n`` (the other wires: one)."""
+    n = body.get("n") if provider == "openai" else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
+
+
+def logprobs_asked(provider: str, body: dict[str, Any]) -> tuple[bool, int]:
+    """(whether token logprobs are asked for, how many top alternatives per token)."""
+    if provider == "gemini":
+        config = body.get("generationConfig") or {}
+        return bool(config.get("responseLogprobs")), int(config.get("logprobs") or 0)
+    if provider == "openai":
+        return bool(body.get("logprobs")), int(body.get("top_logprobs") or 0)
+    return False, 0
+
+
 def max_tokens(provider: str, body: dict[str, Any]) -> int | None:
     if provider == "gemini":
         return (body.get("generationConfig") or {}).get("maxOutputTokens")
@@ -67,14 +110,31 @@ def max_tokens(provider: str, body: dict[str, Any]) -> int | None:
 openai_usage = usage_to_wire
 
 
-def openai_body(reply: Reply, model: str, rid: str) -> dict[str, Any]:
+def _openai_logprobs(reply: Reply, top: int) -> dict[str, Any]:
+    def entry(token: str, lp: float) -> dict[str, Any]:
+        return {"token": token, "logprob": lp, "bytes": list(token.encode())}
+
+    content = [{**entry(t, lp), "top_logprobs": [entry(t, lp)] if top else []} for t, lp in token_logprobs(reply)]
+    return {"content": content, "refusal": None}
+
+
+def _openai_choice(reply: Reply, index: int, logprobs: bool, top: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.text if reply.text or not reply.tool_calls else None}
     if reply.tool_calls:
         message["tool_calls"] = list(reply.tool_calls)
-    choice = {"index": 0, "message": message, "finish_reason": reply.finish_reason, "logprobs": None}
+    return {"index": index, "message": message, "finish_reason": reply.finish_reason,
+            "logprobs": _openai_logprobs(reply, top) if logprobs else None}
+
+
+def openai_body(
+    reply: Reply, model: str, rid: str, *, samples: Sequence[Reply] = (), logprobs: bool = False, top_logprobs: int = 0
+) -> dict[str, Any]:
+    """A chat.completion; ``samples`` are the further choices of an ``n`` > 1 request (prompt billed once)."""
+    replies = [reply, *samples]
     return {
         "id": rid, "object": "chat.completion", "created": 0, "model": model,
-        "choices": [choice], "usage": openai_usage(reply.usage),
+        "choices": [_openai_choice(r, i, logprobs, top_logprobs) for i, r in enumerate(replies)],
+        "usage": openai_usage(billed_once(replies)),
     }
 
 
@@ -198,9 +258,22 @@ def _gemini_response(parts: list[dict[str, Any]], model: str, rid: str, finish: 
     return {"candidates": [candidate], "modelVersion": model, "responseId": rid}
 
 
-def gemini_body(reply: Reply, model: str, rid: str) -> dict[str, Any]:
+def gemini_logprobs(reply: Reply, top: int) -> dict[str, Any]:
+    """A candidate's ``avgLogprobs`` and ``logprobsResult`` (chosen tokens, and ``top`` alternatives per step)."""
+    pairs = token_logprobs(reply)
+    chosen = [{"token": t, "tokenId": i, "logProbability": lp} for i, (t, lp) in enumerate(pairs)]
+    result: dict[str, Any] = {"chosenCandidates": chosen, "logProbabilitySum": sum(lp for _, lp in pairs)}
+    if top:
+        result["topCandidates"] = [{"candidates": [c]} for c in chosen]
+    avg = result["logProbabilitySum"] / len(pairs) if pairs else 0.0
+    return {"avgLogprobs": avg if math.isfinite(avg) else 0.0, "logprobsResult": result}
+
+
+def gemini_body(reply: Reply, model: str, rid: str, *, logprobs: bool = False, top_logprobs: int = 0) -> dict[str, Any]:
     parts = ([{"text": reply.text}] if reply.text else []) + [_gemini_call(c) for c in reply.tool_calls]
     body = _gemini_response(parts, model, rid, GEMINI_FINISH.get(reply.finish_reason, "STOP"))
+    if logprobs:
+        body["candidates"][0].update(gemini_logprobs(reply, top_logprobs))
     return {**body, "usageMetadata": gemini_usage(reply.usage)}
 
 

@@ -112,3 +112,56 @@ def oracle(test: Sequence[EvalRecord]) -> Point:
         return min((m for m, o in r.outcomes.items() if o.correct == best), key=lambda m: r.outcomes[m].cost_usd)
 
     return _point("oracle", test, pick)
+
+
+def _agreement_run(records: Sequence[EvalRecord], a: str, b: str, strong: str) -> tuple[float, Decimal, Counter[str]]:
+    """Ask ``a`` and ``b``; keep ``a``'s answer when both give the same closed answer, else also ask ``strong``."""
+    from podium.core.types import ChatRequest
+    from podium.routing.gates.answers import normalized_answer
+
+    quality, cost, chosen = 0.0, ZERO, Counter[str]()
+    for r in records:
+        oa, ob = r.outcomes.get(a), r.outcomes.get(b)
+        os_ = r.outcomes.get(strong) or max(r.outcomes.values(), key=lambda o: o.correct)
+        if oa is None or ob is None:  # the pair did not answer this prompt: only the strongest is asked
+            quality += os_.correct
+            cost += os_.cost_usd
+            chosen[strong] += 1
+            continue
+        request = ChatRequest.from_prompt(r.prompt)
+        ans_a, ans_b = normalized_answer(request, oa.response), normalized_answer(request, ob.response)
+        cost += oa.cost_usd + ob.cost_usd
+        if ans_a is not None and ans_a == ans_b:
+            quality += oa.correct
+            chosen[a] += 1
+        else:  # disagreement, or no closed answer to compare (code, prose): the strongest model decides
+            quality += os_.correct
+            cost += os_.cost_usd
+            chosen[strong] += 1
+    return quality, cost, chosen
+
+
+def agree_or_strongest(train: Sequence[EvalRecord], test: Sequence[EvalRecord]) -> Point | None:
+    """Two cheap models agree, else the strongest: the pair is the one with the best training quality among pairs
+    costing at most half the strongest model (ties: cheaper). None when the data has no answers to compare or
+    fewer than three models."""
+    stats = model_stats(train)
+    strong = strongest_model(train)
+    cheap = sorted((m for m in stats if m != strong), key=lambda m: stats[m][1])
+    if len(cheap) < 2 or not any(o.response for r in train[:50] for o in r.outcomes.values()):
+        return None
+    best: tuple[float, Decimal, str, str] | None = None
+    for i, a in enumerate(cheap):
+        for b in cheap[i + 1:]:
+            answered = [r for r in train if a in r.outcomes and b in r.outcomes and strong in r.outcomes]
+            quality, cost, _ = _agreement_run(answered, a, b, strong)
+            if not answered or cost > sum(r.outcomes[strong].cost_usd for r in answered) / 2:
+                continue
+            if best is None or (quality, -cost) > (best[0], -best[1]):
+                best = (quality, cost, a, b)
+    if best is None:
+        return None
+    _, _, a, b = best
+    quality, cost, chosen = _agreement_run(test, a, b, strong)
+    return Point("agree-or-strongest", quality / max(1, len(test)), cost, params={"pair": [a, b], "strongest": strong},
+                 chosen=dict(chosen), calls=2 * len(test) + chosen[strong])

@@ -170,6 +170,9 @@ def evaluate(
     cheapest = baselines.always("always-cheapest", baselines.cheapest_model(train), train, test, by_quality=False)
     points = [strongest, cheapest, baselines.random_mix(train, test, seed=seed),
               baselines.task_best(train, test), baselines.task_table(train, test)]
+    agree = baselines.agree_or_strongest(train, test)
+    if agree is not None:
+        points.append(agree)
     curve: list[Point] = []
     for name in strategies:
         points.append(run_strategy(name, test, settings=settings, catalog=lookup, router=table, progress=progress))

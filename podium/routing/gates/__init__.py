@@ -4,6 +4,7 @@ from podium.routing.gates.answers import (
     answer_kind,
     choice_letters,
     code_language,
+    comparable_answer,
     extract_choice,
     extract_code,
     extract_number,
@@ -23,15 +24,20 @@ from podium.routing.gates.checks import (
 )
 from podium.routing.gates.judge import judge_gate, judge_request, parse_judge_score
 from podium.routing.gates.schema import schema_errors
+from podium.routing.gates.signals import SignalSettings, consistency_gate, logprob_gate
+from podium.routing.gates.verify import verify_gate
 
 __all__ = [
     "GateResult",
+    "SignalSettings",
     "agreement_gate",
     "answer_kind",
     "choice_letters",
     "code_gate",
     "code_language",
+    "comparable_answer",
     "confidence",
+    "consistency_gate",
     "extract_choice",
     "extract_code",
     "extract_number",
@@ -41,9 +47,11 @@ __all__ = [
     "json_gate",
     "judge_gate",
     "judge_request",
+    "logprob_gate",
     "normalized_answer",
     "parse_judge_score",
     "predicted_gate",
     "response_text",
     "schema_errors",
+    "verify_gate",
 ]

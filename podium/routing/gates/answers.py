@@ -7,7 +7,9 @@ normalized answers are equal, which only makes sense for closed answers (a choic
 from __future__ import annotations
 
 import ast
+import json
 import re
+import warnings
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Literal
@@ -161,3 +163,36 @@ def _normalized(prompt: str, text: str) -> str | None:
     if letters:
         return extract_choice(text, letters)
     return extract_number(text)
+
+
+_JSON_FENCE = re.compile(r"^```(?:json)?\s*\n(.*?)\n?```$", re.DOTALL)
+
+
+def comparable_answer(request: ChatRequest, text: str) -> str | None:
+    """What two samples of one request must share to count as the same answer: the choice letter or final number,
+    the code (Python compared by syntax tree, so formatting and comments do not matter), or the JSON value; None
+    for free-form text, or when the sample holds no such answer."""
+    kind = answer_kind(request)
+    if kind in ("choice", "number"):
+        return normalized_answer(request, text)
+    if kind == "code":
+        code = extract_code(text)
+        return None if code is None else _code_key(code)
+    if kind == "json":
+        body = response_text(text).strip()
+        fenced = _JSON_FENCE.match(body)
+        try:
+            value = json.loads(fenced.group(1) if fenced else body)
+        except ValueError:
+            return None
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return None
+
+
+def _code_key(code: str) -> str:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.dump(ast.parse(code))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return " ".join(code.split())

@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from podium.config.routing import RoutingSettings
-from podium.core.errors import AllAttemptsFailedError, BudgetExceededError, NoCandidateError, ProviderError, budget_name
+from podium.core.errors import (
+    AllAttemptsFailedError,
+    BudgetExceededError,
+    NoCandidateError,
+    ProviderError,
+    ReplayMissError,
+    budget_name,
+)
 from podium.core.model_spec import ModelSpec
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta, ModelCaller
@@ -30,7 +37,11 @@ class ModelLookup(Protocol):
 
 
 class QualityPredictor(Protocol):
-    """The part of the learned router strategies use: P(good answer) per model for a prompt."""
+    """The part of the learned router strategies use: P(good answer) per model for a prompt.
+
+    ``models`` are the models it has recorded outcomes for (the replay default list); ``predict`` rates every
+    model of ``models=`` it can (the learned router: any model with a quality profile) and leaves out the rest.
+    """
 
     models: tuple[str, ...]
 
@@ -204,8 +215,8 @@ class Strategy(Protocol):
 
 
 # What a strategy's model call may raise and the strategy then moves past (next model, escalation): a provider
-# error, or every engine-level fallback of that call failing too.
-CALL_ERRORS: tuple[type[BaseException], ...] = (ProviderError, AllAttemptsFailedError)
+# error, every engine-level fallback of that call failing too, or a replay candidate with no recorded answer.
+CALL_ERRORS: tuple[type[BaseException], ...] = (ProviderError, AllAttemptsFailedError, ReplayMissError)
 
 # The ledger's estimate, so a candidate's estimated cost is the worst case the ledger will reserve for it.
 estimate_prompt_tokens = estimate_request_tokens
@@ -318,10 +329,10 @@ class CandidatePool:
         return usable, rejected
 
     def _predict(self, request: ChatRequest, ids: list[str]) -> dict[str, float]:
-        if self.router is None:
+        """The router's P(good) for every candidate it can rate (any model with a quality profile)."""
+        if self.router is None or not ids:
             return {}
-        known = [m for m in ids if m in self.router.models]
-        return self.router.predict(request.prompt_text, known) if known else {}
+        return self.router.predict(request.prompt_text, ids)
 
 
 def describe(c: Candidate) -> str:

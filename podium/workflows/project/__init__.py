@@ -4,7 +4,10 @@ resume where a budget stop or an interruption left off."""
 
 from podium.workflows.project.checks import CheckOutcome, CheckResult, check_output, code_blocks
 from podium.workflows.project.decompose import Decomposition, UnusablePlanError, decompose
+from podium.workflows.project.draft import JobDraft, JobDrafter, read_draft
 from podium.workflows.project.orchestrator import ProjectOrchestrator, new_project_id
+from podium.workflows.project.pool import AgentPool, PoolResult, parse_compare
+from podium.workflows.project.review import REVIEW_MODES, review_mode
 from podium.workflows.project.runner import ProjectRunner, RunSettings
 from podium.workflows.project.spec import (
     ProjectBudget,
@@ -21,6 +24,11 @@ from podium.workflows.project.tasks import PlanError, TaskPlan, TaskSpec, parse_
 from podium.workflows.project.tools import CheckTools
 
 __all__ = [
+    "REVIEW_MODES",
+    "AgentPool",
+    "JobDraft",
+    "JobDrafter",
+    "PoolResult",
     "CheckOutcome",
     "CheckResult",
     "CheckTools",
@@ -47,6 +55,9 @@ __all__ = [
     "decompose",
     "load_project_file",
     "new_project_id",
+    "parse_compare",
     "parse_plan",
     "plan_from_items",
+    "read_draft",
+    "review_mode",
 ]

@@ -17,10 +17,11 @@ PLANNER_SYSTEM = f"""You are the planner of a multi-step software project. Split
 other models will carry out one by one. Reply with JSON only, no prose, in exactly this shape:
 {{"tasks": [{{"id": "setup", "title": "Short title", "prompt": "Complete instructions for this task alone", \
 "depends_on": [], "task_type": "code", "acceptance": ["keyword the answer must contain"], \
-"output_file": "path/relative/to/project.py"}}]}}
+"output_file": "path/relative/to/project.py", "critical": false}}]}}
 Rules: ids are short and unique (letters, digits, - and _); depends_on lists ids of earlier tasks whose output this \
 task needs; task_type is one of {", ".join(TASK_TYPES)}; acceptance holds a few words the answer must contain; \
-output_file is optional (set it for tasks that produce one file). Use at most {MAX_TASKS} tasks; tasks without \
+output_file is optional (set it for tasks that produce one file); critical is true for the few tasks whose \
+code carries the core logic or security (a model of another provider reviews them). Use at most {MAX_TASKS} tasks; tasks without \
 dependencies between them run in parallel."""
 
 RETRY_PROMPT = "That task list cannot be used: {error}. Reply again with the corrected JSON only, in the same shape."

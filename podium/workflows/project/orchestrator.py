@@ -22,7 +22,7 @@ from podium.core.errors import ValidationError
 from podium.core.events import EventType
 from podium.core.money import usd
 from podium.workflows.project.budget import ProjectSpend, with_project_budget
-from podium.workflows.project.policy import check_planner, routing_candidates
+from podium.workflows.project.policy import check_planner, check_rules, reachable_models, routing_candidates
 from podium.workflows.project.runner import ForecastHook, ProjectRunner, RunSettings
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.state import COMPLETED, ProjectState
@@ -133,6 +133,7 @@ class ProjectOrchestrator:
             home=self.home,
             clock=self.clock,
             telemetry=self.telemetry,
+            policies=_with_rules(config, state.spec.policy.rules),
         )
         spend = ProjectSpend(config, self.home, state.id)
         try:
@@ -155,7 +156,8 @@ class ProjectOrchestrator:
             await client.aclose()
 
     def _settings_for(self, state: ProjectState, client: Any) -> RunSettings:
-        """Resolve the planner model and the policy's candidates (hard violations raise before any call)."""
+        """Resolve the planner model, the policy's candidates and the reviewers. This is the control-plane check:
+        hard violations (allowed providers, the policy file's rules) raise before any call is sent."""
         policy = state.spec.policy
         decision = routing_candidates(
             policy, config=self.config, catalog=client.catalog, env=self.env, clock=self.clock
@@ -163,11 +165,36 @@ class ProjectOrchestrator:
         model = self.settings.orchestrator_model or self.config.orchestration.orchestrator.model
         planner = client.catalog.get(model)
         warnings = list(decision.warnings)
-        if state.spec.tasks is None and not state.tasks:
+        needs_plan = state.spec.tasks is None and not state.tasks
+        if needs_plan:
             warnings += check_planner(policy, planner)
         self.warnings.extend(warnings)
         candidates = decision.candidates if decision.candidates is not None else self.settings.candidates
-        return replace(self.settings, orchestrator_model=planner.id, candidates=candidates)
+        reviewing = self.settings.review != "off" and not self.settings.review_candidates
+        if not policy.rules and not reviewing:
+            return replace(self.settings, orchestrator_model=planner.id, candidates=candidates)
+        models = (
+            [client.catalog.get(m) for m in candidates]
+            if candidates is not None
+            else reachable_models(config=self.config, catalog=client.catalog, env=self.env, clock=self.clock)
+        )
+        if policy.rules:
+            candidates = check_rules(policy, models, planner if needs_plan else None).candidates
+            models = [client.catalog.get(m) for m in candidates or ()]
+        reviewers = tuple(m.id for m in models) if reviewing else self.settings.review_candidates
+        return replace(
+            self.settings, orchestrator_model=planner.id, candidates=candidates, review_candidates=reviewers
+        )
+
+
+def _with_rules(config: Any, rules: tuple[Any, ...]) -> Any:
+    """The config's policies plus the project's own rules (None: the engine reads the config's as usual)."""
+    if not rules:
+        return None
+    from podium.policy import PolicyHierarchy
+    from podium.policy.hierarchy import document
+
+    return PolicyHierarchy.from_settings(config.policy).merged(PolicyHierarchy(document(rules)))
 
 
 def _positive_usd(value: Any) -> Decimal:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import PolicyViolationError
 from podium.engine.providers import ProviderPool
+from podium.policy import PolicySet
 from podium.workflows.project.spec import ProjectPolicy
 
 
@@ -38,11 +39,7 @@ def routing_candidates(
             policy,
             f"policy.allowed_providers names unknown provider {unknown[0]!r}; known: {', '.join(sorted(config.providers))}",
         )
-    if config.routing.candidates is not None:
-        base = [catalog.get(m) for m in config.routing.candidates]
-    else:
-        pool = ProviderPool(config.providers, env=env, clock=clock, replay=config.mode == "replay")
-        base = [m for m in catalog.all() if not m.deprecated and not pool.is_local(m) and pool.can_serve(m)]
+    base = reachable_models(config=config, catalog=catalog, env=env, clock=clock)
     chosen = tuple(m.id for m in base if m.provider in allowed)
     if not chosen:
         return _violation(
@@ -51,6 +48,34 @@ def routing_candidates(
             "or allow another provider",
         )
     return PolicyDecision(chosen)
+
+
+def reachable_models(*, config: Any, catalog: Any, env: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK) -> list[Any]:
+    """The configured candidates, else every current remote model whose provider has a key."""
+    if config.routing.candidates is not None:
+        return [catalog.get(m) for m in config.routing.candidates]
+    pool = ProviderPool(config.providers, env=env, clock=clock, replay=config.mode == "replay")
+    return [m for m in catalog.all() if m.current and not pool.is_local(m) and pool.can_serve(m)]
+
+
+def check_rules(policy: ProjectPolicy, candidates: Sequence[Any], planner: Any | None) -> PolicyDecision:
+    """The control-plane check of the policy file's rules, before anything is sent: the candidates they allow, and
+    the planner. A hard rule that leaves no model, or that denies the planner, raises PolicyViolationError."""
+    rules = PolicySet(policy.rules)
+    if not len(rules):
+        return PolicyDecision(tuple(m.id for m in candidates))
+    if planner is not None:
+        rules.check(planner)
+    allowed, denied = rules.partition(candidates)
+    if not allowed:
+        first = next(iter(denied.values()), [None])[0]
+        why = f": {first}" if first is not None else ""
+        raise PolicyViolationError(
+            f"the project's policy leaves no usable model{why}; nothing was sent. Relax the policy file "
+            f"({policy.file or 'policy.rules'}) or set a key for a provider it allows",
+            field="policy.rules",
+        )
+    return PolicyDecision(tuple(m.id for m in allowed))
 
 
 def check_planner(policy: ProjectPolicy, model: Any) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from podium.workflows.project.decompose import UnusablePlanError, decompose
 from podium.workflows.project.deliverables import answer_files
 from podium.workflows.project.escalation import stronger_candidates
 from podium.workflows.project.outputs import write_task_output
+from podium.workflows.project.review import REVIEW_TASK_TYPE, review_answer, wants_review
 from podium.workflows.project.state import (
     BLOCKED,
     COMPLETED,
@@ -68,6 +69,10 @@ class RunSettings:
     check_tools: CheckTools = field(
         default_factory=CheckTools
     )  # the programs the criteria checks run (pytest's python, ruff)
+    review: str = "critical"  # off | critical | all: which passing answers a model of another provider reviews
+    review_strategy: str = "cheapest"  # how the reviewer is chosen among the other providers' models
+    review_candidates: tuple[str, ...] = ()  # models a reviewer may be; the orchestrator fills in reachable ones
+    team: str | None = None  # CallMeta.team of every call: an agent pool's shared budget (pool.py)
 
 
 class ProjectRunner:
@@ -131,7 +136,12 @@ class ProjectRunner:
             plan = plan_from_items(list(state.spec.tasks))
         else:
             model = self.settings.orchestrator_model
-            meta = CallMeta(project=state.id, task_type="planning", tags={"workflow": WORKFLOW, "phase": "plan"})
+            meta = CallMeta(
+                project=state.id,
+                team=self.settings.team,
+                task_type="planning",
+                tags={"workflow": WORKFLOW, "phase": "plan"},
+            )
             try:
                 result = await decompose(self.client, state.spec, model=model or "", meta=meta)
             except BudgetExceededError as exc:
@@ -240,6 +250,7 @@ class ProjectRunner:
         task_type = task.spec.task_type or analyze(task.spec.prompt).task_type
         meta = CallMeta(
             project=state.id,
+            team=self.settings.team,
             strategy=self.settings.strategy,
             task_type=task_type,
             complexity=task.complexity,
@@ -305,6 +316,8 @@ class ProjectRunner:
             files = answer_files(task.spec, text, inputs.reserved)
             outcomes = await asyncio.to_thread(run_checks, files, inputs)
             check = check_output(task.spec, text).with_outcomes(outcomes)
+            if check.passed and wants_review(self.settings.review, task):
+                check = check_output(task.spec, text).with_outcomes((*outcomes, await self._review(state, task, text)))
             task.checks = check.outcomes
             if self.metrics is not None:
                 self.metrics.record_delegation(
@@ -330,6 +343,28 @@ class ProjectRunner:
                 self.emit(EventType.ESCALATION, state, task_id=task.id, from_model=task.model, to_models=stronger)
             request = with_feedback(request, text, check.problems)
         return text, check, files
+
+    async def _review(self, state: ProjectState, task: TaskState, text: str) -> Any:
+        """A model of another provider reviews the answer; its cost is the task's, its ledger row its own."""
+        meta = CallMeta(
+            project=state.id,
+            team=self.settings.team,
+            task_type=REVIEW_TASK_TYPE,
+            tags={"workflow": WORKFLOW, "task": task.id, "role": "reviewer"},
+        )
+        review = await review_answer(
+            self.client,
+            state,
+            task,
+            text,
+            author=task.model or "",
+            candidates=self.settings.review_candidates,
+            strategy=self.settings.review_strategy,
+            meta=meta,
+        )
+        task.cost_usd += review.cost_usd
+        task.tokens += review.tokens
+        return review.outcome
 
     async def _route(self, request: Any, meta: CallMeta, candidates: tuple[str, ...] | None) -> Any:
         """Route among ``candidates``; an escalation none of whose models can take the request falls back to the

@@ -19,6 +19,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from podium.config.orchestration import canonical_provider
+from podium.config.policy import Policy
 from podium.config.validation import config_error_from, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.money import usd
@@ -56,10 +57,17 @@ class ProjectBudget(_Section):
 
 
 class ProjectPolicy(_Section):
-    """Which providers may serve the project's calls. ``soft`` warns and proceeds when nothing is allowed."""
+    """Which providers may serve the project's calls. ``soft`` warns and proceeds when nothing is allowed.
+
+    ``file`` names a policy file (``podium policy check`` format: regions, providers, models, prices); its policies
+    are read into ``rules`` when the spec is loaded, so the checkpoint holds them. The rules are checked before
+    any call is sent and enforced on every call.
+    """
 
     enforcement_mode: Literal["hard", "soft"] = "hard"
     allowed_providers: tuple[str, ...] | None = None
+    file: str | None = None
+    rules: tuple[Policy, ...] = ()
 
     @field_validator("allowed_providers", mode="before")
     @classmethod
@@ -112,6 +120,7 @@ class ProjectSpec(_Section):
             )
         lines = yaml_key_lines(path) if path is not None else {}
         data = _with_schemas(data, path, lines)
+        data = _with_policy_file(data, path)
         try:
             spec = cls.model_validate(data)
         except pydantic.ValidationError as exc:
@@ -155,6 +164,20 @@ def _with_schemas(data: dict[str, Any], path: Path | None, lines: dict[str, int]
         where = f"{path} line {line}" if path is not None and line else str(path or "project spec")
         raise ConfigError(f"{where}: {exc}", field=exc.field, value=exc.value, valid=exc.valid) from None
     return {**data, "checks": checks}
+
+
+def _with_policy_file(data: dict[str, Any], path: Path | None) -> dict[str, Any]:
+    """``data`` with ``policy.file`` (relative to the project file) read into ``policy.rules``."""
+    from podium.policy import load_policy_file
+
+    policy = data.get("policy")
+    if not isinstance(policy, dict) or not isinstance(policy.get("file"), str) or policy.get("rules"):
+        return data
+    file = Path(policy["file"]).expanduser()
+    if not file.is_absolute():
+        file = (path.parent if path is not None else Path.cwd()) / file
+    rules = [p.model_dump(mode="json") for p in load_policy_file(file).all_policies()]
+    return {**data, "policy": {**policy, "file": str(file.resolve()), "rules": rules}}
 
 
 def load_project_file(path: str | Path) -> ProjectSpec:

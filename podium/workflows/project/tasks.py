@@ -25,6 +25,7 @@ TASK_KEYS: tuple[str, ...] = (
     "acceptance",
     "output_file",
     "success_criteria",
+    "critical",
 )
 
 
@@ -44,6 +45,7 @@ class TaskSpec:
     acceptance: tuple[str, ...] = ()  # words or phrases the answer must contain
     output_file: str | None = None  # relative path the answer's code is saved to
     success_criteria: tuple[str, ...] = ()  # this task's own criteria, checked where a check exists (see criteria.py)
+    critical: bool = False  # reviewed by a model of another provider (review.py) when the run reviews critical tasks
 
     @property
     def wants_code(self) -> bool:
@@ -59,6 +61,7 @@ class TaskSpec:
             "acceptance": list(self.acceptance),
             "output_file": self.output_file,
             "success_criteria": list(self.success_criteria),
+            "critical": self.critical,
         }
 
     @classmethod
@@ -154,6 +157,7 @@ def _task(item: Any, index: int, where: str) -> TaskSpec:
         acceptance=_strings(item, "acceptance", where),
         output_file=_output_file(item.get("output_file"), where),
         success_criteria=_strings(item, "success_criteria", where),
+        critical=_flag(item, "critical", where),
     )
 
 
@@ -164,6 +168,13 @@ def _text(item: Mapping[str, Any], key: str, where: str, default: str | None = N
     if not isinstance(value, str) or not value.strip():
         raise PlanError(f"{where}.{key} must be a non-empty string", field=f"{where}.{key}", value=value)
     return value.strip()
+
+
+def _flag(item: Mapping[str, Any], key: str, where: str) -> bool:
+    value = item.get(key, False)
+    if not isinstance(value, bool):
+        raise PlanError(f"{where}.{key} must be true or false", field=f"{where}.{key}", value=value, valid=[True, False])
+    return value
 
 
 def _strings(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -10,35 +10,22 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from podium.routing.gates.sandbox import NETWORK_GUARD, run_contained
 
 DEFAULT_TIMEOUT_S = 60.0
 _TAIL_CHARS = 3000
 _ENV_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "VIRTUAL_ENV")
 _SUMMARY = re.compile(r"(\d+) (passed|failed|error|errors)\b")
 
-# Loaded by pytest before the test module is imported, so even import-time code cannot reach the network.
-_NETWORK_GUARD = '''"""Written by podium testgen: generated tests may only connect to loopback."""
-import socket
-
-_connect = socket.socket.connect
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-def _guarded(self, address, *args):
-    host = address[0] if isinstance(address, tuple) else None
-    if self.family != getattr(socket, "AF_UNIX", None) and host not in _LOOPBACK:
-        raise OSError(f"network access to {host!r} is disabled for generated tests")
-    return _connect(self, address, *args)
-
-
-socket.socket.connect = _guarded
-'''
+# The network guard and the child-process runner live in the routing layer (the cascade's code verifier uses
+# them too); the project checks import them from here.
+_NETWORK_GUARD = NETWORK_GUARD
+_run = run_contained
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +51,20 @@ class PytestOutcome:
         lines = [ln.strip() for ln in self.output.splitlines()]
         errors = [ln for ln in lines if ln.startswith("E ")]
         return (errors or [ln for ln in lines if ln][-limit:])[:limit]
+
+
+def pytest_missing_hint(python: str = sys.executable) -> str | None:
+    """None when ``python`` can import pytest, else one line saying how to install it. Asked before any model is
+    called: without pytest no generated test can pass validation, and a repair call could not help."""
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('pytest') is None)"
+    home = Path(tempfile.gettempdir())
+    code, _ = _run([python, "-c", probe], cwd=home, env=_child_env(home, home, autoload_plugins=False), timeout_s=30)
+    if code == 0:
+        return None
+    return (
+        f"pytest is not installed for {python}: testgen checks the tests it writes with pytest; "
+        f"install it with `{python} -m pip install pytest`"
+    )
 
 
 def run_pytest(
@@ -103,31 +104,6 @@ def _child_env(home: Path, import_root: Path, *, autoload_plugins: bool) -> dict
     if not autoload_plugins:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # collection needs no plugins, and starts faster without them
     return env
-
-
-def _run(args: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int | None, str]:
-    posix = os.name == "posix"
-    # The command is ours; only the test file's content is untrusted.
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=posix,  # its own process group, so a timeout kills whatever the tests started too
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        if posix:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-        out, _ = proc.communicate()
-        text = out.decode("utf-8", "replace")
-        return None, f"{text}\npytest did not finish within {timeout_s:g}s and was stopped"
-    return proc.returncode, out.decode("utf-8", "replace")
 
 
 def _outcome(code: int | None, output: str, collect_only: bool) -> PytestOutcome:

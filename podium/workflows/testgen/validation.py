@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,17 +120,25 @@ def validate(
     collect: bool = True,
     run: bool = False,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    python: str = sys.executable,
 ) -> ValidationReport:
     """Run every check on ``reply``. pytest runs only when the static checks pass (there is no point otherwise)."""
     code = extract_code(reply)
     checks, _, n_tests = static_checks(code, analysis)
     outcome = None
     if collect and code is not None and all(c.passed for c in checks):
-        outcome = run_pytest(code, filename=filename, import_root=analysis.import_root, timeout_s=timeout_s)
+        outcome = run_pytest(
+            code, filename=filename, import_root=analysis.import_root, timeout_s=timeout_s, python=python
+        )
         checks.append(_collect_check(outcome))
         if run and outcome.ok:
             ran = run_pytest(
-                code, filename=filename, import_root=analysis.import_root, collect_only=False, timeout_s=timeout_s
+                code,
+                filename=filename,
+                import_root=analysis.import_root,
+                collect_only=False,
+                timeout_s=timeout_s,
+                python=python,
             )
             checks.append(_run_check(ran))
             outcome = ran

@@ -4,6 +4,7 @@ them, and one repair by a stronger model follows a failed validation."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,13 +13,13 @@ from typing import Any
 
 from podium.config.orchestration import OrchestrationConfig
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import NoCandidateError, PodiumError
+from podium.core.errors import NoCandidateError, PodiumError, ValidationError
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest
 from podium.workflows.orchestration import ExecutorChoice, Orchestration, WorkflowSummary
 from podium.workflows.testgen.analysis import ModuleAnalysis
 from podium.workflows.testgen.prompts import generate_request, plan_request, repair_request
-from podium.workflows.testgen.sandbox import DEFAULT_TIMEOUT_S
+from podium.workflows.testgen.sandbox import DEFAULT_TIMEOUT_S, pytest_missing_hint
 from podium.workflows.testgen.validation import ValidationReport, validate
 
 WORKFLOW = "testgen"
@@ -44,6 +45,7 @@ class GenerationOptions:
     max_cost_usd: Decimal | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     output: Path | None = None  # written only when validation passes
+    python: str = sys.executable  # the interpreter pytest validates with
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,10 @@ async def generate_tests(
 ) -> GenerationResult:
     """Run the whole workflow for one analysed module; writes ``options.output`` when the tests pass validation."""
     opts = options or GenerationOptions()
+    if opts.collect:
+        hint = await asyncio.to_thread(pytest_missing_hint, opts.python)
+        if hint is not None:
+            raise ValidationError(hint, field="pytest", value=opts.python)
     run = Orchestration(
         client,
         config,
@@ -221,6 +227,7 @@ async def _validate(ctx: _Context, reply: str) -> ValidationReport:
         collect=opts.collect,
         run=opts.run_tests,
         timeout_s=opts.timeout_s,
+        python=opts.python,
     )
     failed = "" if report.passed else " — " + "; ".join(report.errors)
     ctx.progress("validate", f"Validation: {report.passed_count}/{len(report.checks)} checks passed{failed}")

@@ -1,0 +1,373 @@
+"""Does feedback from a deployment's own traffic lower routing regret? A simulation on the bundled recorded data.
+
+Primary scenario, a model new to the deployment: the base router is trained on a training split with one model's
+(M's) outcomes hidden, so it rates M from its catalog quality profile alone. It serves traffic drawn from other
+prompts of the same benchmarks (ARC-Challenge, MBPP, Winogrande: the ones with all 11 models; GSM8K, two models
+only, is used for training alone) with ``choose_by_utility`` over all 11 models. Each call's answer is rated
+good/bad by the chosen model's recorded correctness; ``--explore`` of the calls go to a uniformly random model, so
+some ratings reach models the router would not pick. Every ``--refit-every`` ratings the adjustment
+(``podium.routing.feedback_adjust``) is refitted; at 0, 50, 100, 200, 400 and 800 ratings, regret is measured on a
+held-out evaluation split: mean over prompts of (utility of the best model in hindsight - utility of the chosen one),
+utility = correct - lambda * cost / (strongest model's mean cost per call). The reference "M seen" is the same
+router trained with M's outcomes: what ideal learning about M could reach.
+
+The adjustment's l2 is chosen on a separate tuning split (other prompts, other traffic orders), never on the
+reported evaluation split. Seeds vary the data split and the traffic order; numbers are mean +- sd over seeds.
+The second table re-runs the earlier scenario (base trained on ARC-Challenge + Winogrande, serving MBPP).
+
+    python benchmarks/feedback_regret.py [--seeds 3] [--lam 0.2] [--plot docs/feedback_regret.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podium.providers.recorded_data import EvalRecord
+from podium.routing.datasets import load_bundled, split_records
+from podium.routing.feedback_adjust import DEFAULT_L2, FeedbackAdjustedRouter, LabelledAnswer
+from podium.routing.learned_router import choose_by_utility
+
+CHECKPOINTS: tuple[int, ...] = (0, 50, 100, 200, 400, 800)
+NEW_MODELS: tuple[str, ...] = ("anthropic:claude-v2", "together:yi-34b-chat", "openai:gpt-3.5-turbo-1106")
+SERVED_EVALS: tuple[str, ...] = ("arc-challenge", "mbpp", "winogrande")
+L2_GRID: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0)
+SHIFT = "benchmark shift: ARC+Winogrande -> MBPP"
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Prompts with the base's P(good), recorded correctness and cost as (prompts x models) arrays."""
+
+    prompts: list[str]
+    tasks: list[str]
+    probs: np.ndarray
+    correct: np.ndarray
+    cost: np.ndarray
+
+
+class MatrixRouter:
+    """A base router whose predictions were computed in one batch (``predict_featurized``), looked up by prompt."""
+
+    def __init__(self, models: Sequence[str], splits: Sequence[Split]) -> None:
+        self.models = tuple(models)
+        self._rows = {p: (s.probs[i], s.tasks[i]) for s in splits for i, p in enumerate(s.prompts)}
+
+    def predict(self, prompt: str, models: Sequence[str] | None = None) -> dict[str, float]:
+        row = self._rows[prompt][0]
+        wanted = self.models if models is None else models
+        return {m: float(row[self.models.index(m)]) for m in wanted if m in self.models}
+
+    def task_type(self, prompt: str) -> str:
+        return self._rows[prompt][1]
+
+
+@dataclass(slots=True)
+class Scenario:
+    """One simulated deployment: its base, traffic, evaluation (and tuning) splits and the reference router."""
+
+    name: str
+    new_model: str | None
+    base: MatrixRouter
+    traffic: Split
+    evaluated: Split
+    tune: Split | None = None
+    seen_probs: np.ndarray | None = None  # the evaluation split as rated by a base that saw M's outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """choose_by_utility with costs scaled so that its trade-off is the utility's."""
+
+    models: tuple[str, ...]
+    mean_cost: dict[str, float]
+    cost_weight: float  # per USD: lambda / strongest model's mean cost
+    strongest: int
+
+    def picks(self, probs: np.ndarray) -> np.ndarray:
+        index = {m: j for j, m in enumerate(self.models)}
+        return np.asarray([index[choose_by_utility(dict(zip(self.models, row, strict=True)), self.mean_cost,
+                                                   self.cost_weight)] for row in probs])
+
+    def utility(self, split: Split) -> np.ndarray:
+        return split.correct - self.cost_weight * split.cost
+
+
+def adjusted(router: Any, split: Split) -> np.ndarray:
+    """``router.predict`` over a whole split at once (same arithmetic as FeedbackAdjustedRouter.predict)."""
+    if not isinstance(router, FeedbackAdjustedRouter) or not router.offsets:
+        return split.probs
+    models = router.models
+    offsets = {t: np.asarray([router.offset(m, t) for m in models]) for t in set(split.tasks)}
+    shift = np.vstack([offsets[t] for t in split.tasks])
+    p = np.clip(split.probs, 1e-6, 1 - 1e-6)
+    return 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + shift)))
+
+
+def measure(rule: Rule, split: Split, probs: np.ndarray, new_model: str | None) -> dict[str, float]:
+    """Regret, quality and cost vs the strongest model, and the share of calls routed to the new model."""
+    picks = rule.picks(probs)
+    rows = np.arange(len(picks))
+    u = rule.utility(split)
+    s = rule.strongest
+    return {
+        "regret": float(np.mean(u.max(axis=1) - u[rows, picks])),
+        "quality": float(split.correct[rows, picks].mean() / split.correct[:, s].mean()),
+        "cost": float(split.cost[rows, picks].mean() / split.cost[:, s].mean()),
+        "new_share": float(np.mean(picks == rule.models.index(new_model))) if new_model else float("nan"),
+    }
+
+
+def simulate(
+    sc: Scenario, rule: Rule, evaluated: Split, *, seed: int, l2: float, explore: float, refit_every: int,
+    tick: Callable[[], None],
+) -> list[dict[str, float]]:
+    """Metrics on ``evaluated`` at each checkpoint, for one random order of the scenario's traffic."""
+    rng = np.random.default_rng(seed)
+    traffic, models = sc.traffic, rule.models
+    router: Any = sc.base
+    picks = rule.picks(traffic.probs)
+    examples: list[LabelledAnswer] = []
+    out: list[dict[str, float]] = []
+    for n in range(CHECKPOINTS[-1] + 1):
+        if n and n % refit_every == 0:
+            router = FeedbackAdjustedRouter.fit(sc.base, examples, l2=l2)
+            picks = rule.picks(adjusted(router, traffic))
+        if n in CHECKPOINTS:
+            row = measure(rule, evaluated, adjusted(router, evaluated), sc.new_model)
+            row["new_ratings"] = float(sum(e.model == sc.new_model for e in examples))
+            out.append(row)
+            tick()
+        if n == CHECKPOINTS[-1]:
+            break
+        i = int(rng.integers(len(traffic.prompts)))  # traffic repeats prompts, as real traffic does
+        j = int(rng.integers(len(models))) if rng.random() < explore else int(picks[i])
+        good = 1.0 if traffic.correct[i, j] >= 0.5 else 0.0
+        examples.append(LabelledAnswer(models[j], traffic.tasks[i], good, 1.0, traffic.prompts[i]))
+    return out
+
+
+# -- data ------------------------------------------------------------------------------------------------------
+
+
+def _split(data: Any, rows: Sequence[int], router: Any, models: tuple[str, ...]) -> Split:
+    from podium.routing.router_training import predict_featurized
+
+    sub = data.subset(rows)
+    recs = sub.records
+    return Split([r.prompt for r in recs], list(sub.task_types), predict_featurized(router, sub, list(models)),
+                 np.asarray([[r.outcomes[m].correct for m in models] for r in recs], dtype=float),
+                 np.asarray([[float(r.outcomes[m].cost_usd) for m in models] for r in recs], dtype=float))
+
+
+def _without(data: Any, model: str) -> Any:
+    return replace(data, records=[replace(r, outcomes={m: o for m, o in r.outcomes.items() if m != model})
+                                  for r in data.records])
+
+
+def build(records: Sequence[EvalRecord], seed: int, new_models: Sequence[str], lam: float,
+          say: Callable[[str], None]) -> tuple[list[Scenario], Rule]:
+    """One seed's data split, base routers and scenarios: train 40%, tuning 15%, traffic 25%, evaluation 20%."""
+    from podium.routing.evaluation.splits import _classifier
+    from podium.routing.router_training import DEFAULT_C, DEFAULT_MIN_DF, _Featurized, _fit, catalog_scores
+
+    served = [r for r in records if r.eval_name in SERVED_EVALS]
+    models = tuple(sorted(set.intersection(*(set(r.outcomes) for r in served))))
+    train, rest = split_records(served, test_fraction=0.6, seed=seed)
+    evaluated, rest = split_records(rest, test_fraction=2 / 3, seed=seed + 1)
+    tune, traffic = split_records(rest, test_fraction=0.625, seed=seed + 2)
+    train = train + [r for r in records if r.eval_name not in SERVED_EVALS]
+    say(f"seed {seed}: task classifier and features")
+    everything = train + tune + traffic + evaluated
+    data = _Featurized.of(everything, _classifier(train, seed))
+    bounds = np.cumsum([0, len(train), len(tune), len(traffic), len(evaluated)])
+    part = [list(range(bounds[k], bounds[k + 1])) for k in range(4)]
+    tr = data.subset(part[0])
+    scores = catalog_scores()
+
+    def fit(d: Any) -> Any:
+        return _fit(d, seed=seed, c=DEFAULT_C, min_df=DEFAULT_MIN_DF, progress=None, stage="", scores=scores)
+
+    def splits(router: Any, parts: Sequence[list[int]]) -> list[Split]:
+        return [_split(data, p, router, models) for p in parts]
+
+    say(f"seed {seed}: router with every model seen")
+    seen = fit(tr)
+    seen_eval = _split(data, part[3], seen, models).probs
+    out: list[Scenario] = []
+    for m in new_models:
+        say(f"seed {seed}: router with {m} hidden")
+        t, f, e = splits(fit(_without(tr, m)), part[1:])
+        out.append(Scenario(f"new model: {m}", m, MatrixRouter(models, (t, f, e)), f, e, t, seen_eval))
+    say(f"seed {seed}: router trained on ARC-Challenge + Winogrande only")
+    shift_train = [i for i in part[0] if everything[i].eval_name in ("arc-challenge", "winogrande")]
+    mbpp = [[i for i in p if everything[i].eval_name == "mbpp"] for p in part[1:]]
+    f, e = splits(fit(data.subset(shift_train)), [mbpp[1], mbpp[0] + mbpp[2]])  # nothing tuned on this one
+    out.append(Scenario(SHIFT, None, MatrixRouter(models, (f, e)), f, e))
+    return out, _rule(train, models, lam)
+
+
+def _rule(train: Sequence[EvalRecord], models: tuple[str, ...], lam: float) -> Rule:
+    rows = [r for r in train if all(m in r.outcomes for m in models)]
+    acc = {m: np.mean([r.outcomes[m].correct for r in rows]) for m in models}
+    cost = {m: float(np.mean([float(r.outcomes[m].cost_usd) for r in rows])) for m in models}
+    strongest = max(models, key=lambda m: acc[m])
+    return Rule(models, cost, lam / cost[strongest], models.index(strongest))
+
+
+# -- running ---------------------------------------------------------------------------------------------------
+
+
+Runs = dict[str, list[list[dict[str, float]]]]  # scenario -> one list of checkpoint rows per seed
+
+
+def run_all(
+    worlds: Sequence[tuple[list[Scenario], Rule]], *, l2: float, explore: float, refit_every: int, tuning: bool,
+    tick: Callable[[], None],
+) -> Runs:
+    """Every scenario under every seed; ``tuning`` measures on the tuning split with other traffic orders."""
+    out: Runs = {}
+    for seed, (scenarios, rule) in enumerate(worlds):
+        for sc in scenarios:
+            if tuning and sc.tune is None:
+                continue
+            rows = simulate(sc, rule, sc.tune if tuning else sc.evaluated, seed=(1000 + seed) if tuning else seed,
+                            l2=l2, explore=explore, refit_every=refit_every, tick=tick)
+            out.setdefault(sc.name, []).append(rows)
+    return out
+
+
+def tune_l2(worlds: Sequence[tuple[list[Scenario], Rule]], grid: Sequence[float], progress: Any,
+            **kw: Any) -> tuple[float, dict[float, float]]:
+    """The l2 with the lowest mean regret (over checkpoints with feedback and new-model scenarios) on the tuning
+    split."""
+    score: dict[float, float] = {}
+    for l2 in grid:
+        runs = run_all(worlds, l2=l2, tuning=True, tick=progress, **kw)
+        score[l2] = float(np.mean([row["regret"] for seeds in runs.values() for rows in seeds for row in rows[1:]]))
+    return min(score, key=lambda v: (score[v], v)), score
+
+
+def stats(runs: list[list[dict[str, float]]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    m = np.asarray([[row[key] for row in rows] for rows in runs])
+    return m.mean(axis=0), m.std(axis=0)
+
+
+def table(name: str, runs: list[list[dict[str, float]]], seen: list[dict[str, float]] | None,
+          prompts: int) -> Any:
+    from rich.table import Table
+
+    t = Table("ratings", "regret", "± sd", "vs 0 ratings", "quality vs strongest", "cost vs strongest",
+              "calls to M", "ratings of M", title=f"{name} ({prompts} evaluation prompts, {len(runs)} seeds)")
+    reg, sd = stats(runs, "regret")
+    q, c, share, rated = (stats(runs, k)[0] for k in ("quality", "cost", "new_share", "new_ratings"))
+    pct = (lambda v: "-" if np.isnan(v) else f"{v:.1%}")
+    for k, n in enumerate(CHECKPOINTS):
+        t.add_row(str(n), f"{reg[k]:.4f}", f"{sd[k]:.4f}", f"{(reg[k] - reg[0]) / reg[0]:+.1%}", pct(q[k]),
+                  pct(c[k]), pct(share[k]), "-" if np.isnan(share[k]) else f"{rated[k]:.0f}")
+    if seen:
+        s = {k: (float(np.mean([r[k] for r in seen])), float(np.std([r[k] for r in seen])))
+             for k in ("regret", "quality", "cost", "new_share")}
+        t.add_row("M seen", f"{s['regret'][0]:.4f}", f"{s['regret'][1]:.4f}",
+                  f"{(s['regret'][0] - reg[0]) / reg[0]:+.1%}", pct(s["quality"][0]), pct(s["cost"][0]),
+                  pct(s["new_share"][0]), "all", style="dim")
+    return t
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=3, help="data splits and traffic orders to average over")
+    ap.add_argument("--lam", type=float, default=0.2,
+                    help="utility = correct - lam * cost / strongest model's mean cost")
+    ap.add_argument("--explore", type=float, default=0.1, help="share of calls sent to a uniformly random model")
+    ap.add_argument("--refit-every", type=int, default=50, help="ratings between refits of the adjustment")
+    ap.add_argument("--l2", type=float, default=None, help="fixed l2 (default: chosen on the tuning split)")
+    ap.add_argument("--models", default=",".join(NEW_MODELS), help="the models simulated as new, comma-separated")
+    ap.add_argument("--plot", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "feedback_regret.png")
+    args = ap.parse_args(argv)
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console()
+    records = load_bundled()
+    new_models = args.models.split(",")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    kw = {"explore": args.explore, "refit_every": args.refit_every}
+    with Progress(*columns, console=console, transient=True) as bar:
+        job = bar.add_task("base routers", total=args.seeds * (len(new_models) + 2))
+        worlds = []
+        for seed in range(args.seeds):
+            worlds.append(build(records, seed, new_models, args.lam,
+                                lambda text: (bar.update(job, description=text), bar.advance(job))))
+        grid = () if args.l2 is not None else L2_GRID
+        sims = len(CHECKPOINTS) * args.seeds * (len(new_models) * len(grid) + len(new_models) + 1)
+        job = bar.add_task("simulated checkpoints", total=sims)
+        tick = (lambda: bar.advance(job))
+        l2, tuned = (args.l2, {}) if args.l2 is not None else tune_l2(worlds, grid, tick, **kw)
+        runs = run_all(worlds, l2=l2, tuning=False, tick=tick, **kw)
+    _report(console, args, worlds, runs, l2, tuned)
+    return 0
+
+
+def _report(console: Any, args: Any, worlds: Sequence[tuple[list[Scenario], Rule]], runs: Runs, l2: float,
+            tuned: dict[float, float]) -> None:
+    rule = worlds[0][1]
+    console.print(f"utility = correct - {args.lam} * cost / mean cost of {rule.models[rule.strongest]} (the strongest "
+                  f"model); rule: choose_by_utility over {len(rule.models)} models; {args.explore:.0%} of calls "
+                  f"explore a random model; adjustment refitted every {args.refit_every} ratings")
+    if tuned:
+        console.print("l2 on the tuning split (mean regret over 50..800 ratings): "
+                      + ", ".join(f"{k:g}: {v:.4f}" for k, v in tuned.items()) + f" -> l2 = {l2:g}")
+    seen: dict[str, list[dict[str, float]]] = {}
+    for scenarios, r in worlds:
+        for sc in scenarios:
+            if sc.seen_probs is not None:
+                seen.setdefault(sc.name, []).append(measure(r, sc.evaluated, sc.seen_probs, sc.new_model))
+    sizes = {sc.name: len(sc.evaluated.prompts) for sc in worlds[0][0]}
+    for name, scenario_runs in runs.items():
+        console.print(table(name, scenario_runs, seen.get(name), sizes[name]))
+    _plot(args.plot, runs, seen, args)
+    console.print(f"plot -> {args.plot}")
+
+
+def _plot(path: Path, runs: Runs, seen: dict[str, list[dict[str, float]]], args: Any) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]})
+    xs = np.asarray(CHECKPOINTS)
+    for name, scenario_runs in runs.items():
+        ax = axes[1] if name == SHIFT else axes[0]
+        mean, sd = stats(scenario_runs, "regret")
+        label = name.removeprefix("new model: ")
+        line, = ax.plot(xs, mean, marker="o", label=label)
+        ax.fill_between(xs, mean - sd, mean + sd, alpha=0.2, color=line.get_color())
+        if name in seen:
+            ax.axhline(float(np.mean([r["regret"] for r in seen[name]])), ls=":", color=line.get_color())
+    axes[0].set_title("A model new to the deployment (dotted: base that saw its outcomes)", fontsize=9)
+    axes[1].set_title("Earlier scenario: base on ARC+Winogrande, serving MBPP", fontsize=9)
+    for ax in axes:
+        ax.set_xscale("symlog", linthresh=50)
+        ax.set_xticks(xs, [str(x) for x in xs])
+        ax.set_xlabel("feedback ratings received")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"regret per call (utility, λ={args.lam:g})")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Routing regret vs feedback: mean ± sd over {args.seeds} seeds, {args.explore:.0%} exploration",
+                 fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

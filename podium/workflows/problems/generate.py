@@ -1,0 +1,153 @@
+"""Problem generation (seed 004's ``problem_generation``): N problems with K variations each, on a budget tier.
+
+gen = ProblemGenerator(config)
+out = await gen.generate("dynamic programming", count=5, variations=2, max_usd=Decimal("0.50"))
+for item in out.items: print(item["id"], item["text"])
+
+Each problem (with its variations) is one checkpointed step; the prompt lists the problems already made so the
+model does not repeat them, and exact or near-exact repeats (case, punctuation, spacing) are dropped anyway.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from podium.core.errors import ValidationError
+from podium.core.types import Message
+from podium.workflows.problems.batch import BatchOutcome, dedup_key, run_steps
+from podium.workflows.problems.prompts import (
+    AVOID_PROMPT,
+    GENERATE_PROMPT,
+    GENERATE_SYSTEM,
+    GENERATION_TASK_TYPE,
+    generate_schema,
+)
+from podium.workflows.records import COMPLETED, RunRecord, RunStep
+from podium.workflows.session import WorkflowSession, new_run_id, positive_usd
+from podium.workflows.typed import TypedAnswer, ask_typed
+
+WORKFLOW = "problems-generate"
+MAX_COUNT, MAX_VARIATIONS = 100, 10
+DIFFICULTIES = ("easy", "moderate", "hard")
+AVOID_LIMIT = 20  # earlier problems quoted in the prompt
+
+
+class ProblemSet(BatchOutcome):
+    """The generated problems (variations follow their problem), the repeats dropped, and the cost."""
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return [item for s in self.run.steps.values() if s.status == COMPLETED for item in s.output["items"]]
+
+    @property
+    def duplicates(self) -> int:
+        return sum(s.output["duplicates"] for s in self.run.steps.values() if s.status == COMPLETED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "stop_reason": self.run.stop_reason,
+            "topic": self.run.inputs["topic"],
+            "items": self.items,
+            "duplicates_dropped": self.duplicates,
+            "cost_usd": str(self.cost_usd),
+            "max_usd": str(self.run.max_usd),
+        }
+
+
+def check_request(topic: str, count: int, variations: int, difficulty: str) -> None:
+    if not topic or not topic.strip():
+        raise ValidationError("--topic is empty; name the subject of the problems", field="topic", value=topic)
+    if not 1 <= count <= MAX_COUNT:
+        raise ValidationError(f"--count {count} is not valid; use 1 to {MAX_COUNT}", field="count", value=count)
+    if not 0 <= variations <= MAX_VARIATIONS:
+        raise ValidationError(
+            f"--variations {variations} is not valid; use 0 to {MAX_VARIATIONS}", field="variations", value=variations
+        )
+    if difficulty not in DIFFICULTIES:
+        raise ValidationError(
+            f"--difficulty {difficulty!r} is not valid; use one of {', '.join(DIFFICULTIES)}",
+            field="difficulty",
+            value=difficulty,
+            valid=list(DIFFICULTIES),
+        )
+
+
+class ProblemGenerator:
+    """Generates problems through the task table's ``problem_generation`` row (a budget model by default)."""
+
+    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, **session_kwargs: Any) -> None:
+        self.session = session or WorkflowSession(config, **session_kwargs)
+        self._owns_session = session is None
+
+    async def generate(
+        self,
+        topic: str,
+        *,
+        count: int = 5,
+        variations: int = 0,
+        difficulty: str = "moderate",
+        max_usd: Any = Decimal("1.0"),
+        run_id: str | None = None,
+    ) -> ProblemSet:
+        check_request(topic, count, variations, difficulty)
+        if run_id is not None and self.session.store.exists(run_id):
+            return await self.resume(run_id)
+        inputs = {"topic": topic.strip(), "count": count, "variations": variations, "difficulty": difficulty}
+        rid = run_id or new_run_id("problems")
+        run = RunRecord(id=rid, workflow=WORKFLOW, title=topic.strip()[:60], inputs=inputs,
+                        max_usd=positive_usd(max_usd, "--budget"))
+        return await self._run(run)
+
+    async def resume(self, run_id: str, *, max_usd: Any = None) -> ProblemSet:
+        """Continue a paused run: finished problems are kept and not asked again."""
+        run = self.session.store.load(run_id, workflow=WORKFLOW)
+        if max_usd is not None:
+            run.max_usd = positive_usd(max_usd, "--budget")
+        return await self._run(run)
+
+    async def _run(self, run: RunRecord) -> ProblemSet:
+        count = run.inputs["count"]
+        steps = [f"p{i}" for i in range(1, count + 1)]
+        await run_steps(self.session, run, steps, lambda client, step: self._one(client, run, step), workflow=WORKFLOW)
+        return ProblemSet(run)
+
+    async def _one(self, client: Any, run: RunRecord, step: RunStep) -> TypedAnswer:
+        inputs = run.inputs
+        earlier = [i["text"] for s in run.steps.values() if s.status == COMPLETED for i in s.output["items"]]
+        avoid = AVOID_PROMPT.format(earlier="\n".join(f"- {t}" for t in earlier[-AVOID_LIMIT:])) if earlier else ""
+        index = list(run.steps).index(step.id) + 1
+        prompt = GENERATE_PROMPT.format(
+            topic=inputs["topic"], difficulty=inputs["difficulty"], index=index, count=inputs["count"], avoid=avoid
+        )
+        messages = [Message.system(GENERATE_SYSTEM.format(variations=inputs["variations"])), Message.user(prompt)]
+        meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=GENERATION_TASK_TYPE, step=step.id,
+                                 role="generator")
+        answer = await ask_typed(client, messages, schema=generate_schema(inputs["variations"]), meta=meta,
+                                 strategy="table", max_tokens=2048)
+        seen = {dedup_key(t) for t in earlier}
+        items, dropped = [], 0
+        texts = [(step.id, "problem", answer.value["problem"], answer.value.get("answer"))]
+        texts += [(f"{step.id}.v{k}", "variation", v, None) for k, v in enumerate(answer.value["variations"], 1)]
+        for item_id, kind, text, solution in texts:
+            key = dedup_key(text)
+            if key in seen:
+                dropped += 1
+                continue
+            seen.add(key)
+            # the call that wrote a problem wrote its variations too: they share its cost
+            item = {"id": item_id, "kind": kind, "text": text.strip(), "model": answer.model,
+                    "call_cost_usd": str(answer.cost_usd)}
+            if kind == "variation":
+                item["variation_of"] = step.id
+            if solution:
+                item["answer"] = solution.strip()
+            items.append(item)
+        step.output = {"items": items, "duplicates": dropped}
+        return answer
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()

@@ -1,0 +1,95 @@
+"""What every non-project workflow run needs: the config, an engine client under the run's hard budget, call
+metadata that groups the run's ledger rows, and the run-record store. Everything that does I/O is injected."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import ValidationError
+from podium.core.money import usd
+from podium.core.pipeline import CallMeta
+from podium.workflows.project.budget import with_project_budget
+from podium.workflows.records import RunStore
+
+
+def new_run_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def positive_usd(value: Any, field: str) -> Decimal:
+    """``value`` as a positive USD amount, or a one-line ValidationError naming ``field``."""
+    try:
+        amount: Decimal | None = usd(str(value).strip().lstrip("$"))
+    except ValidationError:
+        amount = None
+    if amount is None or amount <= 0:
+        raise ValidationError(
+            f"{field} {value!r} is not valid; give a positive amount in USD such as 2.0", field=field, value=value
+        )
+    return amount
+
+
+class WorkflowSession:
+    """Config, engine clients and the run store for a workflow; ``log_prompts`` keeps prompts and answers."""
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        home: Path | None = None,
+        http_client: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
+        store: RunStore | None = None,
+        log_prompts: bool = False,
+    ) -> None:
+        from podium.catalog.store import podium_home
+
+        self.env = dict(os.environ if env is None else env)
+        if config is None:
+            from podium.config.root import load_config
+
+            config = load_config(env=self.env).config
+        self.config = config
+        self.home = home or podium_home(self.env)
+        self.http_client = http_client
+        self.clock = clock
+        self._owns_store = store is None
+        self.store = store or RunStore.in_home(self.home, clock=clock)
+        self.log_prompts = log_prompts
+
+    @asynccontextmanager
+    async def client(self, run_id: str, max_usd: Decimal | None, *, config: Any = None) -> AsyncIterator[Any]:
+        """An engine client whose calls tagged ``project=run_id`` are held to ``max_usd`` by the ledger."""
+        from podium.engine import Podium
+
+        base = config if config is not None else self.config
+        budgeted = with_project_budget(base, run_id, max_usd) if max_usd is not None else base
+        client = Podium.from_config(
+            budgeted, env=self.env, http_client=self.http_client, home=self.home, clock=self.clock
+        )
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    def meta(self, run_id: str, *, workflow: str, task_type: str, step: str, role: str) -> CallMeta:
+        """Call metadata: ledger rows group by run (``project``), say what they were for (``task_type``), and keep
+        prompt and answer text only when prompt logging is on."""
+        return CallMeta(
+            project=run_id,
+            task_type=task_type,
+            log_text=self.log_prompts,
+            tags={"workflow": workflow, "step": step, "role": role},
+        )
+
+    def close(self) -> None:
+        if self._owns_store:
+            self.store.close()

@@ -1,0 +1,142 @@
+"""Typed model output: ask for JSON, validate it against a JSON Schema (and an optional semantic check), and ask
+once more with the problem quoted when it does not fit. Every workflow's structured calls go through here."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+
+from podium.core.errors import ValidationError
+from podium.core.money import ZERO
+from podium.core.pipeline import CallMeta
+from podium.core.types import ChatRequest, Message
+
+RETRY_PROMPT = "That reply cannot be used: {error}. Reply again with the corrected JSON object only."
+_FENCE = re.compile(r"```(?:json)?\s*\n(?P<body>.*?)```", re.DOTALL | re.IGNORECASE)
+Check = Callable[[dict[str, Any]], Any]  # returns the typed value, or raises ValidationError naming the key
+
+
+class InvalidModelOutputError(ValidationError):
+    """The model's reply did not fit the schema on any attempt; ``cost_usd`` and ``tokens`` say what it spent."""
+
+    def __init__(self, message: str, *, field: str | None, value: Any, cost_usd: Decimal, tokens: int) -> None:
+        super().__init__(message, field=field, value=value)
+        self.cost_usd = cost_usd
+        self.tokens = tokens
+
+
+@dataclass(slots=True)
+class TypedAnswer:
+    """The checked value and what producing it cost (every attempt)."""
+
+    value: Any
+    model: str = ""
+    cost_usd: Decimal = ZERO
+    tokens: int = 0
+    attempts: int = 0
+    exchanges: list[dict[str, str]] = field(default_factory=list)  # prompt/response pairs, for opt-in logging
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """The JSON object in ``text`` (bare, or in a ```json fence, or between the first ``{`` and the last ``}``)."""
+    candidates = [m.group("body") for m in _FENCE.finditer(text)] + [text]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for chunk in candidates:
+        try:
+            value = json.loads(chunk)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    raise ValidationError("the reply holds no JSON object", field="<reply>", value=text[:80])
+
+
+def schema_problem(value: Any, schema: dict[str, Any]) -> ValidationError | None:
+    """The first way ``value`` breaks ``schema``, as a ValidationError naming the key; None when it fits."""
+    validator = jsonschema.Draft202012Validator(schema)
+    error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    return ValidationError(f"{where}: {error.message}", field=where, value=error.instance)
+
+
+async def ask_typed(
+    client: Any,
+    messages: Sequence[Message],
+    *,
+    schema: dict[str, Any],
+    meta: CallMeta,
+    model: str | None = None,
+    strategy: str | None = None,
+    candidates: Sequence[str] | None = None,
+    check: Check | None = None,
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    max_tokens: int | None = 2048,
+    retries: int = 1,
+) -> TypedAnswer:
+    """Call ``model`` (or route by ``strategy``) for a JSON object fitting ``schema`` and ``check``
+    (``prepare`` normalises the parsed object first, e.g. lower-cases enum values).
+
+    Raises InvalidModelOutputError after ``1 + retries`` unusable replies; BudgetExceededError and provider errors
+    pass through unchanged.
+    """
+    history = list(messages)
+    out = TypedAnswer(value=None)
+    last: ValidationError | None = None
+    for _ in range(1 + max(0, retries)):
+        request = ChatRequest(messages=tuple(history), max_tokens=max_tokens)
+        text = await _call(client, request, out, model=model, strategy=strategy, candidates=candidates, meta=meta)
+        out.exchanges.append({"prompt": history[-1].text if history else "", "response": text})
+        try:
+            value = parse_json_object(text)
+            if prepare is not None:
+                value = prepare(value)
+            problem = schema_problem(value, schema)
+            if problem is not None:
+                raise problem
+            out.value = check(value) if check is not None else value
+            return out
+        except ValidationError as exc:
+            last = exc
+            history += [Message.assistant(text), Message.user(RETRY_PROMPT.format(error=exc))]
+    assert last is not None
+    raise InvalidModelOutputError(
+        f"the model {out.model} returned unusable output {out.attempts} times: {last}",
+        field=last.field,
+        value=last.value,
+        cost_usd=out.cost_usd,
+        tokens=out.tokens,
+    )
+
+
+async def _call(
+    client: Any,
+    request: ChatRequest,
+    out: TypedAnswer,
+    *,
+    model: str | None,
+    strategy: str | None,
+    candidates: Sequence[str] | None,
+    meta: CallMeta,
+) -> str:
+    out.attempts += 1
+    if model:
+        completion = await client.complete(request, model=model, meta=meta)
+        out.cost_usd += completion.cost_usd or ZERO
+        out.tokens += completion.usage.total_tokens
+    else:
+        routed = await client.route(request, strategy=strategy or "table", meta=meta, candidates=candidates)
+        completion = routed.completion
+        out.cost_usd += routed.total_cost_usd or ZERO
+        out.tokens += sum(c.usage.total_tokens for c in routed.attempts)
+    out.model = completion.model
+    return completion.text
