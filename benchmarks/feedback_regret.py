@@ -15,7 +15,7 @@ The adjustment's l2 is chosen on a separate tuning split (other prompts, other t
 reported evaluation split. Seeds vary the data split and the traffic order; numbers are mean +- sd over seeds.
 The second table re-runs the earlier scenario (base trained on ARC-Challenge + Winogrande, serving MBPP).
 
-    python benchmarks/feedback_regret.py [--seeds 3] [--lam 0.2] [--plot docs/feedback_regret.png]
+    python benchmarks/feedback_regret.py [--seeds 5] [--lam 0.2] [--plot docs/feedback_regret.png]
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ import numpy as np
 
 from podium.providers.recorded_data import EvalRecord
 from podium.routing.datasets import load_bundled, split_records
-from podium.routing.feedback_adjust import DEFAULT_L2, FeedbackAdjustedRouter, LabelledAnswer
+from podium.routing.feedback_adjust import FeedbackAdjustedRouter, LabelledAnswer
 from podium.routing.learned_router import choose_by_utility
 
 CHECKPOINTS: tuple[int, ...] = (0, 50, 100, 200, 400, 800)
 NEW_MODELS: tuple[str, ...] = ("anthropic:claude-v2", "together:yi-34b-chat", "openai:gpt-3.5-turbo-1106")
 SERVED_EVALS: tuple[str, ...] = ("arc-challenge", "mbpp", "winogrande")
-L2_GRID: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0)
+L2_GRID: tuple[float, ...] = (4.0, 16.0, 64.0, 256.0)
 SHIFT = "benchmark shift: ARC+Winogrande -> MBPP"
 
 
@@ -124,11 +124,16 @@ def measure(rule: Rule, split: Split, probs: np.ndarray, new_model: str | None) 
 
 
 def simulate(
-    sc: Scenario, rule: Rule, evaluated: Split, *, seed: int, l2: float, explore: float, refit_every: int,
-    tick: Callable[[], None],
+    sc: Scenario, rule: Rule, evaluated: Split, *, seed: int, l2: float, explore: float, policy: str,
+    refit_every: int, tick: Callable[[], None],
 ) -> list[dict[str, float]]:
-    """Metrics on ``evaluated`` at each checkpoint, for one random order of the scenario's traffic."""
+    """Metrics on ``evaluated`` at each checkpoint, for one random order of the scenario's traffic.
+
+    ``policy`` says where exploring calls go: "uniform" (a random model of all) or "new" (the new model: a
+    trial share, as a deployment adding a model would give it).
+    """
     rng = np.random.default_rng(seed)
+    trial = rule.models.index(sc.new_model) if policy == "new" and sc.new_model else None
     traffic, models = sc.traffic, rule.models
     router: Any = sc.base
     picks = rule.picks(traffic.probs)
@@ -146,7 +151,10 @@ def simulate(
         if n == CHECKPOINTS[-1]:
             break
         i = int(rng.integers(len(traffic.prompts)))  # traffic repeats prompts, as real traffic does
-        j = int(rng.integers(len(models))) if rng.random() < explore else int(picks[i])
+        if rng.random() < explore:
+            j = trial if trial is not None else int(rng.integers(len(models)))
+        else:
+            j = int(picks[i])
         good = 1.0 if traffic.correct[i, j] >= 0.5 else 0.0
         examples.append(LabelledAnswer(models[j], traffic.tasks[i], good, 1.0, traffic.prompts[i]))
     return out
@@ -223,32 +231,36 @@ def _rule(train: Sequence[EvalRecord], models: tuple[str, ...], lam: float) -> R
 # -- running ---------------------------------------------------------------------------------------------------
 
 
-Runs = dict[str, list[list[dict[str, float]]]]  # scenario -> one list of checkpoint rows per seed
+POLICIES: dict[str, str] = {"uniform": "explore: any model", "new": "explore: new model"}
+Key = tuple[str, str]  # (scenario, exploration policy)
+Runs = dict[Key, list[list[dict[str, float]]]]  # one list of checkpoint rows per seed
+World = tuple[list[Scenario], Rule]
 
 
-def run_all(
-    worlds: Sequence[tuple[list[Scenario], Rule]], *, l2: float, explore: float, refit_every: int, tuning: bool,
-    tick: Callable[[], None],
-) -> Runs:
-    """Every scenario under every seed; ``tuning`` measures on the tuning split with other traffic orders."""
+def run_all(worlds: Sequence[World], *, l2: float, explore: float, refit_every: int, tuning: bool,
+            tick: Callable[[], None]) -> Runs:
+    """Every scenario and exploration policy under every seed; ``tuning`` measures on the tuning split, with
+    other traffic orders."""
     out: Runs = {}
     for seed, (scenarios, rule) in enumerate(worlds):
         for sc in scenarios:
             if tuning and sc.tune is None:
                 continue
-            rows = simulate(sc, rule, sc.tune if tuning else sc.evaluated, seed=(1000 + seed) if tuning else seed,
-                            l2=l2, explore=explore, refit_every=refit_every, tick=tick)
-            out.setdefault(sc.name, []).append(rows)
+            for policy in POLICIES if sc.new_model else ("uniform",):
+                rows = simulate(sc, rule, sc.tune if tuning and sc.tune else sc.evaluated,
+                                seed=(1000 + seed) if tuning else seed, l2=l2, explore=explore, policy=policy,
+                                refit_every=refit_every, tick=tick)
+                out.setdefault((sc.name, policy), []).append(rows)
     return out
 
 
-def tune_l2(worlds: Sequence[tuple[list[Scenario], Rule]], grid: Sequence[float], progress: Any,
+def tune_l2(worlds: Sequence[World], grid: Sequence[float], tick: Callable[[], None],
             **kw: Any) -> tuple[float, dict[float, float]]:
-    """The l2 with the lowest mean regret (over checkpoints with feedback and new-model scenarios) on the tuning
-    split."""
+    """The l2 with the lowest mean regret on the tuning split (over checkpoints with feedback, every new-model
+    scenario and both exploration policies)."""
     score: dict[float, float] = {}
     for l2 in grid:
-        runs = run_all(worlds, l2=l2, tuning=True, tick=progress, **kw)
+        runs = run_all(worlds, l2=l2, tuning=True, tick=tick, **kw)
         score[l2] = float(np.mean([row["regret"] for seeds in runs.values() for rows in seeds for row in rows[1:]]))
     return min(score, key=lambda v: (score[v], v)), score
 
@@ -258,33 +270,59 @@ def stats(runs: list[list[dict[str, float]]], key: str) -> tuple[np.ndarray, np.
     return m.mean(axis=0), m.std(axis=0)
 
 
-def table(name: str, runs: list[list[dict[str, float]]], seen: list[dict[str, float]] | None,
-          prompts: int) -> Any:
+def seen_stats(worlds: Sequence[World]) -> dict[str, dict[str, float]]:
+    """Each new-model scenario measured with the base that saw M's outcomes (mean over seeds, and sd of regret)."""
+    rows: dict[str, list[dict[str, float]]] = {}
+    for scenarios, rule in worlds:
+        for sc in scenarios:
+            if sc.seen_probs is not None:
+                rows.setdefault(sc.name, []).append(measure(rule, sc.evaluated, sc.seen_probs, sc.new_model))
+    return {name: {**{k: float(np.mean([r[k] for r in rs])) for k in rs[0]},
+                   "regret_sd": float(np.std([r["regret"] for r in rs]))} for name, rs in rows.items()}
+
+
+def regret_table(runs: Runs, seen: dict[str, dict[str, float]], title: str) -> Any:
     from rich.table import Table
 
-    t = Table("ratings", "regret", "± sd", "vs 0 ratings", "quality vs strongest", "cost vs strongest",
-              "calls to M", "ratings of M", title=f"{name} ({prompts} evaluation prompts, {len(runs)} seeds)")
-    reg, sd = stats(runs, "regret")
-    q, c, share, rated = (stats(runs, k)[0] for k in ("quality", "cost", "new_share", "new_ratings"))
+    t = Table("scenario", "exploration", *(f"{n} ratings" for n in CHECKPOINTS), "change 0->800 (paired)", "M seen",
+              title=title)
+    for (name, policy), scenario_runs in runs.items():
+        mean, sd = stats(scenario_runs, "regret")
+        ref = seen.get(name)
+        t.add_row(name.removeprefix("new model: "), POLICIES[policy].removeprefix("explore: "), *(f"{m:.3f} ± {s:.3f}" for m, s in zip(mean, sd)),
+                  _paired_change(scenario_runs),
+                  f"{ref['regret']:.3f} ± {ref['regret_sd']:.3f}" if ref else "-")
+    return t
+
+
+def _paired_change(runs: list[list[dict[str, float]]]) -> str:
+    """Regret at 800 minus at 0 within each seed (same split and evaluation prompts), mean +- sd."""
+    d = np.asarray([rows[-1]["regret"] - rows[0]["regret"] for rows in runs])
+    return f"{d.mean():+.3f} ± {d.std():.3f}"
+
+
+def detail_table(runs: Runs, seen: dict[str, dict[str, float]], title: str) -> Any:
+    from rich.table import Table
+
+    t = Table("scenario", "exploration", "quality vs strongest 0 -> 800", "cost vs strongest 0 -> 800",
+              "calls to M 0 -> 800", "ratings of M by 800", "M seen: quality / cost / calls to M", title=title)
     pct = (lambda v: "-" if np.isnan(v) else f"{v:.1%}")
-    for k, n in enumerate(CHECKPOINTS):
-        t.add_row(str(n), f"{reg[k]:.4f}", f"{sd[k]:.4f}", f"{(reg[k] - reg[0]) / reg[0]:+.1%}", pct(q[k]),
-                  pct(c[k]), pct(share[k]), "-" if np.isnan(share[k]) else f"{rated[k]:.0f}")
-    if seen:
-        s = {k: (float(np.mean([r[k] for r in seen])), float(np.std([r[k] for r in seen])))
-             for k in ("regret", "quality", "cost", "new_share")}
-        t.add_row("M seen", f"{s['regret'][0]:.4f}", f"{s['regret'][1]:.4f}",
-                  f"{(s['regret'][0] - reg[0]) / reg[0]:+.1%}", pct(s["quality"][0]), pct(s["cost"][0]),
-                  pct(s["new_share"][0]), "all", style="dim")
+    for (name, policy), scenario_runs in runs.items():
+        q, c, share, rated = (stats(scenario_runs, k)[0] for k in ("quality", "cost", "new_share", "new_ratings"))
+        ref = seen.get(name)
+        t.add_row(name.removeprefix("new model: "), POLICIES[policy].removeprefix("explore: "), f"{q[0]:.1%} -> {q[-1]:.1%}",
+                  f"{c[0]:.1%} -> {c[-1]:.1%}", f"{pct(share[0])} -> {pct(share[-1])}",
+                  "-" if np.isnan(share[0]) else f"{rated[-1]:.0f}",
+                  f"{ref['quality']:.1%} / {ref['cost']:.1%} / {ref['new_share']:.1%}" if ref else "-")
     return t
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=3, help="data splits and traffic orders to average over")
+    ap.add_argument("--seeds", type=int, default=5, help="data splits and traffic orders to average over")
     ap.add_argument("--lam", type=float, default=0.2,
                     help="utility = correct - lam * cost / strongest model's mean cost")
-    ap.add_argument("--explore", type=float, default=0.1, help="share of calls sent to a uniformly random model")
+    ap.add_argument("--explore", type=float, default=0.1, help="share of calls sent to an exploratory model")
     ap.add_argument("--refit-every", type=int, default=50, help="ratings between refits of the adjustment")
     ap.add_argument("--l2", type=float, default=None, help="fixed l2 (default: chosen on the tuning split)")
     ap.add_argument("--models", default=",".join(NEW_MODELS), help="the models simulated as new, comma-separated")
@@ -294,78 +332,90 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console()
+    console = Console(width=170)
     records = load_bundled()
     new_models = args.models.split(",")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     kw = {"explore": args.explore, "refit_every": args.refit_every}
     with Progress(*columns, console=console, transient=True) as bar:
         job = bar.add_task("base routers", total=args.seeds * (len(new_models) + 2))
-        worlds = []
-        for seed in range(args.seeds):
-            worlds.append(build(records, seed, new_models, args.lam,
-                                lambda text: (bar.update(job, description=text), bar.advance(job))))
+        worlds = [build(records, seed, new_models, args.lam,
+                        lambda text: (bar.update(job, description=text), bar.advance(job)))
+                  for seed in range(args.seeds)]
         grid = () if args.l2 is not None else L2_GRID
-        sims = len(CHECKPOINTS) * args.seeds * (len(new_models) * len(grid) + len(new_models) + 1)
-        job = bar.add_task("simulated checkpoints", total=sims)
+        per_grid = len(new_models) * len(POLICIES)
+        job = bar.add_task("simulated checkpoints",
+                           total=len(CHECKPOINTS) * args.seeds * (per_grid * len(grid) + per_grid + 1))
         tick = (lambda: bar.advance(job))
+        bar.update(job, description="tuning l2 on the tuning split")
         l2, tuned = (args.l2, {}) if args.l2 is not None else tune_l2(worlds, grid, tick, **kw)
+        bar.update(job, description=f"simulating with l2 = {l2:g}")
         runs = run_all(worlds, l2=l2, tuning=False, tick=tick, **kw)
     _report(console, args, worlds, runs, l2, tuned)
     return 0
 
 
-def _report(console: Any, args: Any, worlds: Sequence[tuple[list[Scenario], Rule]], runs: Runs, l2: float,
+def _report(console: Any, args: Any, worlds: Sequence[World], runs: Runs, l2: float,
             tuned: dict[float, float]) -> None:
     rule = worlds[0][1]
-    console.print(f"utility = correct - {args.lam} * cost / mean cost of {rule.models[rule.strongest]} (the strongest "
+    sizes = {sc.name: len(sc.evaluated.prompts) for sc in worlds[0][0]}
+    console.print(f"utility = correct - {args.lam:g} * cost / mean cost of {rule.models[rule.strongest]} (the strongest "
                   f"model); rule: choose_by_utility over {len(rule.models)} models; {args.explore:.0%} of calls "
-                  f"explore a random model; adjustment refitted every {args.refit_every} ratings")
+                  f"explore; adjustment refitted every {args.refit_every} ratings; {args.seeds} seeds")
     if tuned:
         console.print("l2 on the tuning split (mean regret over 50..800 ratings): "
                       + ", ".join(f"{k:g}: {v:.4f}" for k, v in tuned.items()) + f" -> l2 = {l2:g}")
-    seen: dict[str, list[dict[str, float]]] = {}
-    for scenarios, r in worlds:
-        for sc in scenarios:
-            if sc.seen_probs is not None:
-                seen.setdefault(sc.name, []).append(measure(r, sc.evaluated, sc.seen_probs, sc.new_model))
-    sizes = {sc.name: len(sc.evaluated.prompts) for sc in worlds[0][0]}
-    for name, scenario_runs in runs.items():
-        console.print(table(name, scenario_runs, seen.get(name), sizes[name]))
-    _plot(args.plot, runs, seen, args)
+    seen = seen_stats(worlds)
+    primary = {k: v for k, v in runs.items() if k[0] != SHIFT}
+    shift = {k: v for k, v in runs.items() if k[0] == SHIFT}
+    n_new = sizes[next(iter(primary))[0]] if primary else 0
+    console.print(regret_table(primary, seen, f"Regret per call, a model M new to the deployment ({n_new} "
+                                              "evaluation prompts per seed; M seen = base trained with M's outcomes)"))
+    console.print(detail_table(primary, seen, "Quality and cost vs the strongest model, calls routed to M"))
+    if shift:
+        console.print(regret_table(shift, {}, f"Earlier scenario, re-run with this utility: base trained on "
+                                              f"ARC-Challenge + Winogrande, serving MBPP ({sizes[SHIFT]} evaluation "
+                                              "prompts per seed)"))
+        console.print(detail_table(shift, {}, "Earlier scenario: quality and cost vs the strongest model"))
+    _plot(args.plot, runs, seen, args, l2)
     console.print(f"plot -> {args.plot}")
 
 
-def _plot(path: Path, runs: Runs, seen: dict[str, list[dict[str, float]]], args: Any) -> None:
+def _plot(path: Path, runs: Runs, seen: dict[str, dict[str, float]], args: Any, l2: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.4), gridspec_kw={"width_ratios": [2.2, 1]})
     xs = np.asarray(CHECKPOINTS)
-    for name, scenario_runs in runs.items():
+    colors: dict[str, str] = {}
+    for (name, policy), scenario_runs in runs.items():
         ax = axes[1] if name == SHIFT else axes[0]
         mean, sd = stats(scenario_runs, "regret")
-        label = name.removeprefix("new model: ")
-        line, = ax.plot(xs, mean, marker="o", label=label)
-        ax.fill_between(xs, mean - sd, mean + sd, alpha=0.2, color=line.get_color())
-        if name in seen:
-            ax.axhline(float(np.mean([r["regret"] for r in seen[name]])), ls=":", color=line.get_color())
-    axes[0].set_title("A model new to the deployment (dotted: base that saw its outcomes)", fontsize=9)
-    axes[1].set_title("Earlier scenario: base on ARC+Winogrande, serving MBPP", fontsize=9)
+        label = f"{name.removeprefix('new model: ')} ({POLICIES[policy]})" if name != SHIFT else POLICIES[policy]
+        line, = ax.plot(xs, mean, marker="o" if policy == "uniform" else "s", ls="-" if policy == "uniform" else "--",
+                        label=label, color=colors.get(name))
+        colors[name] = line.get_color()
+        ax.fill_between(xs, mean - sd, mean + sd, alpha=0.15, color=line.get_color())
+    if seen:  # every scenario's "M seen" base is the same router: trained with every model's outcomes
+        axes[0].axhline(float(np.mean([v["regret"] for v in seen.values()])), ls=":", lw=1.5, color="black",
+                        label="base trained with M's outcomes")
+    axes[0].set_title("A model M new to the deployment (solid: 10% explore any model; dashed: 10% to M)", fontsize=9)
+    axes[1].set_title("Earlier scenario: base on ARC+Winogrande,\nserving MBPP", fontsize=9)
     for ax in axes:
         ax.set_xscale("symlog", linthresh=50)
         ax.set_xticks(xs, [str(x) for x in xs])
         ax.set_xlabel("feedback ratings received")
         ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=2, frameon=False)
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), frameon=False)
     axes[0].set_ylabel(f"regret per call (utility, λ={args.lam:g})")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"Routing regret vs feedback: mean ± sd over {args.seeds} seeds, {args.explore:.0%} exploration",
-                 fontsize=10)
+    fig.suptitle(f"Routing regret vs feedback: mean ± sd over {args.seeds} seeds; {args.explore:.0%} of calls explore; "
+                 f"l2 = {l2:g} (chosen on a tuning split)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -1,36 +1,43 @@
-"""Time the gateway adds to a call (`podium serve` in its own process, the fake upstream on loopback). Prints a table.
+"""Time and CPU the gateway adds to a call (`podium serve` in its own process, a fake upstream on loopback).
 
-    python benchmarks/gateway.py [--requests 500]
+    python benchmarks/gateway.py [--requests 400] [--concurrency 1,10,50] [--workers 1] [--compare litellm]
 
-Rows: the same request sent straight to the fake upstream, then through the gateway (direct model, and streamed),
-client-side p50/p95; then the gateway's own measure, podium_gateway_overhead_seconds (request time minus upstream
-time, ledger and metrics included), read from /metrics with percentiles interpolated inside histogram buckets.
+Every Podium row runs with the ledger on (SQLite, a hard key budget), metrics, and virtual-key checks (key rpm);
+``ledger off`` rows turn only the ledger off. Per row: requests/s, client-side p50/p95, added p50 over the same
+request sent straight to the fake upstream, and server CPU per request (user+system time of the server process and
+its children, from /proc, divided by the requests it served). ``--compare litellm`` adds LiteLLM's proxy when the
+``litellm`` command is installed (it is optional; the row says so when it is not).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
 from podium.core.types import Usage
+from podium.server.keys import sha256_hex
 from podium.testing import FakeUpstream, serve
 
 KEY = "sk-bench-0123456789"
+CLIENT_KEY = "sk-podium-bench-client"
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _free_port() -> int:
@@ -39,114 +46,180 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _timed(send: Callable[[], None], n: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        send()
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        send()
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
-
-
-def _pcts(samples_ms: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(samples_ms, n=100, method="inclusive")
-    return q[49], q[94], statistics.fmean(samples_ms)
-
-
-def _histogram_quantiles(metrics_text: str, name: str) -> tuple[float, float, float, int]:
-    """(p50, p95, mean) in ms and the count, interpolated linearly inside the buckets."""
-    buckets: list[tuple[float, float]] = []
-    total = count = 0.0
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name != name:
+def _cpu_seconds(pid: int) -> float:
+    """User+system CPU of ``pid`` and all its live descendants (uvicorn workers are children)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
-        for s in family.samples:
-            if s.name.endswith("_bucket"):
-                buckets.append((float(s.labels["le"]), s.value))
-            elif s.name.endswith("_sum"):
-                total = s.value
-            elif s.name.endswith("_count"):
-                count = s.value
-    buckets.sort()
-
-    def quantile(q: float) -> float:
-        rank, prev_le, prev_n = q * count, 0.0, 0.0
-        for le, n in buckets:
-            if n >= rank:
-                if le == float("inf"):
-                    return prev_le * 1000.0
-                share = (rank - prev_n) / (n - prev_n) if n > prev_n else 0.0
-                return (prev_le + share * (le - prev_le)) * 1000.0
-            prev_le, prev_n = le, n
-        return prev_le * 1000.0
-
-    mean = total / count * 1000.0 if count else 0.0
-    return quantile(0.5), quantile(0.95), mean, int(count)
+        todo += [int(c) for c in children]
+    return total
 
 
-def _start_gateway(upstream_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], path: str = "/healthz") -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode} before it was ready")
+        try:
+            if httpx.get(base + path, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+def _start_podium(upstream_url: str, workdir: Path, *, ledger: bool, workers: int, mode: str) -> tuple[Any, str]:
     config = {
         "providers": {"openai": {"base_url": upstream_url + "/v1"}},
         "orchestration": {"enabled": False},
         "resilience": {"fallback": {"enabled": False}},
+        "ledger": {"enabled": ledger, "mode": mode},
+        "server": {
+            "keys": [
+                {"id": "bench", "key_sha256": sha256_hex(CLIENT_KEY), "rpm": 10_000_000}
+                | ({"budget_usd": "1000000"} if ledger else {})
+            ]
+        },
     }
     path = workdir / "podium.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     port = _free_port()
     env = {**os.environ, "OPENAI_API_KEY": KEY, "HOME": str(workdir), "PODIUM_HOME": str(workdir / ".podium")}
     cmd = [sys.executable, "-m", "podium.cli.main", "serve", "--config", str(path), "--port", str(port)]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz").status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the gateway did not start within 30 s")
+    _wait_healthy(base, proc)
+    return proc, base
+
+
+def _start_litellm(upstream_url: str, workdir: Path) -> tuple[Any, str] | None:
+    exe = shutil.which("litellm")
+    if exe is None:
+        return None
+    config = {
+        "model_list": [
+            {
+                "model_name": "gpt-4o-mini",
+                "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": upstream_url + "/v1", "api_key": KEY},
+            }
+        ]
+    }
+    path = workdir / "litellm.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "--config", str(path), "--port", str(port)],
+        env={**os.environ, "LITELLM_LOG": "ERROR"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    _wait_healthy(base, proc, "/health/liveliness")
+    return proc, base
+
+
+@dataclass
+class Row:
+    name: str
+    concurrency: int
+    rps: float
+    p50: float
+    p95: float
+    cpu_ms: float | None
+
+
+async def _load(url: str, model: str, key: str, n: int, concurrency: int) -> tuple[float, list[float]]:
+    body = {"model": model, "messages": MESSAGES}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    samples: list[float] = []
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {key}"}, limits=limits, timeout=60) as http:
+        for _ in range(min(n, 20)):  # warm up connections and caches
+            (await http.post(url + "/v1/chat/completions", json=body)).raise_for_status()
+        left = n
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                start = time.perf_counter()
+                (await http.post(url + "/v1/chat/completions", json=body)).raise_for_status()
+                samples.append((time.perf_counter() - start) * 1000.0)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return elapsed, samples
+
+
+def _measure(name: str, url: str, model: str, key: str, pid: int | None, n: int, concurrency: int) -> Row:
+    cpu0 = _cpu_seconds(pid) if pid else 0.0
+    elapsed, samples = asyncio.run(_load(url, model, key, n, concurrency))
+    cpu = (_cpu_seconds(pid) - cpu0) / len(samples) * 1000.0 if pid else None
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return Row(name, concurrency, len(samples) / elapsed, q[49], q[94], cpu)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500)
-    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--ledger-mode", default="shared", choices=["shared", "process"])
+    parser.add_argument("--no-ledger-off", action="store_true", help="skip the ledger-off rows")
+    parser.add_argument("--compare", action="append", default=[], choices=["litellm"])
     args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
     fake = FakeUpstream(api_key=KEY)
     fake.script("gpt-4o-mini", text="Paris is the capital of France.", usage=Usage(14, 8))
-    rows: list[tuple[str, tuple[float, float, float]]] = []
+    rows: list[Row] = []
+    notes: list[str] = []
     with serve(fake.app) as upstream_url, tempfile.TemporaryDirectory() as tmp:
-        proc, gateway = _start_gateway(upstream_url, Path(tmp))
-        try:
-            with httpx.Client(headers={"authorization": f"Bearer {KEY}"}) as http:
-
-                def call(url: str, model: str, stream: bool = False) -> Callable[[], None]:
-                    body = {"model": model, "messages": MESSAGES, "stream": stream}
-                    return lambda: http.post(url + "/v1/chat/completions", json=body).raise_for_status()
-
-                n, w = args.requests, args.warmup
-                rows.append(("upstream direct", _pcts(_timed(call(upstream_url, "gpt-4o-mini"), n, w))))
-                rows.append(("via gateway", _pcts(_timed(call(gateway, "openai:gpt-4o-mini"), n, w))))
-                rows.append(("upstream direct, stream", _pcts(_timed(call(upstream_url, "gpt-4o-mini", True), n, w))))
-                rows.append(("via gateway, stream", _pcts(_timed(call(gateway, "openai:gpt-4o-mini", True), n, w))))
-                metrics = http.get(gateway + "/metrics").text
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    p50, p95, mean, count = _histogram_quantiles(metrics, "podium_gateway_overhead_seconds")
-    table = Table(title=f"gateway overhead, {args.requests} sequential requests per row")
-    for col in ("path", "p50 ms", "p95 ms", "mean ms"):
+        for c in levels:
+            rows.append(_measure("upstream direct", upstream_url, "gpt-4o-mini", KEY, None, args.requests, c))
+        setups = [("podium, ledger on", True)] + ([] if args.no_ledger_off else [("podium, ledger off", False)])
+        for label, ledger in setups:
+            work = Path(tmp) / label.replace(" ", "_").replace(",", "")
+            work.mkdir()
+            proc, base = _start_podium(upstream_url, work, ledger=ledger, workers=args.workers, mode=args.ledger_mode)
+            name = f"{label} ({args.ledger_mode}, {args.workers}w)" if ledger else f"{label} ({args.workers}w)"
+            try:
+                for c in levels:
+                    rows.append(_measure(name, base, "openai:gpt-4o-mini", CLIENT_KEY, proc.pid, args.requests, c))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        if "litellm" in args.compare:
+            started = _start_litellm(upstream_url, Path(tmp))
+            if started is None:
+                notes.append("litellm: not installed (pip install 'litellm[proxy]'), row skipped")
+            else:
+                proc, base = started
+                try:
+                    for c in levels:
+                        rows.append(_measure("litellm proxy", base, "gpt-4o-mini", KEY, proc.pid, args.requests, c))
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+    direct = {r.concurrency: r for r in rows if r.name == "upstream direct"}
+    table = Table(title=f"gateway under load: {args.requests} requests per row, fake upstream on loopback")
+    for col in ("path", "conc.", "req/s", "p50 ms", "p95 ms", "added p50 ms", "server CPU ms/req"):
         table.add_column(col, justify="left" if col == "path" else "right")
-    for name, (a, b, c) in rows:
-        table.add_row(name, f"{a:.3f}", f"{b:.3f}", f"{c:.3f}")
-    for label, direct, via in (("added by gateway", rows[0][1], rows[1][1]), ("added, stream", rows[2][1], rows[3][1])):
-        table.add_row(label, *(f"{v - d:.3f}" for d, v in zip(direct, via, strict=True)))
-    table.add_row(f"podium_gateway_overhead_seconds (n={count})", f"≈{p50:.3f}", f"≈{p95:.3f}", f"{mean:.3f}")
-    Console().print(table)
+    for r in rows:
+        added = "" if r.name == "upstream direct" else f"{r.p50 - direct[r.concurrency].p50:.2f}"
+        cpu = "" if r.cpu_ms is None else f"{r.cpu_ms:.2f}"
+        table.add_row(r.name, str(r.concurrency), f"{r.rps:.1f}", f"{r.p50:.2f}", f"{r.p95:.2f}", added, cpu)
+    Console(width=150).print(table)
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -23,15 +23,27 @@ if TYPE_CHECKING:
         UnknownModelError,
         ValidationError,
     )
+    from podium.catalog import Catalog
+    from podium.core.errors import (
+        BadRequestError,
+        CircuitOpenError,
+        NoCandidateError,
+        PolicyViolationError,
+        UnknownPriceError,
+        UpstreamConnectionError,
+        UpstreamTimeoutError,
+    )
     from podium.core.model_spec import ModelSpec
     from podium.core.pipeline import CallMeta
     from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
     from podium.engine import CompletionStream, Podium, SyncPodium
+    from podium.routing.strategies.base import RoutedResult, RoutingDecision
 
 __version__ = "0.1.0"
 
 # Where each public name lives. Importing ``podium`` imports none of them: the engine pulls in HTTP, SQL and the
 # routing data, and the CLI's ``--help`` or a config check needs none of that (PEP 562 module ``__getattr__``).
+NEW_ERRORS = ("BadRequestError", "CircuitOpenError", "NoCandidateError", "PolicyViolationError", "UnknownPriceError", "UpstreamConnectionError", "UpstreamTimeoutError")
 _EXPORTS = {
     **dict.fromkeys(
         (
@@ -50,9 +62,12 @@ _EXPORTS = {
             "ServerError",
             "UnknownModelError",
             "ValidationError",
+            *NEW_ERRORS,
         ),
         "podium.core.errors",
     ),
+    "Catalog": "podium.catalog",
+    **dict.fromkeys(("RoutedResult", "RoutingDecision"), "podium.routing.strategies.base"),
     "ModelSpec": "podium.core.model_spec",
     "CallMeta": "podium.core.pipeline",
     **dict.fromkeys(("ChatRequest", "Completion", "Message", "StreamChunk", "Usage"), "podium.core.types"),
@@ -75,9 +90,12 @@ def __dir__() -> list[str]:
 __all__ = [
     "AllAttemptsFailedError",
     "AuthenticationError",
+    "BadRequestError",
     "BudgetExceededError",
     "CallMeta",
+    "Catalog",
     "ChatRequest",
+    "CircuitOpenError",
     "Completion",
     "CompletionStream",
     "ConfigError",
@@ -87,15 +105,22 @@ __all__ = [
     "Message",
     "MissingAPIKeyError",
     "ModelSpec",
+    "NoCandidateError",
     "Podium",
     "PodiumError",
+    "PolicyViolationError",
     "ProviderError",
     "RateLimitError",
     "ReplayMissError",
+    "RoutedResult",
+    "RoutingDecision",
     "ServerError",
     "StreamChunk",
     "SyncPodium",
     "UnknownModelError",
+    "UnknownPriceError",
+    "UpstreamConnectionError",
+    "UpstreamTimeoutError",
     "Usage",
     "ValidationError",
     "__version__",

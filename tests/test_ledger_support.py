@@ -88,9 +88,9 @@ def make_ctx(
 
 
 def worst_case(ctx: CallContext) -> Decimal:
-    from podium.core.tokens import estimate_request_tokens
+    from podium.core.tokens import request_token_bound
 
-    cost = ctx.model.worst_case_cost(estimate_request_tokens(ctx.request), ctx.request.max_tokens)
+    cost = ctx.model.worst_case_cost(request_token_bound(ctx.request), ctx.request.max_tokens)
     assert cost is not None
     return cost
 

@@ -66,3 +66,19 @@ async def test_an_interpreter_without_pytest_fails_before_any_model_call(
     assert fake.requests == []  # nothing was sent, so nothing was paid for
     assert not output.exists()
 
+
+
+def test_testgen_accepts_file_as_an_option_too(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from podium.cli.main import app
+
+    source = tmp_path / "calc.py"
+    source.write_text("def add(a, b):\n    return a + b\n")
+    runner = CliRunner()
+    by_option = runner.invoke(app, ["testgen", "--file", str(source), "--dry-run", "--json", "--no-plan"])
+    by_argument = runner.invoke(app, ["testgen", str(source), "--dry-run", "--json", "--no-plan"])
+    assert by_option.exit_code == by_argument.exit_code == 0
+    assert by_option.stdout == by_argument.stdout
+    missing = runner.invoke(app, ["testgen"])
+    assert missing.exit_code == 2 and "no file given" in missing.stderr

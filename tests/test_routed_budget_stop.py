@@ -27,7 +27,7 @@ from podium.config.server import ServerSettings
 from podium.core.errors import BudgetExceededError
 from podium.core.money import fmt_usd
 from podium.core.pipeline import CallMeta
-from podium.core.tokens import estimate_request_tokens
+from podium.core.tokens import request_token_bound
 from podium.core.types import ChatRequest, Usage
 from podium.server import create_app, sha256_hex
 from podium.testing import FakeUpstream, serve
@@ -42,7 +42,7 @@ KEY = "pk-budget-test-0123456789"
 def worst_case(model: str, prompt: str = CODE_PROMPT) -> Decimal:
     """What the ledger reserves for one call of ``model`` (the prompt, and the model's whole output window)."""
     request = ChatRequest.from_prompt(prompt)
-    worst = CATALOG.get(model).worst_case_cost(estimate_request_tokens(request), request.max_tokens)
+    worst = CATALOG.get(model).worst_case_cost(request_token_bound(request), request.max_tokens)
     assert worst is not None
     return worst
 
@@ -223,8 +223,8 @@ async def test_ensemble_votes_among_the_members_the_budget_let_through(tmp_path:
     fake.script("claude-haiku-4-5", text="The answer is 4.", usage=Usage(20, 5))
     request = ChatRequest.from_prompt("What is 2 + 2?", max_tokens=1000)
     cap = Decimal("0.008")  # mini and haiku fit; gpt-4o (member and aggregator) could cost more
-    assert CATALOG.get(HAIKU).worst_case_cost(estimate_request_tokens(request), 1000) < cap
-    gpt4o_worst = CATALOG.get(GPT4O).worst_case_cost(estimate_request_tokens(request), 1000)
+    assert CATALOG.get(HAIKU).worst_case_cost(request_token_bound(request), 1000) < cap
+    gpt4o_worst = CATALOG.get(GPT4O).worst_case_cost(request_token_bound(request), 1000)
     assert gpt4o_worst is not None and gpt4o_worst > cap
     async with serve(fake.app) as base:
         config = PodiumConfig.from_mapping({

@@ -83,8 +83,13 @@ async def test_explain_names_task_plan_and_general_frontier() -> None:
     decision = await strategy().explain(ChatRequest.from_prompt(MCQ))
     assert decision.chosen == ["t:a", "t:b", "t:big"]
     assert any("knowledge_qa" in line for line in decision.explanation)
+    # A closed question of a task type without plans uses the general frontier; free text the derived cascade.
+    numeric = await strategy().explain(ChatRequest.from_prompt("hello there, how many is 3 plus 4?"), meta=CallMeta(
+        task_type="planning"))
+    assert any("'general'" in line for line in numeric.explanation)
     chat = await strategy().explain(ChatRequest.from_prompt("hello there"))
-    assert chat.chosen == ["t:big"] and any("'general'" in line for line in chat.explanation)
+    assert any("the general plans are for closed questions" in line for line in chat.explanation)
+    assert any("router-derived cascade" in line for line in chat.explanation)
 
 
 async def test_without_plan_models_or_with_a_named_chain_the_fixed_cascade_runs() -> None:

@@ -126,8 +126,7 @@ async def test_cascade_agreement_and_prediction_decide_escalation() -> None:
 
 
 async def test_cascade_derives_chain_from_router_and_skips_failed_models() -> None:
-    # tiny (0.55) is within the derived chain's floor (threshold - 0.1) only at a 0.6 threshold.
-    s = strategy("cascade", quality_threshold=0.6, gates=("final_answer", "predicted"))
+    s = strategy("cascade", quality_threshold=0.7, gates=("final_answer", "predicted"))
     caller = ScriptedCaller({"t:tiny": ServerError("down", provider="t"), "t:small": "B", "t:big": "B",
                              "t:narrow": "B"})
     result = await s.run(ChatRequest.from_prompt(MCQ), caller=caller, meta=CallMeta())
@@ -138,12 +137,16 @@ async def test_cascade_derives_chain_from_router_and_skips_failed_models() -> No
         await s.run(ChatRequest.from_prompt(MCQ), caller=dead, meta=CallMeta())
 
 
-async def test_derived_cascade_opens_with_the_cheapest_model_predicted_good_enough() -> None:
-    # At 0.7, tiny (0.55) is below the floor (0.6): the cascade never pays for an answer it expects to reject.
+async def test_derived_cascade_never_pays_for_a_free_form_answer_it_would_reject() -> None:
+    # A free-form answer passes the predicted gate on its prediction alone: tiny (0.55 < 0.7) would be paid for and
+    # then rejected, so the chain opens with small, the cheapest model predicted to reach the threshold.
     s = strategy("cascade", quality_threshold=0.7, gates=("final_answer", "predicted"))
-    caller = ScriptedCaller({"t:tiny": "B", "t:small": "B", "t:big": "B", "t:narrow": "B"})
-    result = await s.run(ChatRequest.from_prompt(MCQ), caller=caller, meta=CallMeta())
+    caller = ScriptedCaller({"t:tiny": "x", "t:small": "A haiku.", "t:big": "y", "t:narrow": "z"})
+    result = await s.run(ChatRequest.from_prompt("Write a haiku about rain."), caller=caller, meta=CallMeta())
     assert caller.calls == ["t:small"] and result.completion.model == "t:small"
+    # A closed question keeps tiny: its answer can be confirmed by agreement with the next one.
+    closed = await s.explain(ChatRequest.from_prompt(MCQ))
+    assert [c.id for c in closed.candidates][:2] == ["t:tiny", "t:small"]
 
 
 async def test_ensemble_votes_and_reports_agreement() -> None:

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from podium.cli.paths import writable_file
+from podium.cli.tables import Column, print_table
 from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd, usd
 from podium.ledger import (
@@ -44,18 +44,41 @@ PeriodOpt = Annotated[str, typer.Option("--period", help=f"Bucket size: {', '.jo
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def open_reader(ctx: typer.Context | None, db: str | None) -> LedgerReader:
-    """The ledger named by ``--db``, else the configured one (``ledger.url`` or $PODIUM_HOME/ledger.db)."""
+def open_reader(ctx: typer.Context | None, db: str | None, *, must_exist: bool = True) -> LedgerReader:
+    """The ledger named by ``--db``, else the configured one (``ledger.url`` or $PODIUM_HOME/ledger.db). A ``--db``
+    SQLite file that does not exist is an error unless ``must_exist`` is False (a forecast needs no history)."""
     if db:
         from podium.ledger.database import ledger_url
 
-        ledger_url(db, label="--db")  # a bad value is named as the user gave it, with the forms accepted
+        parsed = ledger_url(db, label="--db")  # a bad value is named as the user gave it, with the forms accepted
+        sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        if must_exist and sqlite_file:
+            _existing_ledger(ctx, db, Path(str(parsed.database)).expanduser())
         return LedgerReader(db)
+    return LedgerReader(_configured_url(ctx))
+
+
+def _configured_url(ctx: typer.Context | None) -> str:
     from podium.catalog import podium_home
     from podium.cli.context import cli_env, load_cli_config
 
-    settings = load_cli_config(ctx).config.ledger
-    return LedgerReader(settings.database_url(podium_home(cli_env())))
+    return load_cli_config(ctx).config.ledger.database_url(podium_home(cli_env()))
+
+
+def _existing_ledger(ctx: typer.Context | None, db: str, path: Path) -> None:
+    """A ``--db`` file that does not exist is a typo, not an empty ledger: reading it would report $0 spent."""
+    if path.exists() or any(p.exists() and not p.is_dir() for p in path.parents):
+        return  # a folder, or a file in the way of one: the ledger's own error says which
+    try:
+        configured = f"; the configured ledger is {_configured_url(ctx)}"
+    except Exception:  # noqa: BLE001 - a broken config must not hide the error being reported
+        configured = ""
+    raise ValidationError(
+        f"--db {db}: no ledger there ({path} does not exist); give the path of an existing ledger file, or leave "
+        f"--db out to read the configured one{configured}",
+        field="db",
+        value=db,
+    )
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -70,8 +93,8 @@ def parse_since(value: str | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _rows(ctx: typer.Context, db: str | None, since: str | None) -> list[dict]:
-    reader = open_reader(ctx, db)
+def _rows(ctx: typer.Context, db: str | None, since: str | None, *, must_exist: bool = True) -> list[dict]:
+    reader = open_reader(ctx, db, must_exist=must_exist)
     try:
         return reader.rows(since=parse_since(since))
     finally:
@@ -106,12 +129,11 @@ def report_command(
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"Spend {period} by {by}" + (f" vs {spec.id}" if spec else ""))
-    cols = ["period", by, "calls", "errors", "cache hits", "tokens in", "tokens out", "cost"]
+    cols = [Column("period", key=True), Column(by, key=True)]
+    cols += [Column(c, right=True) for c in ("calls", "errors", "cache hits", "tokens in", "tokens out", "cost")]
     if spec is not None:
-        cols += [f"on {spec.id}", "saved"]
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("period", by) else "right")
+        cols += [Column(f"on {spec.id}", right=True), Column("saved", right=True)]
+    rows = []
     for line in [*report.lines, report.total]:
         cells = [
             line.period.isoformat() if line.period else "total",
@@ -129,8 +151,8 @@ def report_command(
                 fmt_usd(line.baseline_cost_usd),
                 f"{fmt_usd(line.savings_usd)}" + ("" if pct is None else f" ({pct:.0f}%)"),
             ]
-        table.add_row(*cells)
-    Console().print(table)
+        rows.append(cells)
+    print_table(Console(), f"Spend {period} by {by}" + (f" vs {spec.id}" if spec else ""), cols, rows)
     if plot is not None:
         typer.echo(f"wrote {plot}")
 
@@ -147,9 +169,8 @@ def stats_command(
     if not lines:
         typer.echo("no calls logged yet")
         return
-    table = Table(title=f"Ledger statistics ({period})")
+    cols = [Column("period", key=True)]
     for c in (
-        "period",
         "calls",
         "ok",
         "errors",
@@ -162,10 +183,11 @@ def stats_command(
         "p50 ms",
         "p95 ms",
     ):
-        table.add_column(c, justify="left" if c == "period" else "right")
+        cols.append(Column(c, right=True))
+    rows = []
     for s in lines:
         p50, p95 = s.latency_ms(0.5), s.latency_ms(0.95)
-        table.add_row(
+        rows.append([
             s.period.isoformat(),
             str(s.calls),
             str(s.ok),
@@ -178,8 +200,8 @@ def stats_command(
             fmt_usd(s.avg_cost_usd),
             "-" if p50 is None else f"{p50:.0f}",
             "-" if p95 is None else f"{p95:.0f}",
-        )
-    Console().print(table)
+        ])
+    print_table(Console(), f"Ledger statistics ({period})", cols, rows)
 
 
 @app.command("export")
@@ -213,7 +235,7 @@ def forecast_command(
 ) -> None:
     """Estimate a batch's cost from the ledger's history (EMA per task type and model) and its budget risk."""
     limit = None if budget is None else positive_budget(budget)
-    rows = _rows(ctx, db, None)
+    rows = _rows(ctx, db, None, must_exist=False)  # no history yet: the forecast uses catalog prices
     task_type, model = _known_subject(ctx, task_type, model, rows)
     predictor = CostPredictor(alpha=alpha)
     learned = predictor.learn(rows)

@@ -7,23 +7,32 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from podium.cli.costs import DbOpt, open_reader
+from podium.cli.tables import Column, print_table
+from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd
 from podium.ledger.export import export_row
 
 
 def logs_command(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option("-n", "--count", min=0, help="How many rows, newest first (0 = all).")] = 3,
+    count: Annotated[int, typer.Option("-n", "--count", help="How many rows, newest first.")] = 3,
+    show_all: Annotated[bool, typer.Option("--all", "-a", help="Every row, newest first (in place of -n).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Show the latest calls from the cost ledger: model, status, tokens, cost, latency."""
+    if count < 1:
+        raise ValidationError(
+            f"-n {count} is not valid: give how many rows to show (1 or more), or --all for every row",
+            field="count",
+            value=count,
+            valid="a whole number of 1 or more",
+        )
     reader = open_reader(ctx, db)
     try:
-        rows = reader.rows(limit=count or None, newest_first=True)
+        rows = reader.rows(limit=None if show_all else count, newest_first=True)
     finally:
         reader.close()
     if as_json:
@@ -32,25 +41,31 @@ def logs_command(
     if not rows:
         typer.echo("no calls logged yet")
         return
-    Console().print(_table(rows))
+    print_table(Console(), f"latest {len(rows)} calls", COLUMNS, [_cells(r) for r in rows])
 
 
-def _table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"latest {len(rows)} calls")
-    for c in ("time", "request", "model", "status", "tokens in/out", "cost", "ms"):
-        table.add_column(c, justify="right" if c in ("tokens in/out", "cost", "ms") else "left")
-    for r in rows:
-        status = r["status"] if not r.get("error_type") else f"{r['status']} ({r['error_type']})"
-        table.add_row(
-            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            f"{r['request_id']}#{r['attempt']}",
-            r["model"],
-            status,
-            f"{r['input_tokens']}/{r['output_tokens']}",
-            fmt_usd(r["cost_usd"]),
-            "-" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
-        )
-    return table
+COLUMNS = (
+    Column("time", key=True),
+    Column("request", key=True),
+    Column("model", key=True),
+    Column("status"),
+    Column("tokens in/out", right=True),
+    Column("cost", right=True),
+    Column("ms", right=True),
+)
+
+
+def _cells(r: dict[str, Any]) -> list[str]:
+    status = r["status"] if not r.get("error_type") else f"{r['status']} ({r['error_type']})"
+    return [
+        r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        f"{r['request_id']}#{r['attempt']}",
+        r["model"],
+        status,
+        f"{r['input_tokens']}/{r['output_tokens']}",
+        fmt_usd(r["cost_usd"]),
+        "-" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
+    ]
 
 
 def register(root_app: typer.Typer) -> None:

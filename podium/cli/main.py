@@ -18,6 +18,8 @@ from typer.core import TyperGroup
 from podium.cli.context import CLIState, cli_env, cli_state
 from podium.cli.errors import report
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
 # (command name, module). A module exposes a typer app named `app`, or `register(root_app)`. Modules that do not
 # exist yet are skipped; errors inside a module that does exist are not hidden.
 COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
@@ -31,6 +33,8 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
     ("testgen", "podium.cli.testgen"),
     ("project", "podium.cli.project"),
     ("policy", "podium.cli.policy"),
+    ("app", "podium.cli.app_cmd"),
+    ("problems", "podium.cli.problems"),
 )
 
 
@@ -59,6 +63,8 @@ COMMAND_HELP: dict[str, str] = {
     "once).",
     "project": "Multi-step projects: plan into tasks, route each to the cheapest suitable model, checkpoint, resume.",
     "policy": "Check policy files and explain what policies allow.",
+    "app": "Build apps: a reasoning model decides the architecture, then the project orchestrator builds and checks.",
+    "problems": "Generate problems (with variations) and grade answers against a rubric, routed by the task table.",
 }
 
 
@@ -188,6 +194,11 @@ class PodiumGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except KeyboardInterrupt:
+            # 130 is what shells report for Ctrl-C; say so, so that an empty output is not read as a result
+            command = " ".join(n for n in (ctx.info_name or "podium", ctx.invoked_subcommand) if n)
+            typer.echo(f"error: {command} was interrupted (Ctrl-C) before it finished; nothing more was done", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # stdout was closed early (`podium ... | head`): stop quietly, as other Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from podium.cli.context import cli_env, load_cli_config
+from podium.core.errors import ValidationError
 
 app = typer.Typer(name="policy", help="Check policy files and explain what policies allow.", no_args_is_help=True)
 
 EXIT_ERRORS = 2
+EXIT_DENIED = 1  # `policy explain`: a hard policy denies the model, so scripts can test the answer
 
 
 def _catalog(config: Any) -> Any:
@@ -49,6 +51,10 @@ def check(
 def explain(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="Model id or alias, e.g. openai:gpt-4o-mini.")],
+    policy_file: Annotated[
+        Path | None,
+        typer.Argument(help="Policy file to explain, as given to `policy check` (default: the config's `policy:`)."),
+    ] = None,
     team: Annotated[str | None, typer.Option("--team", help="Apply this team's policies too.")] = None,
     job: Annotated[str | None, typer.Option("--job", "--project", help="Apply this job's (project's) policies.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Apply this virtual key's policies.")] = None,
@@ -57,26 +63,44 @@ def explain(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Say which policies allow or deny MODEL, and why."""
+    """Say which policies allow or deny MODEL, and why. Exits 1 when a hard policy denies it."""
     from podium.policy import PolicyHierarchy, load_policy_file
 
+    if policy_file is not None and file is not None and policy_file != file:
+        raise ValidationError(
+            f"two policy files given ({policy_file} and --file {file}); give one",
+            field="file",
+            value=str(file),
+        )
+    chosen = policy_file or file
     config = load_cli_config(ctx).config
     spec = _catalog(config).get(model)
-    hierarchy = load_policy_file(file) if file is not None else PolicyHierarchy.from_settings(config.policy)
+    hierarchy = load_policy_file(chosen) if chosen is not None else PolicyHierarchy.from_settings(config.policy)
     verdicts = hierarchy.policies_for(team=team, job=job, key=key).verdicts(spec)
     denied = any(not v.allowed and v.policy.hard for v in verdicts)
+    source = str(chosen) if chosen is not None else "the config's `policy:`"
     if as_json:
         rows = [
             {"policy": v.policy.name, "scope": v.scope, "mode": v.policy.enforcement_mode.value, "allowed": v.allowed,
              "violations": [x.to_dict() for x in v.violations]}
             for v in verdicts
         ]
-        typer.echo(json.dumps({"model": spec.id, "allowed": not denied, "policies": rows}))
+        typer.echo(json.dumps({"model": spec.id, "allowed": not denied, "source": source, "policies": rows}))
+        if denied:
+            raise typer.Exit(EXIT_DENIED)
         return
     if not verdicts:
-        typer.echo(f"{spec.id}: allowed (no policies apply)")
+        if chosen is None and not hierarchy:
+            typer.echo(
+                f"{spec.id}: allowed: no policies are configured (the config has no `policy:` section); "
+                "to explain a policy file, name it: `podium policy explain MODEL policies.yaml`"
+            )
+        else:
+            scope = ", ".join(f"{k} {v}" for k, v in (("team", team), ("job", job), ("key", key)) if v) or "global"
+            typer.echo(f"{spec.id}: allowed: no policy in {source} applies to {scope}")
         return
     typer.echo(f"{spec.id}: {'DENIED' if denied else 'allowed'}")
+    typer.echo(f"  policies from {source}")
     for v in verdicts:
         mode = v.policy.enforcement_mode.value
         if v.allowed:
@@ -85,3 +109,5 @@ def explain(
         typer.echo(f"  {'denies' if v.policy.hard else 'warns '}  {v.policy.name} ({v.scope}, {mode})")
         for x in v.violations:
             typer.echo(f"      {x.rule}: {x.reason}")
+    if denied:
+        raise typer.Exit(EXIT_DENIED)

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from podium.cli.context import cli_env, load_cli_config
+from podium.cli.project_draft import draft
 from podium.core.errors import ValidationError
 from podium.core.events import EventType
 from podium.core.money import fmt_usd, usd
@@ -50,11 +51,20 @@ def run(
         str | None, typer.Option("--orchestrator-model", help="Model that plans the tasks.")
     ] = None,
     project_id: Annotated[str | None, typer.Option("--id", help="Project id (an existing id is resumed).")] = None,
+    review: Annotated[
+        str, typer.Option("--review", help="Cross-provider review of answers: critical (tasks marked so), all, off.")
+    ] = "critical",
+    compare: Annotated[
+        str | None,
+        typer.Option("--compare", help="Run an agent pool: configurations side by side, e.g. pareto,greedy."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Plan a project into tasks and run them. `podium project run --project "..." --budget 5 -o ./out`"""
-    from podium.workflows.project import build_spec
+    from podium.workflows.project import build_spec, parse_compare, review_mode
 
+    mode = review_mode(review)
+    agents = parse_compare(compare) if compare is not None else None
     spec = build_spec(
         file=file,
         description=project,
@@ -62,12 +72,23 @@ def run(
         max_usd=_usd_option(budget, "--budget"),
         max_time_seconds=max_time,
     )
-    orch = _orchestrator(ctx, strategy=strategy, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model)
+    if agents is not None:
+        from podium.cli.project_pool import run_pool
+
+        settings = _settings(ctx, strategy, max_concurrency, orchestrator_model, mode)
+        run_pool(load_cli_config(ctx).config, settings, agents, spec, output_dir, project_id, as_json)
+        return
+    orch = _orchestrator(
+        ctx, strategy=strategy, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model, review=mode
+    )
     _finish(
         orch,
         lambda view: orch.run(spec, output_dir=output_dir, project_id=project_id, on_forecast=view.forecast),
         as_json,
     )
+
+
+app.command("draft")(draft)
 
 
 @app.command("resume")
@@ -78,8 +99,13 @@ def resume(
     max_concurrency: ConcurrencyOpt = 3,
     as_json: JsonOpt = False,
 ) -> None:
-    """Continue a project from its last checkpoint; finished tasks are not run again."""
+    """Continue a project (or an agent pool) from its last checkpoint; finished tasks are not run again."""
     amount = _usd_option(budget, "--budget")
+    from podium.cli.project_pool import is_pool, resume_pool
+
+    if is_pool(project_id):
+        resume_pool(load_cli_config(ctx).config, project_id, amount, as_json)
+        return
     orch = _orchestrator(ctx, strategy=None, max_concurrency=max_concurrency, orchestrator_model=None)
     _finish(orch, lambda view: orch.resume(project_id, max_usd=amount, on_forecast=view.forecast), as_json)
 
@@ -160,16 +186,31 @@ def _store() -> Any:
     return ProjectStore.in_home(podium_home(cli_env()))
 
 
-def _orchestrator(
-    ctx: typer.Context, *, strategy: str | None, max_concurrency: int, orchestrator_model: str | None
+def _settings(
+    ctx: typer.Context, strategy: str | None, max_concurrency: int, orchestrator_model: str | None, review: str
 ) -> Any:
     from podium.routing import strategy_name
-    from podium.workflows.project import ProjectOrchestrator, RunSettings
+    from podium.workflows.project import RunSettings
 
     config = load_cli_config(ctx).config
     chosen = strategy_name(strategy) if strategy else config.routing.default_strategy
-    settings = RunSettings(strategy=chosen, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model)
-    return ProjectOrchestrator(config, env=cli_env(), settings=settings)
+    return RunSettings(
+        strategy=chosen, max_concurrency=max_concurrency, orchestrator_model=orchestrator_model, review=review
+    )
+
+
+def _orchestrator(
+    ctx: typer.Context,
+    *,
+    strategy: str | None,
+    max_concurrency: int,
+    orchestrator_model: str | None,
+    review: str = "critical",
+) -> Any:
+    from podium.workflows.project import ProjectOrchestrator
+
+    settings = _settings(ctx, strategy, max_concurrency, orchestrator_model, review)
+    return ProjectOrchestrator(load_cli_config(ctx).config, env=cli_env(), settings=settings)
 
 
 def _finish(orch: Any, start: Any, as_json: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import socket
 import sys
@@ -36,6 +37,14 @@ def serve_command(
         bool,
         typer.Option("--hash-key", help="Read a virtual key on stdin, print its SHA-256 for server.keys, and exit."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1,
+            help="Worker processes sharing the port (one core each). Budgets stay exact (ledger.mode: shared); "
+            "set resilience.limiter_backend: redis so key and provider rate limits count across workers.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve an OpenAI-compatible API: point any OpenAI SDK at http://HOST:PORT/v1 and use model podium/auto."""
     if hash_key:
@@ -53,13 +62,74 @@ def serve_command(
     cfg = loaded.config.model_copy(update={"mode": "replay"}) if replay else loaded.config
     settings = _server_settings(cfg, host, port)
     check_bindable(settings.host, settings.port)  # before the banner, and before the app opens its ledger
-    app = create_app(None, settings, config=cfg, env=cli_env())
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     mode = " (replay: recorded answers)" if cfg.mode == "replay" else ""
+    fast = _fast_server_options()
+    if workers > 1:
+        _check_workers(cfg, workers)
+        # Each worker is its own process (uvicorn spawns it) and builds the app from the same spec.
+        os.environ[_WORKER_SPEC_ENV] = json.dumps(
+            {"config": str(loaded.path) if loaded.path else None, "replay": replay, "host": host, "port": port}
+        )
+        typer.echo(
+            f"Podium gateway{mode} on http://{shown}:{settings.port}/v1 with {workers} workers — "
+            "models: /v1/models, metrics: /metrics (per worker)",
+            err=True,
+        )
+        uvicorn.run(
+            "podium.cli.serve:worker_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+            log_level="info", access_log=False, **fast,
+        )  # fmt: skip
+        return
+    app = create_app(None, settings, config=cfg, env=cli_env())
     typer.echo(
         f"Podium gateway{mode} on http://{shown}:{settings.port}/v1 — models: /v1/models, metrics: /metrics", err=True
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False, **fast)
+
+
+_WORKER_SPEC_ENV = "PODIUM_SERVE_WORKER_SPEC"
+
+
+def worker_app() -> Any:
+    """The app of one ``--workers`` process, built from the spec the parent left in the environment."""
+    from podium.config import load_config
+    from podium.server import create_app
+
+    spec = json.loads(os.environ[_WORKER_SPEC_ENV])
+    loaded = load_config(spec["config"], env=cli_env())
+    cfg = loaded.config.model_copy(update={"mode": "replay"}) if spec["replay"] else loaded.config
+    return create_app(None, _server_settings(cfg, spec["host"], spec["port"]), config=cfg, env=cli_env())
+
+
+def _check_workers(cfg: Any, workers: int) -> None:
+    """Refuse what cannot work across processes; warn about limits that would count per worker."""
+    from podium.core.errors import ConfigError
+
+    ledger = cfg.ledger
+    if ledger.enabled and ledger.mode == "process":
+        raise ConfigError(
+            f"--workers {workers} needs ledger.mode: shared; ledger.mode: process allows one writing process",
+            field="ledger.mode", value="process", valid=["shared"],
+        )  # fmt: skip
+    if cfg.resilience.limiter_backend != "redis":
+        typer.echo(
+            f"warning: resilience.limiter_backend is memory, so key rpm and provider rate limits count per worker "
+            f"(each of the {workers} allows the full limit); set limiter_backend: redis and redis_url to share them",
+            err=True,
+        )
+
+
+def _fast_server_options() -> dict[str, str]:
+    """uvloop and httptools when installed (podium[fast]): less CPU per request than asyncio and h11."""
+    import importlib.util
+
+    options: dict[str, str] = {}
+    if importlib.util.find_spec("uvloop") is not None:
+        options["loop"] = "uvloop"
+    if importlib.util.find_spec("httptools") is not None:
+        options["http"] = "httptools"
+    return options
 
 
 def _server_settings(cfg: Any, host: str | None, port: int | None) -> Any:

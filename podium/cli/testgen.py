@@ -24,7 +24,10 @@ _ICONS = {"orchestrator": "🧠 [Orchestrator]", "executor": "🤖 [Executor]", 
 
 def testgen(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The Python file to write tests for.", dir_okay=False)],
+    file: Annotated[Path | None, typer.Argument(help="The Python file to write tests for.", dir_okay=False)] = None,
+    file_option: Annotated[
+        Path | None, typer.Option("--file", help="The same as FILE (the name the original test generator used).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Where to write the tests (default: <name>_test.py beside FILE).")
     ] = None,
@@ -69,7 +72,7 @@ def testgen(
     from podium.workflows.testgen import GenerationOptions
 
     cap = parse_max_cost(max_cost)
-    analysis, output = _target(file, out, overwrite=force or dry_run_flag)
+    analysis, output = _target(_source(file, file_option), out, overwrite=force or dry_run_flag)
     options = GenerationOptions(
         orchestrator=orchestrator,
         executor=executor,
@@ -86,6 +89,21 @@ def testgen(
         _print_dry_run(analysis, choice, calls, as_json)
         return
     _report(asyncio.run(_run(config, analysis, options, quiet=as_json)), as_json)
+
+
+def _source(file: Path | None, option: Path | None) -> Path:
+    if file is not None and option is not None and file != option:
+        raise ValidationError(
+            f"two files given ({file} and --file {option}); give one Python file", field="file", value=str(option)
+        )
+    chosen = file or option
+    if chosen is None:
+        raise ValidationError(
+            "no file given: name the Python file to write tests for, e.g. `podium testgen src/mymodule.py`",
+            field="file",
+            value=None,
+        )
+    return chosen
 
 
 def _target(file: Path, out: Path | None, *, overwrite: bool) -> tuple[Any, Path]:
@@ -139,7 +157,7 @@ async def _run(config: Any, analysis: Any, options: Any, *, quiet: bool) -> Any:
 
 @contextmanager
 def _progress(console: Console, quiet: bool) -> Iterator[Any]:
-    """Seed-style progress lines on stderr, with a spinner while a model or pytest works."""
+    """Orchestrator/executor progress lines on stderr, with a spinner while a model or pytest works."""
     with console.status("Working...") as status:
 
         def show(kind: str, message: str) -> None:

@@ -1,9 +1,10 @@
 """PODIUM_* environment variables that override podium.yaml.
 
-Named variables cover the settings people change per environment (seed 001's TTA_* names and seed 004's
-OPENROUTER_ENABLED, DAILY_BUDGET_USD, PREFER_OPENSOURCE and QUALITY_THRESHOLD are accepted too, so existing
-deployments keep working; a PODIUM_* name for the same key wins). OpenTelemetry's OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_SERVICE_NAME and seed 000's
-OPENTELEMETRY_ENABLED set telemetry keys below every PODIUM_* variable. Any other field is reachable as
+Named variables cover the settings people change per environment (the orchestration tool's TTA_* names and the
+task-router tool's OPENROUTER_ENABLED, DAILY_BUDGET_USD, PREFER_OPENSOURCE and QUALITY_THRESHOLD are accepted too,
+so existing deployments keep working; a PODIUM_* name for the same key wins). OpenTelemetry's
+OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_SERVICE_NAME and OPENTELEMETRY_ENABLED set telemetry keys below every PODIUM_*
+variable. Any other field is reachable as
 ``PODIUM__SECTION__KEY=value``.
 Values stay strings (pydantic converts them and reports bad ones) except ``[...]`` / ``{...}``, which are
 parsed as YAML so lists and mappings can be set.
@@ -36,7 +37,7 @@ NAMED_OVERRIDES: dict[str, str] = {
     "PODIUM_DEFAULT_MODEL": "default_model",
 }
 
-# Seed 001's variable names; a PODIUM_* variable for the same key wins.
+# The orchestration tool's TTA_* variable names; a PODIUM_* variable for the same key wins.
 LEGACY_OVERRIDES: dict[str, str] = {
     "TTA_ORCHESTRATION_ENABLED": "orchestration.enabled",
     "TTA_PREFER_FREE_MODELS": "orchestration.prefer_free_models",
@@ -45,7 +46,7 @@ LEGACY_OVERRIDES: dict[str, str] = {
     "TTA_BUDGET_LIMIT_USD": "orchestration.cost_tracking.budget_limit_usd",
 }
 
-# Seed 004's variable names; they apply before the TTA_* and PODIUM_* names for the same key (those win).
+# The task-router tool's variable names; they apply before the TTA_* and PODIUM_* names for the same key (those win).
 SEED_OVERRIDES: dict[str, str] = {
     "OPENROUTER_ENABLED": "providers.openrouter.enabled",
     "DAILY_BUDGET_USD": "ledger.daily_budget_usd",
@@ -83,7 +84,7 @@ def _parse(var: str, raw: str) -> Any:
 
 
 _BOOL_WORDS = ("true", "false", "1", "0", "yes", "no", "on", "off")
-# What each seed 004 name accepts: its values are checked here so the error names the variable people typed.
+# What each task-router variable accepts: its values are checked here so the error names the variable people typed.
 _SEED_VALID = {
     "providers.openrouter.enabled": "true or false (also 1/0, yes/no, on/off)",
     "routing.prefer_open_weights": "true or false (also 1/0, yes/no, on/off)",
@@ -93,7 +94,7 @@ _SEED_VALID = {
 
 
 def check_seed_value(var: str, key: str, value: Any) -> Any:
-    """A seed 004 variable's value, or one ConfigError naming the variable, the key it sets and the valid values."""
+    """A task-router variable's value, or one ConfigError naming the variable, the key it sets and the valid values."""
     text = str(value).strip()
     number = _number(text)
     if key in ("providers.openrouter.enabled", "routing.prefer_open_weights"):

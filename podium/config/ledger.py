@@ -58,12 +58,13 @@ class LedgerSettings(BaseModel):
     mode: Literal["shared", "process"] = "shared"
     log_text: bool = False  # store prompt and response text in every row
     budgets: tuple[BudgetSettings, ...] = ()
-    daily_budget_usd: Money | None = Field(default=None, ge=0)  # seed 004 DAILY_BUDGET_USD, global per day
+    daily_budget_usd: Money | None = Field(default=None, ge=0)  # env: DAILY_BUDGET_USD; global, per day
     cost_tracking_mode: BudgetMode = "hard"  # mode of orchestration.cost_tracking.budget_limit_usd (monthly, global)
     batch_max: int = Field(default=512, ge=1)  # rows per write transaction (group commit)
     sqlite_synchronous: Literal["normal", "full"] = "normal"  # normal survives a process crash; full also a power cut
     busy_timeout_ms: int = Field(default=10_000, ge=0)
     stale_pending_s: float = Field(default=3600.0, gt=0)  # pending rows older than this are recovered by anyone
+    lease_s: float = Field(default=30.0, gt=0)  # shared mode: a replica silent this long has its reservations reclaimed
     journal: bool = True  # mode process: write ahead to a journal file rather than waiting for a database commit
     journal_path: str | None = None  # default: beside a SQLite file; with Postgres, process mode journals only here
     journal_fsync: bool | None = None  # None: fsync each journal line when sqlite_synchronous is full

@@ -1,4 +1,4 @@
-"""The ``orchestration:`` section, accepting seed 001's schema as users already write it."""
+"""The ``orchestration:`` section, accepting the orchestration tool's schema as users already write it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from podium.config.ledger import Money
 from podium.config.providers import PROVIDER_ALIASES
 from podium.core.errors import ValidationError
 
-# Order is the seed's, and error messages list them in this order.
+# Order is the orchestration tool's, and error messages list them in this order.
 USE_CASES: tuple[str, ...] = ("simple", "moderate", "complex", "expert", "speed-critical", "reasoning")
 
 
@@ -119,7 +119,7 @@ class CostTrackingConfig(_Section):
 
 
 class OrchestrationConfig(_Section):
-    """Seed 001's ``orchestration:`` block: an orchestrator, executors by use case, fallbacks, cost tracking.
+    """The ``orchestration:`` block: an orchestrator, executors by use case, fallbacks, cost tracking.
 
     ``prefer_free_models`` and ``executors`` also shape routed calls (``podium ask``, the library, ``podium
     serve``) when they are set in a file, a variable or code; see ``candidate_rules`` and podium.engine.candidates.

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from podium.config.ledger import Money
 from podium.core.model_spec import QUALITY_TIERS
 
-# min_quality_score (seed 003, a 0..1 score) maps to the highest tier whose floor it reaches.
+# min_quality_score (a 0..1 score) maps to the highest tier whose floor it reaches.
 TIER_SCORE_FLOORS: dict[str, float] = {"basic": 0.0, "standard": 0.6, "advanced": 0.75, "frontier": 0.9}
 POLICY_SCOPES: tuple[str, ...] = ("global", "team", "job", "key")
 
@@ -56,7 +56,7 @@ class Policy(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _seed_names(cls, data: Any) -> Any:
-        """Seed 003 spells the per-task cap ``cost_cap_usd`` in policy files; accept it as the same rule."""
+        """Policy files of the original governance tool spell the per-task cap ``cost_cap_usd``; the same rule."""
         if isinstance(data, Mapping) and "cost_cap_usd" in data:
             data = dict(data)
             cap = data.pop("cost_cap_usd")
@@ -109,7 +109,7 @@ class _PolicyScopes(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _bare_policy_and_empty_sections(cls, data: Any) -> Any:
-        """A bare policy (seed 001 style ``policy: {enforcement_mode: hard, ...}``) is one global policy."""
+        """A bare policy (the orchestration file's ``policy: {enforcement_mode: hard, ...}``) is one global policy."""
         if not isinstance(data, Mapping):
             return data
         data = {k: v for k, v in data.items() if v is not None}

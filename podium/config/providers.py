@@ -25,7 +25,7 @@ class ProviderSettings(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials: kept out of reprs
     local: bool = False  # a server on this machine or network (Ollama, vLLM, llama.cpp)
     # false: none of the provider's models is a routing candidate, fallback or executor, and a call naming one
-    # fails with one line naming this setting (seed 004's OPENROUTER_ENABLED sets it for openrouter)
+    # fails with one line naming this setting (OPENROUTER_ENABLED sets it for openrouter)
     enabled: bool = True
 
 
@@ -52,7 +52,7 @@ DEFAULT_PROVIDERS: dict[str, ProviderSettings] = {
     )
 }
 
-# Names users type for the same provider (seed 001 says "google-ai-studio").
+# Names users type for the same provider (orchestration files say "google-ai-studio").
 PROVIDER_ALIASES: dict[str, str] = {
     "google": "gemini",
     "google-ai-studio": "gemini",

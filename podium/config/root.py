@@ -26,7 +26,7 @@ from podium.core.errors import ConfigError
 Mode = Literal["live", "replay"]
 CONFIG_ENV_VAR = "PODIUM_CONFIG"
 DEFAULT_FILE_NAME = "podium.yaml"
-# Seed 001's location for the orchestration file, searched after Podium's own locations.
+# The orchestration tool's location for its file, searched after Podium's own locations.
 SEED_FILE = Path(".tta") / "orchestration-config.yaml"
 
 
@@ -137,7 +137,8 @@ def find_config_file(env: Mapping[str, str], cwd: Path, home: Path) -> Path | No
 
 def search_path(cwd: Path, home: Path) -> list[Path]:
     """Where Podium looks for a config file when none is named, first match wins: ./podium.yaml,
-    ./.podium/config.yaml, ~/.config/podium/config.yaml, then seed 001's ./.tta/orchestration-config.yaml."""
+    ./.podium/config.yaml, ~/.config/podium/config.yaml, then the orchestration tool's
+    ./.tta/orchestration-config.yaml."""
     return [
         cwd / DEFAULT_FILE_NAME,
         cwd / ".podium" / "config.yaml",

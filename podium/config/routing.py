@@ -16,7 +16,7 @@ GateName = Literal[
 ]
 CostTier = Literal["free", "budget", "balanced", "premium"]
 
-# Seed 002's predefined fallback chains, cheapest first. Ids are catalog ids; users add their own under `chains:`.
+# Predefined fallback chains, cheapest first. Ids are catalog ids; users add their own under `chains:`.
 DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
     "mixed": (
         "openai:gpt-4o-mini",
@@ -31,10 +31,10 @@ DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
 
 
 class TaskRoute(BaseModel):
-    """Seed 004's per-task routing row: a primary model, ordered fallbacks, a temperature and a cost tier.
+    """A per-task routing row: a primary model, ordered fallbacks, a temperature and a cost tier.
 
-    Seed 004 writes the fallbacks as ``fallback:``; it is accepted as an alias of ``fallbacks``, and either may
-    be one model id or a list.
+    The task-router tool's files write the fallbacks as ``fallback:``; it is accepted as an alias of ``fallbacks``,
+    and either may be one model id or a list.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -79,7 +79,7 @@ DEFAULT_TASK_TABLE: dict[str, TaskRoute] = {
 
 
 class SelectionWeights(BaseModel):
-    """Seed 003's weighted-sum weights; each objective is normalised to 0..1 over the candidates first."""
+    """Weighted-sum weights; each objective is normalised to 0..1 over the candidates first."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,7 +98,7 @@ DEFAULT_CASCADE_COST_WEIGHT = 0.15
 class RoutingSettings(BaseModel):
     """How Podium picks models. Every field has a default that works with the bundled catalog and router.
 
-    ``quality_threshold`` (seed 001) is the quality level to keep. For ``cheapest``, ``ensemble`` and the
+    ``quality_threshold`` is the quality level to keep. For ``cheapest``, ``ensemble`` and the
     router-derived cascade it is the predicted probability of a good answer a model must reach (unset: 0.7).
     For the learned cascade (the default strategy) it is the share of the best learned quality each task type
     must keep, at the lowest cost; unset, the learned cascade trades quality for cost by
@@ -113,14 +113,14 @@ class RoutingSettings(BaseModel):
     prefer_open_weights: bool = Field(
         default=False,
         description="when some candidate with open weights meets the quality threshold, choose among those only "
-        "(seed 004's PREFER_OPENSOURCE)",
+        "(env: PREFER_OPENSOURCE)",
     )
     expected_output_tokens: int = Field(default=256, ge=1, description="output tokens assumed when estimating cost")
     selection: SelectionName = "greedy"
     weights: SelectionWeights = Field(default_factory=SelectionWeights)
     # auto: expected utility p - cost_weight * cost / (cost of the dearest candidate)
     cost_weight: float = Field(default=0.25, ge=0)
-    # cascade (seed 002 "fallback")
+    # cascade (also called "fallback")
     chain: str | None = Field(default=None, description="name of a chain in `chains`; None = learned or derived")
     cascade_plans: bool = Field(default=True, description="use the router's learned per-task plans when it has them")
     cascade_cost_weight: float = Field(
@@ -152,7 +152,7 @@ class RoutingSettings(BaseModel):
     ensemble_size: int = Field(default=3, ge=2, le=5)
     ensemble_method: EnsembleMethod = "vote"
     aggregator_model: str | None = None
-    # table (seed 004): rows given in podium.yaml are merged over DEFAULT_TASK_TABLE (a row of the same task type
+    # table: rows given in podium.yaml are merged over DEFAULT_TASK_TABLE (a row of the same task type
     # replaces the default row; new task types are added and can be chosen with `podium ask --task-type`).
     task_table: dict[str, TaskRoute] = Field(default_factory=lambda: dict(DEFAULT_TASK_TABLE))
     # The orchestration section's rules for candidates, attached by ``effective_routing`` (not a routing: key).
@@ -197,7 +197,7 @@ class RoutingSettings(BaseModel):
 
 
 def effective_routing(routing: RoutingSettings, orchestration: Any) -> RoutingSettings:
-    """Routing settings with seed 001's ``orchestration`` block applied: its quality threshold, and its
+    """Routing settings with the ``orchestration`` block applied: its quality threshold, and its
     ``candidate_rules()`` (prefer_free_models, executors) attached as ``orchestration_rules``.
 
     Rule: when the user set ``orchestration.quality_threshold`` (it is in the section's ``model_fields_set``,

@@ -14,7 +14,7 @@ EXPORTER_KINDS: tuple[str, ...] = ("console", "json", "prometheus")
 
 
 class ExporterSettings(BaseModel):
-    """One metrics exporter (seed 003): ``console``, or ``json`` / ``prometheus`` writing to ``path``."""
+    """One metrics exporter: ``console``, or ``json`` / ``prometheus`` writing to ``path``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -31,7 +31,7 @@ class ExporterSettings(BaseModel):
 
 
 class TelemetrySettings(BaseModel):
-    """Metrics are served on ``metrics_host:metrics_port`` (seed 000: 9464) when enabled; traces go to OTLP/HTTP."""
+    """Metrics are served on ``metrics_host:metrics_port`` (default 9464) when enabled; traces go to OTLP/HTTP."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,7 +74,7 @@ class TelemetrySettings(BaseModel):
         return tuple(out)
 
 
-# The variables OpenTelemetry users already set, and seed 000's switch; PODIUM_* variables for the same keys win.
+# The variables OpenTelemetry users already set, and OPENTELEMETRY_ENABLED; PODIUM_* variables for the same keys win.
 OTLP_ENDPOINT_VARS: tuple[str, ...] = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 # The general variable is a base URL (``/v1/traces`` is added); the traces-only one is the full URL, used as given.
 _ENDPOINT_KEYS = {

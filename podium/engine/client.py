@@ -101,14 +101,23 @@ class Podium:
         strategy: str | None = None,
         meta: CallMeta | None = None,
         request_id: str | None = None,
+        temperature: float | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Completion:
         """One call: to ``model`` (with configured fallbacks) or through ``strategy``.
+
+        ``temperature``, ``tools`` and ``response_format`` set those fields of the request (a prompt string or a
+        ChatRequest) when given.
 
         A routed answer's ``metadata["routed"]`` is the RoutedResult: ``total_cost_usd`` and ``usage`` of every
         attempt, and ``summary()`` of the models tried. ``request_id`` names the call in the ledger (default: a new
         id); a gateway passes the id it already sent to its client.
         """
-        return await self._dispatch(_as_request(request), model, strategy, meta or CallMeta(), None, request_id)
+        options = {"temperature": temperature, "tools": tuple(tools) if tools is not None else None,
+                   "response_format": response_format}
+        req = replace(_as_request(request), **{k: v for k, v in options.items() if v is not None})
+        return await self._dispatch(req, model, strategy, meta or CallMeta(), None, request_id)
 
     def stream(
         self,

@@ -3,11 +3,73 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.client import Podium
+from podium.engine.stream import CompletionStream
+
+
+class SyncCompletionStream(Iterator[StreamChunk]):
+    """Iterate to receive chunks; afterwards ``completion`` holds the priced, ledgered Completion, as with the async
+    ``CompletionStream``. The last chunk carries the call's cost: it is handed over once the call is priced."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, stream: CompletionStream) -> None:
+        self._stream = stream
+        self._chunks = self._iterate(loop)
+
+    @property
+    def completion(self) -> Completion | None:
+        """The finished call (None until the stream has been read to its end)."""
+        return self._stream.completion
+
+    def __iter__(self) -> SyncCompletionStream:
+        return self
+
+    def __next__(self) -> StreamChunk:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        """Stop early: the call still running on the private loop is cancelled."""
+        self._chunks.close()
+
+    def collect(self) -> Completion:
+        """Read the rest of the stream and return the final Completion."""
+        for _ in self:
+            pass
+        assert self.completion is not None, "a finished stream always holds its completion"
+        return self.completion
+
+    def _iterate(self, loop: asyncio.AbstractEventLoop) -> Iterator[StreamChunk]:
+        agen = self._stream.__aiter__()
+        last: StreamChunk | None = None  # the closing chunk waits for the price, known when the stream ends
+        try:
+            while True:
+                try:
+                    chunk = loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    break
+                if last is not None:
+                    yield last
+                    last = None
+                if chunk.finish_reason is None and chunk.usage is None:
+                    yield chunk
+                else:
+                    last = chunk
+            if last is not None:
+                yield _priced(last, self._stream.completion)
+        finally:
+            # A caller that stops early must not leave the call running on the private loop.
+            if not loop.is_closed():
+                loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
+
+
+def _priced(chunk: StreamChunk, completion: Completion | None) -> StreamChunk:
+    if chunk.cost_usd is not None or completion is None or completion.cost_usd is None:
+        return chunk
+    return dataclasses.replace(chunk, cost_usd=completion.cost_usd)
 
 
 class SyncPodium:
@@ -24,19 +86,8 @@ class SyncPodium:
     def complete(self, request: ChatRequest | str, **kwargs: Any) -> Completion:
         return self._loop.run_until_complete(self._client.complete(request, **kwargs))
 
-    def stream(self, request: ChatRequest | str, **kwargs: Any) -> Iterator[StreamChunk]:
-        agen = self._client.stream(request, **kwargs).__aiter__()
-        try:
-            while True:
-                try:
-                    chunk = self._loop.run_until_complete(agen.__anext__())
-                except StopAsyncIteration:
-                    return
-                yield chunk
-        finally:
-            # A caller that stops early must not leave the call running on the private loop.
-            if not self._loop.is_closed():
-                self._loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
+    def stream(self, request: ChatRequest | str, **kwargs: Any) -> SyncCompletionStream:
+        return SyncCompletionStream(self._loop, self._client.stream(request, **kwargs))
 
     def route(self, request: ChatRequest | str, **kwargs: Any) -> Any:
         return self._loop.run_until_complete(self._client.route(request, **kwargs))

@@ -17,14 +17,17 @@ Settling updates that same row; recovery on start (recovery.py) finalizes whatev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -35,7 +38,7 @@ from podium.core.errors import BudgetExceededError, UnknownPriceError
 from podium.core.events import EventSink, discard
 from podium.core.money import ZERO
 from podium.core.pipeline import CallContext
-from podium.core.tokens import estimate_request_tokens
+from podium.core.tokens import estimate_request_tokens, request_token_bound
 from podium.core.types import Completion, Usage
 from podium.ledger import operations as ops
 from podium.ledger.alerts import BudgetAlerts
@@ -45,7 +48,7 @@ from podium.ledger.feedback import Feedback, Verdict, check_note, parse_verdict,
 from podium.ledger.journal import DEFAULT_MAX_BYTES, Journal
 from podium.ledger.locks import acquire_mode_lock
 from podium.ledger.queries import LedgerReader
-from podium.ledger.recovery import journal_file, recover_on_start
+from podium.ledger.recovery import journal_file, owner_alive, recover_on_start
 from podium.ledger.rows import CANCELLED, ERROR, REFUSED, error_values, pending_row, success_values
 from podium.ledger.writer import BatchWriter
 
@@ -90,9 +93,16 @@ class Ledger:
         journal_path: str | Path | None = None,
         journal_fsync: bool | None = None,
         journal_max_bytes: int = DEFAULT_MAX_BYTES,
+        lease_s: float = 30.0,
+        reclaim_every_s: float | None = None,
+        owner: str | None = None,
     ) -> None:
         """``journal*`` apply to process mode: write ahead to a journal file (default beside a SQLite database;
-        Postgres needs ``journal_path``); ``journal_fsync`` None follows ``synchronous`` ("full" fsyncs)."""
+        Postgres needs ``journal_path``); ``journal_fsync`` None follows ``synchronous`` ("full" fsyncs).
+
+        Shared mode holds reservations under a lease of ``lease_s`` seconds, renewed every ``reclaim_every_s``
+        (default a third of it; 0 = only when ``reclaim()`` is called) by a background thread that also settles
+        the reservations of replicas whose lease ran out. ``owner`` names this ledger in rows and leases."""
         if mode not in MODES:
             raise ValueError(f"ledger mode {mode!r} is not valid; use one of {', '.join(MODES)}")
         self.mode = mode
@@ -100,7 +110,11 @@ class Ledger:
         self.clock = clock
         self.emit = emit
         self.log_text = log_text
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
+        self.lease_s = lease_s
+        self._stale_pending_s = stale_pending_s
+        self._lease_stop = threading.Event()
+        self._lease_thread: threading.Thread | None = None
         self._totals: dict[UsageKey, ops.Totals] = {}
         self.alerts = BudgetAlerts(emit, clock)
         # A failure part-way (lock busy, journal replay failing) must not leave the lock held or the writer running.
@@ -121,7 +135,48 @@ class Ledger:
             if mode == "process" and journal and path is not None:
                 fsync = synchronous == "full" if journal_fsync is None else journal_fsync
                 self.journal = Journal(path, fsync=fsync, max_bytes=journal_max_bytes)
+            # Without a journal, the real cost of an answer is written ahead by awaiting its settle (middleware).
+            self.settle_ahead = self.journal is None
+            if mode == "shared":
+                self._writer.call(partial(ops.renew_lease, owner=self.owner, expires_at=self._lease_end()))
+                every = lease_s / 3 if reclaim_every_s is None else reclaim_every_s
+                if every > 0:
+                    self._lease_thread = threading.Thread(
+                        target=self._lease_loop, args=(every,), name="podium-ledger-lease", daemon=True
+                    )
+                    self._lease_thread.start()
             undo.pop_all()  # opened: close() releases all of it from now on
+
+    # -- leases --------------------------------------------------------------------------------------------------
+
+    def _lease_end(self) -> Any:
+        return self.clock.now() + timedelta(seconds=self.lease_s)
+
+    def reclaim(self) -> int:
+        """Renew this ledger's lease and settle the reservations of dead replicas (pid gone on this host, lease
+        expired, or older than ``stale_pending_s``) at their reserved worst case; return how many. Blocking."""
+        now = self.clock.now()
+        stale_before = now - timedelta(seconds=self._stale_pending_s)
+        alive = (lambda owner: False) if self.mode == "process" else owner_alive
+
+        def op(tx: Any) -> int:
+            if self.mode == "shared":
+                ops.renew_lease(tx, self.owner, now + timedelta(seconds=self.lease_s))
+            return ops.recover(tx, alive, stale_before, now, self_owner=self.owner)
+
+        count = self._writer.call(op)
+        if count:
+            log.warning("ledger reclaimed %d reservation(s) of replicas that stopped", count)
+        return count
+
+    def _lease_loop(self, every: float) -> None:
+        while not self._lease_stop.wait(every):
+            try:
+                self.reclaim()
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: the next round tries again
+                if self._lease_stop.is_set():
+                    return
+                log.warning("ledger lease renewal failed: %s", exc)
 
     # -- reserve -------------------------------------------------------------------------------------------------
 
@@ -132,8 +187,9 @@ class Ledger:
         budget); in both cases nothing is held and nothing may be sent upstream.
         """
         now = self.clock.now()
-        prompt_tokens = estimate_request_tokens(ctx.request)
-        worst = ctx.model.worst_case_cost(prompt_tokens, ctx.request.max_tokens)
+        prompt_tokens = estimate_request_tokens(ctx.request)  # the estimate prices a stream cut mid-way (fail)
+        # Hold an upper bound the provider cannot bill past; settling charges the exact cost.
+        worst = ctx.model.worst_case_cost(request_token_bound(ctx.request), ctx.request.max_tokens)
         caps = call_caps(self.budgets, ctx.meta)
         pairs = tuple(applicable(self.budgets, ctx.meta, now))
         if worst is None and (any(c.mode == "hard" for c in caps) or any(b.hard for b, _ in pairs)):
@@ -382,6 +438,13 @@ class Ledger:
 
     def close(self) -> None:
         """Commit queued writes, release the writer lock and close the database."""
+        self._lease_stop.set()
+        if self._lease_thread is not None:
+            self._lease_thread.join()
+            self._lease_thread = None
+        if self.mode == "shared":
+            with contextlib.suppress(Exception):  # the lease then just expires
+                self._writer.call(partial(ops.drop_lease, owner=self.owner))
         self._writer.close()
         if self.journal is not None:
             self.journal.close()  # before the lock goes: the next writer may replay it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,13 @@ class LedgerMiddleware:
             self.ledger.fail(hold, ctx, exc, _elapsed_ms(ctx, started))
             raise
         latency = completion.latency_ms or _elapsed_ms(ctx, started)
-        self.ledger.settle(hold, ctx, completion, latency)
+        settled = self.ledger.settle(hold, ctx, completion, latency)
+        if self.ledger.settle_ahead:
+            # Write-ahead of the real cost: the answer leaves only once its price is durable, so a crash from here
+            # on never charges an answered call at its worst case. Shielded: a client that goes away meanwhile must
+            # not cancel the write. A failed write was logged; the answer is paid for and still goes out.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(asyncio.wrap_future(settled))
         gates = ctx.annotations.get(GATES_ANNOTATION)
         if gates is not None:
             self.ledger.record_gate(ctx.request_id, ctx.attempt, gates)
@@ -85,6 +92,7 @@ def build_ledger_middleware(
         busy_timeout_ms=settings.busy_timeout_ms,
         synchronous=settings.sqlite_synchronous,
         stale_pending_s=settings.stale_pending_s,
+        lease_s=settings.lease_s,
         journal=settings.journal,
         journal_path=settings.journal_path,
         journal_fsync=settings.journal_fsync,

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from podium.core.money import ZERO
 from podium.ledger.budgets import SCOPE_FIELDS, Budget, UsageKey
 from podium.ledger.rows import PENDING, RECOVERED
-from podium.ledger.schema import budget_usage, calls
+from podium.ledger.schema import budget_usage, calls, leases
 from podium.ledger.writer import Tx
 
 
@@ -232,33 +232,64 @@ def set_gates(tx: Tx, request_id: str, attempt: int, outcome: Any) -> int:
     return tx.conn.execute(stmt).rowcount
 
 
-def recover(tx: Tx, is_alive: Callable[[str], bool], stale_before: datetime, now: datetime) -> int:
+def recover(
+    tx: Tx,
+    is_alive: Callable[[str], bool],
+    stale_before: datetime,
+    now: datetime,
+    *,
+    self_owner: str | None = None,
+) -> int:
     """Charge pending rows of dead writers at their reserved worst case; the provider may have billed them.
 
-    A row is orphaned when ``is_alive(owner)`` is false or it started before ``stale_before`` (no call runs that long).
+    A row is orphaned when ``is_alive(owner)`` is false, its owner's lease (``ledger_leases``) expired before
+    ``now``, or it started before ``stale_before`` (no call runs that long). ``self_owner``'s rows are live unless
+    stale. Each row is finalized only while still pending, so two replicas reclaiming together charge it once.
     """
     c = calls.c
+    expiry = dict(tx.conn.execute(sa.select(leases.c.owner, leases.c.expires_at)).all())
     rows = tx.conn.execute(
-        sa.select(c.id, c.owner, c.started_at, c.reserved_usd, c.budget_keys)
-        .where(c.status == PENDING)
-        .with_for_update()
+        sa.select(c.id, c.owner, c.started_at).where(c.status == PENDING)
     ).all()
     count = 0
-    for row_id, owner, started_at, reserved, keys_json in rows:
-        if is_alive(owner) and started_at >= stale_before:
+    for row_id, owner, started_at in rows:
+        if started_at >= stale_before:
+            if owner == self_owner:
+                continue
+            lease = expiry.get(owner)
+            if (lease is None or lease >= now) and is_alive(owner):
+                continue
+        got = tx.conn.execute(
+            calls.update()
+            .where(c.id == row_id, c.status == PENDING)
+            .values({**recovered_values(None, now), "cost_usd": c.reserved_usd})
+            .returning(c.reserved_usd, c.budget_keys)
+        ).first()
+        if got is None:  # settled or reclaimed meanwhile
             continue
-        tx.conn.execute(
-            calls.update().where(c.id == row_id, c.status == PENDING).values(**recovered_values(reserved, now))
-        )
-        _move(tx, reserved, keys_json, reserved)
+        _move(tx, got[0], got[1], got[0])
         count += 1
+    dead = [o for o, exp in expiry.items() if exp < now and o != self_owner]
+    if dead:
+        tx.conn.execute(leases.delete().where(leases.c.owner.in_(dead), leases.c.expires_at < now))
     return count
+
+
+def renew_lease(tx: Tx, owner: str, expires_at: datetime) -> None:
+    """Extend ``owner``'s lease: its pending reservations are live until ``expires_at``."""
+    updated = tx.conn.execute(leases.update().where(leases.c.owner == owner).values(expires_at=expires_at))
+    if updated.rowcount == 0:
+        tx.conn.execute(_insert(tx.conn)(leases).values(owner=owner, expires_at=expires_at).on_conflict_do_nothing())
+
+
+def drop_lease(tx: Tx, owner: str) -> None:
+    tx.conn.execute(leases.delete().where(leases.c.owner == owner))
 
 
 _DIED = "the writing process ended before the answer was recorded; charged at the reserved worst case"
 
 
-def recovered_values(reserved: Decimal, now: datetime) -> dict[str, Any]:
+def recovered_values(reserved: Decimal | None, now: datetime) -> dict[str, Any]:
     """How an orphaned reservation is finalized: charged its worst case, since the provider may have billed it."""
     return {
         "status": RECOVERED,

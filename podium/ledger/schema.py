@@ -129,6 +129,16 @@ feedback = sa.Table(
 )
 
 
+# Reservation leases: each live ledger (one per process) renews its row; a pending call whose owner's lease has
+# expired belongs to a dead replica, and any live replica settles it (recovery.py).
+leases = sa.Table(
+    "ledger_leases",
+    metadata,
+    sa.Column("owner", sa.String(200), primary_key=True),  # host:pid:token, as in ledger_calls.owner
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+
 # Steps emit explicit DDL (CreateTable does not include indexes) so each step does exactly its own part.
 def _m001_initial(conn: Connection) -> None:
     conn.execute(CreateTable(calls))
@@ -146,11 +156,16 @@ def _m003_feedback(conn: Connection) -> None:
         conn.execute(CreateIndex(index))
 
 
+def _m004_leases(conn: Connection) -> None:
+    conn.execute(CreateTable(leases))
+
+
 # Forward-only: append new steps, never edit or reorder applied ones.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], Any]], ...] = (
     ("m001_initial", _m001_initial),
     ("m002_indexes", _m002_indexes),
     ("m003_feedback", _m003_feedback),
+    ("m004_leases", _m004_leases),
 )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from podium.config.resilience import RateLimit
+from podium.config.resilience import RateLimit, ResilienceSettings
 from podium.core.clock import Clock
 from podium.core.errors import ProviderError, RateLimitError
 from podium.core.events import EventSink, EventType, discard
@@ -110,6 +110,15 @@ class InProcessBackend:
     async def aclose(self) -> None:
         self._tat.clear()
         self._blocked.clear()
+
+
+def backend_for(settings: ResilienceSettings) -> RateLimitBackend:
+    """The backend ``limiter_backend`` names: Redis (shared by every process and replica) or this process's memory."""
+    if settings.limiter_backend == "redis":
+        from podium.resilience.redis_backend import RedisBackend  # needs the optional redis package
+
+        return RedisBackend(settings.redis_url)
+    return InProcessBackend()
 
 
 @dataclass(frozen=True, slots=True)

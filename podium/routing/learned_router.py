@@ -89,11 +89,11 @@ SCORE_CENTER, SCORE_UNIT = 1200.0, 100.0
 # Per-model corrections are damped (a smaller column scale = stronger regularisation toward 0).
 OFFSET_SCALE = 0.5
 # Expert prompts (proofs, concurrency, distributed design: task analysis says which) barely occur in the recorded
-# benchmarks, so the learned part cannot tell how hard they are. For them the prediction leans on the profile's own
+# benchmarks, so the learned part cannot tell how hard they are. For them the prediction is the profile's own
 # meaning instead: the Arena chance that the model's answer is preferred to a frontier-level one (Elo 1400, about
-# the strongest current models' overall figure), blended in with this weight (logit space).
+# the strongest current models' overall figure), blended with the learned logit at this weight (1 = prior only).
 EXPERT_ELO = 1400.0
-EXPERT_PRIOR_WEIGHT = 0.8
+EXPERT_PRIOR_WEIGHT = 1.0
 ELO_LOGIT_UNIT = 400.0 / float(np.log(10.0))  # Elo points per logit of the Bradley-Terry win probability
 _EXPERT_COLUMN = 1 + len(TASK_TYPES) + DIFFICULTIES.index("expert")
 

@@ -78,6 +78,12 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
             flags=re.MULTILINE,
         ),
         _r(pattern=r"^\s*[A-D]\)\s", flags=re.MULTILINE),
+        # "What is Python?": a short question asking what something is, even when the thing is a language name
+        _r(
+            pattern=r"\A\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?"
+            r"[A-Za-z][\w.+#-]*(?:\s+[A-Za-z][\w.+#-]*){0,2}\s*\?\s*\Z",
+            flags=re.IGNORECASE,
+        ),
     ),
     "writing": (
         _r(

@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from starlette.routing import Route
 from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.pipeline import CallMeta
-from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService
+from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService, Target
 from podium.server.errors import GatewayError, scrubbed_traceback, to_gateway_error
+from podium.server.api_routes import NOT_FOUND_HANDLERS, api_routes
 from podium.server.feedback import feedback_route
 from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
-from podium.server.openai_request import parse_chat_request
+from podium.server.openai_request import TAGS_HEADER, ParsedChat, call_tags, parse_chat_request, refuse_unhonoured
 
 log = logging.getLogger("podium.server")
 _SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
@@ -57,7 +58,7 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self._owns_telemetry = owns_telemetry  # built by create_app: shut down (spans flushed) when the app stops
-        self.keys = VirtualKeys(settings, env=env, clock=clock)
+        self.keys = VirtualKeys(settings, env=env, clock=clock, limiter=_key_limiter(config, client))
         self.telemetry = telemetry
         self.clock = clock
         self._config, self._env, self._home, self._mode = config, env, home, mode
@@ -104,6 +105,7 @@ class Gateway:
                 self.chat = None
                 await client.aclose()
         finally:
+            await self.keys.aclose()
             if self._owns_telemetry:
                 self.telemetry.shutdown()
 
@@ -112,7 +114,9 @@ class Gateway:
             raise GatewayError(503, "the gateway is starting or stopping; retry shortly", "server_error", "not_ready")
         return self.chat
 
-    def error_response(self, exc: BaseException, request: Request) -> JSONResponse:
+    def error_response(
+        self, exc: BaseException, request: Request, render: Callable[[GatewayError], Any] = GatewayError.body
+    ) -> JSONResponse:
         token = bearer_token(request.headers.get("authorization")) or ""
         secrets = self._secrets + ((token,) if len(token) >= _MIN_SECRET_CHARS else ())
         err = to_gateway_error(exc, secrets)
@@ -120,25 +124,33 @@ class Gateway:
             log.warning("%s %s\n%s", err.status, err.message, scrubbed_traceback(exc, secrets).rstrip())
         elif err.status > 500:
             log.warning("%s %s", err.status, err.message)
-        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+        return JSONResponse(render(err), status_code=err.status, headers=err.headers)
 
     # -- routes ---------------------------------------------------------------------------------------------------
+
+    async def admitted(self, request: Request, key: Any, parsed: ParsedChat) -> tuple[ChatService, Target, CallMeta]:
+        """What every chat-shaped endpoint checks before calling: the model, the options it honours, the task type,
+        the key's models and limits; and the call's meta (key, team, user, tags)."""
+        chat = self.service()
+        target = chat.target(parsed.model)
+        refuse_unhonoured(parsed.request, target.model, chat.client.catalog)
+        task_type = chat.task_type(request.headers.get(TASK_TYPE_HEADER), parsed)
+        self.keys.check_model(key, parsed.model, target.model)
+        await self.keys.admit(key)
+        who: dict[str, Any] = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
+        allowed = self.keys.concrete_allowed(key, chat.client.catalog)
+        if allowed is not None:  # strategies' candidates and fallbacks alike stay within the key's models
+            who["model_allowed"] = frozenset(allowed).__contains__
+        meta = CallMeta(task_type=task_type, tags=call_tags(parsed.tags, request.headers.get(TAGS_HEADER)), **who)
+        meta.user = meta.user or parsed.request.user  # a key's own user wins over the one the body names
+        return chat, target, meta
 
     async def chat_completions(self, request: Request) -> Response:
         started = self.clock.monotonic()
         try:
             key = self.keys.authenticate(request.headers.get("authorization"))
             parsed = parse_chat_request(await _json_body(request, self.settings.max_body_bytes))
-            chat = self.service()
-            target = chat.target(parsed.model)
-            task_type = chat.task_type(request.headers.get(TASK_TYPE_HEADER), parsed)
-            self.keys.check_model(key, parsed.model, target.model)
-            await self.keys.admit(key)
-            who: dict[str, Any] = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
-            allowed = self.keys.concrete_allowed(key, chat.client.catalog)
-            if allowed is not None:  # strategies' candidates and fallbacks alike stay within the key's models
-                who["model_allowed"] = frozenset(allowed).__contains__
-            meta = CallMeta(task_type=task_type, **who)
+            chat, target, meta = await self.admitted(request, key, parsed)
             if parsed.stream:
                 frames, headers = await chat.open_stream(parsed, target, meta, started)
                 return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
@@ -176,6 +188,15 @@ class Gateway:
     async def healthz(self, request: Request) -> Response:
         ready = self.chat is not None
         return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
+
+
+def _key_limiter(config: Any, client: Any) -> Any:
+    """The keys' rpm backend: the one ``resilience.limiter_backend`` names, so rpm is global across replicas."""
+    from podium.resilience.ratelimit import backend_for
+
+    cfg = config if config is not None else getattr(client, "config", None)
+    resilience = getattr(cfg, "resilience", None)
+    return None if resilience is None else backend_for(resilience)
 
 
 def _model_entry(model_id: str, owner: str) -> dict[str, Any]:
@@ -253,6 +274,7 @@ def create_app(
     routes = [
         Route(path, gw.chat_completions, methods=["POST"]) for path in ("/v1/chat/completions", "/chat/completions")
     ]
+    routes += api_routes(gw, _json_body)
     routes += [
         Route("/v1/models", gw.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", gw.get_model, methods=["GET"]),
@@ -260,6 +282,6 @@ def create_app(
         feedback_route(gw),
         Route("/metrics", _Endpoint(telemetry.asgi_app())),
     ]
-    app = Starlette(routes=routes, lifespan=gw.lifespan)
+    app = Starlette(routes=routes, lifespan=gw.lifespan, exception_handlers=NOT_FOUND_HANDLERS)
     app.state.gateway = gw
     return app

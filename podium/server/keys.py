@@ -11,7 +11,7 @@ from typing import Any
 from podium.config.server import ServerSettings, VirtualKey
 from podium.core.clock import Clock
 from podium.core.errors import ConfigError
-from podium.resilience.ratelimit import Bucket, InProcessBackend
+from podium.resilience.ratelimit import Bucket, InProcessBackend, RateLimitBackend
 from podium.server.errors import GatewayError, retry_after_headers
 
 log = logging.getLogger("podium.server")
@@ -49,12 +49,21 @@ def bearer_token(authorization: str | None) -> str | None:
 class VirtualKeys:
     """Who is calling (from the Authorization header) and what they may do."""
 
-    def __init__(self, settings: ServerSettings, *, env: Mapping[str, str], clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        env: Mapping[str, str],
+        clock: Clock,
+        limiter: RateLimitBackend | None = None,
+    ) -> None:
+        """``limiter`` holds the keys' rpm buckets: a shared one (Redis) makes each key's rpm global across
+        replicas and workers; the default is this process's memory."""
         self._by_digest: dict[str, VirtualKey] = {}
         for key in settings.keys:
             self._by_digest[self._digest_of(key, env)] = key
         self._clock = clock
-        self._limiter = InProcessBackend()
+        self._limiter: RateLimitBackend = limiter or InProcessBackend()
         self._buckets = {k.id: Bucket(f"key:{k.id}", k.rpm, "rpm") for k in settings.keys if k.rpm is not None}
         self.secret_envs = tuple(k.key_env for k in settings.keys if k.key_env)
 
@@ -133,7 +142,9 @@ class VirtualKeys:
         bucket = self._buckets.get(key.id) if key is not None else None
         if bucket is None:
             return
-        got = await self._limiter.reserve([(bucket, 1.0)], (), self._clock.monotonic(), 0.0)
+        # A shared backend compares instants across processes, so it needs wall-clock time, not monotonic.
+        now = self._clock.now().timestamp() if self._limiter.shared else self._clock.monotonic()
+        got = await self._limiter.reserve([(bucket, 1.0)], (), now, 0.0)
         if not got.admitted:
             raise GatewayError(
                 429,
@@ -143,6 +154,9 @@ class VirtualKeys:
                 "rate_limit_exceeded",
                 headers=retry_after_headers(got.wait),
             )
+
+    async def aclose(self) -> None:
+        await self._limiter.aclose()
 
 
 def open_gateway_warning(settings: ServerSettings, host: str) -> str | None:

@@ -211,3 +211,43 @@ def parse_chat_request(body: Any) -> ParsedChat:
         model=model.strip(), request=request, stream=stream, include_usage=include_usage,
         task_type=task_type, tags=tags,
     )
+
+
+TAGS_HEADER = "x-podium-tags"
+_MAX_TAGS = 32
+
+
+def call_tags(metadata: dict[str, str], header: str | None) -> dict[str, str]:
+    """The call's tags: ``metadata`` keys (task_type aside) and ``x-podium-tags: key=value, key2=value2``; a bare
+    ``name`` is the tag ``name=""``. The header wins over metadata for a key both name."""
+    tags = dict(metadata)
+    for item in (header or "").split(","):
+        name, _, value = item.partition("=")
+        if not name.strip():
+            if item.strip():
+                raise _fail(TAGS_HEADER, header, "each tag is key=value (or a bare key), separated by commas")
+            continue
+        tags[name.strip()] = value.strip()
+    if len(tags) > _MAX_TAGS:
+        raise _fail(TAGS_HEADER, len(tags), f"a call takes at most {_MAX_TAGS} tags (metadata keys and header)")
+    return tags
+
+
+def refuse_unhonoured(request: ChatRequest, model: str | None, catalog: Any) -> None:
+    """Refuse ``n`` > 1 and ``logprobs`` where they cannot be honoured: a ``podium/*`` virtual model (it answers with
+    one routed model's answer), or a model whose provider does not honour them (podium.providers.features)."""
+    from podium.providers.features import LOGPROBS, SAMPLES, model_features
+
+    asked: list[tuple[str, str, Any]] = []
+    if (request.n or 1) > 1:
+        asked.append((SAMPLES, "n", request.n))
+    if request.logprobs:
+        asked.append((LOGPROBS, "logprobs", True))
+    if not asked:
+        return
+    features = frozenset() if model is None else model_features(catalog.get(model))
+    for feature, name, value in asked:
+        if feature not in features:
+            where = f"model {model}'s provider" if model else "a podium/* virtual model (it answers with one model)"
+            raise _fail(name, value, f"{name} is not honoured by {where}; name a model of a provider that honours it "
+                                     "(openai, vllm; gemini for logprobs) or leave it out")

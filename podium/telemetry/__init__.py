@@ -1,4 +1,5 @@
-"""Telemetry: Prometheus metrics (seed 000 names), OpenTelemetry traces, metric exporters and the event bus."""
+"""Telemetry: Prometheus metrics (the orchestration_* names dashboards already use), OpenTelemetry traces, metric
+exporters and the event bus."""
 
 from podium.core.events import Event, EventType
 from podium.telemetry.call_metrics import BREAKER_STATES, PodiumMetrics

@@ -1,4 +1,4 @@
-"""The Grafana dashboard: seed 000's nine orchestration panels plus Podium's per-call panels.
+"""The Grafana dashboard: the nine orchestration workflow panels plus Podium's per-call panels.
 
 The panel list below is plain data (title, kind, PromQL); ``build_dashboard()`` renders it with grafanalib, a
 development dependency, into the JSON committed at ``dashboards/grafana/orchestration-metrics.json``.
@@ -39,7 +39,7 @@ def _quantiles(bucket: str, qs: tuple[float, ...] = (0.5, 0.95, 0.99)) -> tuple[
     return tuple(_q(f"histogram_quantile({q}, sum by (le) (rate({bucket}[5m])))", f"p{int(q * 100)}") for q in qs)
 
 
-# Seed 000 "Dashboard Panels", in the seed's order.
+# The orchestration workflow panels, in the order their users know.
 ORCHESTRATION_PANELS: tuple[PanelDef, ...] = (
     PanelDef("Cost Savings Overview", "stat", (_q("max(orchestration_cost_savings_percent)", "savings"),), "percent"),
     PanelDef(

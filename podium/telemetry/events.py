@@ -1,4 +1,4 @@
-"""The event bus (seed 003): typed hooks, whole-event sinks, and async subscriptions with bounded queues."""
+"""The event bus: typed hooks, whole-event sinks, and async subscriptions with bounded queues."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Metric exporters (seed 003): a console table, a JSON file, and a Prometheus textfile for node_exporter."""
+"""Metric exporters: a console table, a JSON file, and a Prometheus textfile for node_exporter."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class PrometheusTextfileExporter:
         write_to_textfile(str(self.path), MetricsSnapshot.of(source))  # type: ignore[arg-type]
 
 
-PrometheusExporter = PrometheusTextfileExporter  # seed 003's name
+PrometheusExporter = PrometheusTextfileExporter  # the name the original telemetry tool used
 
 Exporter = ConsoleExporter | JSONExporter | PrometheusTextfileExporter
 

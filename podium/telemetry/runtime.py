@@ -82,7 +82,7 @@ class Telemetry:
         return metrics_asgi_app(self.registry)
 
     def export(self) -> None:
-        """Run every configured exporter once (seed 003's ``export_metrics()``)."""
+        """Run every configured exporter once (what ``export_metrics()`` did in the original telemetry tool)."""
         for exporter in self.exporters:
             exporter.export(self.registry)
 

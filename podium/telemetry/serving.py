@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, make_asgi_app, start_http_serve
 
 from podium.core.errors import ConfigError
 
-DEFAULT_METRICS_PORT = 9464  # seed 000: `curl http://localhost:9464/metrics`
+DEFAULT_METRICS_PORT = 9464  # the port dashboards scrape: `curl http://localhost:9464/metrics`
 
 
 @dataclass(slots=True)

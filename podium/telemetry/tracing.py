@@ -27,7 +27,7 @@ _CONTENT_KEYS = frozenset({"prompt", "text", "messages", "input", "output", "con
 
 @dataclass(frozen=True, slots=True)
 class TracingConfig:
-    """Seed 003's tracing options; ``TelemetrySettings`` carries the same ones for podium.yaml."""
+    """The original telemetry tool's tracing options; ``TelemetrySettings`` carries the same ones for podium.yaml."""
 
     enabled: bool = True
     otlp_endpoint: str | None = None  # a base URL: /v1/traces is added

@@ -1,4 +1,4 @@
-"""The orchestrator -> executor workflow metrics, with the exact names seed 000 documents."""
+"""The orchestrator -> executor workflow metrics, with the exact names existing dashboards use."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ HUNDRED = Decimal(100)
 class WorkflowMetrics:
     """Counts workflows, tasks, delegations and validations; sums tokens and cost; tracks savings vs a baseline.
 
-    prometheus-client appends ``_total`` to counter names, so ``orchestration_workflows`` is exposed as the seed's
-    ``orchestration_workflows_total``. The three ``*_cost_usd`` sums have no ``_total`` in the seed, so they are
-    exposed under exactly that name as never-decreasing gauges (a Prometheus counter must end in ``_total``).
+    prometheus-client appends ``_total`` to counter names, so ``orchestration_workflows`` is exposed as
+    ``orchestration_workflows_total``. The three ``*_cost_usd`` sums have no ``_total`` in the names dashboards use,
+    so they are exposed under exactly that name as never-decreasing gauges (a Prometheus counter must end in ``_total``).
     """
 
     def __init__(self, registry: CollectorRegistry, *, guard: LabelGuard | None = None) -> None:

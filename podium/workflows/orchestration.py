@@ -1,10 +1,10 @@
-"""The orchestrator -> executor core every workflow shares (seed 000's pattern, seed 001's configuration).
+"""The orchestrator -> executor core every workflow shares (plan with a strong model, delegate to cheap ones).
 
 An ``Orchestration`` is one workflow run. The expensive orchestrator model plans and repairs (``ask_orchestrator``);
 bulk work goes to a cheap executor chosen by use case from ``orchestration.executors`` (``delegate``), or by a
 routing strategy when no configured executor can take it. Every call goes through the engine with
 ``CallMeta(project=<workflow id>, task_type=..., strategy=...)``, so ledger rows group by run; the run keeps each
-call's tokens and cost, records seed 000's ``orchestration_*`` metrics, and prices the same tokens on the
+call's tokens and cost, records the ``orchestration_*`` workflow metrics, and prices the same tokens on the
 orchestrator model as the all-orchestrator baseline the savings are measured against.
 """
 

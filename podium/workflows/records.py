@@ -101,7 +101,10 @@ class RunRecord:
             "stop_reason": self.stop_reason,
             "inputs": self.inputs,
             "result": self.result,
-            "budget": {"max_usd": None if self.max_usd is None else str(self.max_usd), "spent_usd": str(self.spent_usd)},
+            "budget": {
+                "max_usd": None if self.max_usd is None else str(self.max_usd),
+                "spent_usd": str(self.spent_usd),
+            },
             "steps": [s.to_dict() for s in self.steps.values()],
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -163,9 +166,17 @@ class RunStore:
                 "INSERT OR REPLACE INTO workflow_runs (id, workflow, title, status, inputs_json, result_json, "
                 "spent_usd, max_usd, stop_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run.id, run.workflow, run.title, run.status, json.dumps(run.inputs), json.dumps(run.result),
-                    str(run.spent_usd), None if run.max_usd is None else str(run.max_usd), run.stop_reason,
-                    run.created_at, now,
+                    run.id,
+                    run.workflow,
+                    run.title,
+                    run.status,
+                    json.dumps(run.inputs),
+                    json.dumps(run.result),
+                    str(run.spent_usd),
+                    None if run.max_usd is None else str(run.max_usd),
+                    run.stop_reason,
+                    run.created_at,
+                    now,
                 ),
             )
             positions = list(run.steps)
@@ -175,10 +186,18 @@ class RunStore:
                     "tokens, attempts, output_json, error, prompts_json, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        run.id, step.id, positions.index(step.id) if step.id in positions else len(positions),
-                        step.status, step.model, str(step.cost_usd), step.tokens, step.attempts,
-                        json.dumps(step.output), step.error,
-                        None if step.prompts is None else json.dumps(step.prompts), now,
+                        run.id,
+                        step.id,
+                        positions.index(step.id) if step.id in positions else len(positions),
+                        step.status,
+                        step.model,
+                        str(step.cost_usd),
+                        step.tokens,
+                        step.attempts,
+                        json.dumps(step.output),
+                        step.error,
+                        None if step.prompts is None else json.dumps(step.prompts),
+                        now,
                     ),
                 )
 
@@ -190,8 +209,11 @@ class RunStore:
                 "SELECT * FROM workflow_run_steps WHERE run_id = ? ORDER BY position", (run_id,)
             ).fetchall()
         if row is None or (workflow is not None and row["workflow"] != workflow):
+            listing = (
+                "podium problems list" if (workflow or "problems").startswith("problems") else "podium project list"
+            )
             raise ValidationError(
-                f"no {workflow or 'workflow'} run with id {run_id!r}; see `podium problems list`",
+                f"no {workflow or 'workflow'} run with id {run_id!r}; see `{listing}`",
                 field="run_id",
                 value=run_id,
             )

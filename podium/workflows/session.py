@@ -15,7 +15,6 @@ from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
 from podium.core.money import usd
 from podium.core.pipeline import CallMeta
-from podium.workflows.project.budget import with_project_budget
 from podium.workflows.records import RunStore
 
 
@@ -69,6 +68,7 @@ class WorkflowSession:
     async def client(self, run_id: str, max_usd: Decimal | None, *, config: Any = None) -> AsyncIterator[Any]:
         """An engine client whose calls tagged ``project=run_id`` are held to ``max_usd`` by the ledger."""
         from podium.engine import Podium
+        from podium.workflows.project.budget import with_project_budget  # the package imports this module
 
         base = config if config is not None else self.config
         budgeted = with_project_budget(base, run_id, max_usd) if max_usd is not None else base

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 
-from podium.core.errors import ValidationError
+from podium.core.errors import PodiumError, ValidationError
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Message
@@ -22,11 +22,14 @@ _FENCE = re.compile(r"```(?:json)?\s*\n(?P<body>.*?)```", re.DOTALL | re.IGNOREC
 Check = Callable[[dict[str, Any]], Any]  # returns the typed value, or raises ValidationError naming the key
 
 
-class InvalidModelOutputError(ValidationError):
-    """The model's reply did not fit the schema on any attempt; ``cost_usd`` and ``tokens`` say what it spent."""
+class InvalidModelOutputError(PodiumError):
+    """The model's reply did not fit the schema on any attempt; ``field`` names the key, ``cost_usd`` and
+    ``tokens`` say what the attempts spent."""
 
     def __init__(self, message: str, *, field: str | None, value: Any, cost_usd: Decimal, tokens: int) -> None:
         super().__init__(message, field=field, value=value)
+        self.field = field
+        self.value = value
         self.cost_usd = cost_usd
         self.tokens = tokens
 

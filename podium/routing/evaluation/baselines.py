@@ -117,7 +117,7 @@ def oracle(test: Sequence[EvalRecord]) -> Point:
 def _agreement_run(records: Sequence[EvalRecord], a: str, b: str, strong: str) -> tuple[float, Decimal, Counter[str]]:
     """Ask ``a`` and ``b``; keep ``a``'s answer when both give the same closed answer, else also ask ``strong``."""
     from podium.core.types import ChatRequest
-    from podium.routing.gates.answers import normalized_answer
+    from podium.routing.gates.answers import comparable_answer
 
     quality, cost, chosen = 0.0, ZERO, Counter[str]()
     for r in records:
@@ -129,7 +129,7 @@ def _agreement_run(records: Sequence[EvalRecord], a: str, b: str, strong: str) -
             chosen[strong] += 1
             continue
         request = ChatRequest.from_prompt(r.prompt)
-        ans_a, ans_b = normalized_answer(request, oa.response), normalized_answer(request, ob.response)
+        ans_a, ans_b = comparable_answer(request, oa.response), comparable_answer(request, ob.response)
         cost += oa.cost_usd + ob.cost_usd
         if ans_a is not None and ans_a == ans_b:
             quality += oa.correct
@@ -141,27 +141,36 @@ def _agreement_run(records: Sequence[EvalRecord], a: str, b: str, strong: str) -
     return quality, cost, chosen
 
 
+# The pair is chosen on training data by quality minus this weight times its cost relative to the strongest model.
+PAIR_COST_WEIGHT = 0.2
+
+
 def agree_or_strongest(train: Sequence[EvalRecord], test: Sequence[EvalRecord]) -> Point | None:
-    """Two cheap models agree, else the strongest: the pair is the one with the best training quality among pairs
-    costing at most half the strongest model (ties: cheaper). None when the data has no answers to compare or
-    fewer than three models."""
+    """Two cheap models agree, else the strongest: of the pairs cheaper than the strongest model on the training
+    data, the one with the best quality minus ``PAIR_COST_WEIGHT`` x relative cost. Answers agree when their closed
+    answer (choice, number) or their code (by syntax tree) is the same. None when the data has no answers to compare
+    or fewer than three models."""
     stats = model_stats(train)
     strong = strongest_model(train)
     cheap = sorted((m for m in stats if m != strong), key=lambda m: stats[m][1])
     if len(cheap) < 2 or not any(o.response for r in train[:50] for o in r.outcomes.values()):
         return None
-    best: tuple[float, Decimal, str, str] | None = None
+    best: tuple[float, str, str] | None = None
     for i, a in enumerate(cheap):
         for b in cheap[i + 1:]:
             answered = [r for r in train if a in r.outcomes and b in r.outcomes and strong in r.outcomes]
-            quality, cost, _ = _agreement_run(answered, a, b, strong)
-            if not answered or cost > sum(r.outcomes[strong].cost_usd for r in answered) / 2:
+            strong_cost = sum((r.outcomes[strong].cost_usd for r in answered), ZERO)
+            if not answered or not strong_cost:
                 continue
-            if best is None or (quality, -cost) > (best[0], -best[1]):
-                best = (quality, cost, a, b)
+            quality, cost, _ = _agreement_run(answered, a, b, strong)
+            if cost >= strong_cost:
+                continue
+            score = quality / len(answered) - PAIR_COST_WEIGHT * float(cost / strong_cost)
+            if best is None or score > best[0]:
+                best = (score, a, b)
     if best is None:
         return None
-    _, _, a, b = best
+    _, a, b = best
     quality, cost, chosen = _agreement_run(test, a, b, strong)
     return Point("agree-or-strongest", quality / max(1, len(test)), cost, params={"pair": [a, b], "strongest": strong},
                  chosen=dict(chosen), calls=2 * len(test) + chosen[strong])

@@ -130,12 +130,22 @@ class CascadeStrategy:
             decision.note(f"chain {self.chain_name or 'custom'}: {' -> '.join(c.id for c in order)}")
         else:
             usable, rejected = self.pool.build(request, override)
-            order = derive_chain(usable, max_steps=self.max_steps, floor=self.floor, threshold=self.threshold)
+            order = derive_chain(usable, max_steps=self.max_steps, floor=self._floor(request), threshold=self.threshold)
             decision = self.pool.decision(self.name, order + [c for c in usable if c not in order] + rejected)
             decision.note("chain from the router (cheapest first, Pareto front): " + " -> ".join(describe(c) for c in order))
         if not order:
             raise NoCandidateError("the cascade chain has no usable model for this request")
         return order, decision
+
+    def _floor(self, request: ChatRequest) -> float:
+        """The least predicted quality a cheap step needs. A free-form answer has nothing for other answers to agree
+        with, so under the predicted gate it passes on its prediction alone: a model predicted below the threshold
+        would be paid for and then rejected, so it is not asked."""
+        from podium.routing.gates import answer_kind
+
+        if "predicted" in self.gates and answer_kind(request) in (None, "json"):
+            return max(self.floor, self.threshold)
+        return self.floor
 
     async def explain(
         self, request: ChatRequest, candidates: Sequence[str] | None = None, *, meta: CallMeta | None = None
@@ -328,16 +338,19 @@ def gate_verdicts(results: Sequence[GateResult]) -> dict[str, str]:
 
 
 def verdict(results: Sequence[GateResult]) -> tuple[bool, str]:
-    """Hard gates must all pass. Then the answer-aware predicted gate decides (it already weighs agreement);
-    without router predictions, agreement with an earlier answer keeps the answer and disagreement escalates."""
+    """Hard gates must all pass. Code that passed the prompt's own tests (the verify gate) is kept. Otherwise the
+    answer-aware predicted gate decides (it already weighs agreement); without router predictions, agreement with
+    an earlier answer keeps the answer and disagreement escalates."""
     applicable = [r for r in results if r.applicable]
     failed = [r for r in applicable if r.name not in _EVIDENCE and not r.passed]
     if failed:
         return False, "escalating: " + "; ".join(f"{r.name} gate failed ({r.reason})" for r in failed)
+    kept = "; ".join(f"{r.name}: {r.reason}" for r in applicable if r.passed) or "no gate applies"
+    if any(r.name == "verify" and r.passed and r.reason.startswith("code:") for r in applicable):
+        return True, f"kept: {kept}"  # the prompt's own tests passed: stronger evidence than any prediction
     evidence = next((r for r in applicable if r.name == "predicted"), None)
     if evidence is None:
         evidence = next((r for r in applicable if r.name == "agreement"), None)
-    kept = "; ".join(f"{r.name}: {r.reason}" for r in applicable if r.passed) or "no gate applies"
     if evidence is not None and not evidence.passed:
         return False, f"escalating: {evidence.name}: {evidence.reason}"
     return True, f"kept: {kept}"

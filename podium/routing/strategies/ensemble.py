@@ -33,16 +33,27 @@ def vote(request: ChatRequest, answers: Sequence[Completion], quality: dict[str,
     answer with the best confidence x predicted quality."""
     keys = [normalized_answer(request, a.text) for a in answers]
     counts = Counter(k for k in keys if k is not None)
+    if not counts:
+        # Free text: answers that say the same words (case, spacing and closing punctuation aside) agree.
+        keys = [_same_text_key(a.text) for a in answers]
+        counts = Counter(k for k in keys if k)
+        if not counts or max(counts.values()) < 2:
+            counts = Counter()
     if counts:
         top = max(counts.values())
         tied = {k for k, n in counts.items() if n == top}
         # A tie goes to the answer of the model the router trusts most.
         index = max((i for i, k in enumerate(keys) if k in tied), key=lambda i: quality.get(answers[i].model, 0.0))
         share = top / len(answers)
-        return index, share, f"{top} of {len(answers)} answers agree on {keys[index]}"
+        shown = keys[index] if len(keys[index] or "") <= 60 else "the same text"
+        return index, share, f"{top} of {len(answers)} answers agree on {shown}"
     scores = [confidence(a.text) * quality.get(a.model, 0.5) for a in answers]
     index = max(range(len(answers)), key=lambda i: scores[i])
     return index, None, f"free-form answers: {answers[index].model} has the best confidence x predicted quality"
+
+
+def _same_text_key(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(" .!")
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from podium.core.errors import AllAttemptsFailedError
 from podium.core.pipeline import CallMeta, ModelCaller
 from podium.core.types import ChatRequest, Completion
+from podium.routing.gates.answers import answer_kind
 from podium.routing.plans import AnswerFacts, PlanPoint, PlanTable, accepts
 from podium.routing.selection import Candidate
 from podium.routing.strategies.base import (
@@ -45,9 +46,15 @@ class PlannedCascade:
         usable, rejected = self.pool.build(request, override)
         # A caller-given task type wins; a type without learned plans uses the general plans.
         task = meta.task_type if meta is not None and meta.task_type else self.task_of(request.last_user_text)
-        point, why = self.plans.choose(
-            task, cost_weight=self.cost_weight, quality_share=self.quality_share, available=[c.id for c in usable]
-        )
+        if task not in self.plans.frontiers and answer_kind(request) not in ("choice", "number"):
+            # The general plans were fitted on closed questions (their rules compare answers): code and free text
+            # get the gate-based derived cascade instead.
+            point, why = None, f"no learned plan for {task!r}, and the general plans are for closed questions"
+        else:
+            point, why = self.plans.choose(
+                task, cost_weight=self.cost_weight, quality_share=self.quality_share,
+                available=[c.id for c in usable],
+            )
         if point is None:
             decision = self.pool.decision(self.name, usable + rejected)
             decision.task_type = task

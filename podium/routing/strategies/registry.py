@@ -16,7 +16,7 @@ from podium.routing.strategies.planned import PlannedCascade
 from podium.routing.strategies.table import TableStrategy
 
 # A derived cascade skips models predicted this far below the quality threshold: they rarely pass a gate.
-CASCADE_FLOOR_MARGIN = 0.1
+CASCADE_FLOOR_MARGIN = 0.2
 
 
 def _cheapest(pool: CandidatePool, s: RoutingSettings) -> Strategy:

@@ -1,4 +1,4 @@
-"""The app builder (seed 003 examples 8 and 9): an architecture decision first, then a checked, resumable project."""
+"""The app builder: an architecture decision first, then a checked, resumable project."""
 
 from podium.workflows.app.advisor import (
     APP_TYPES,

@@ -25,10 +25,13 @@ ADVISOR_TASK_TYPE = "reasoning"  # the task-table row that picks the reasoning m
 DEFAULT_ADVICE_MAX_USD = Decimal("0.50")
 APP_TYPES = ("fastapi", "flask", "cli", "library", "script")
 _APP_TYPE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("fastapi", re.compile(r"\bfastapi\b|\brest(?:ful)? api\b|\bhttp api\b|\bweb service\b|\bendpoints?\b", re.I)),
-    ("flask", re.compile(r"\bflask\b|\bweb app\b|\bwebsite\b", re.I)),
-    ("cli", re.compile(r"\bcli\b|\bcommand[- ]line\b|\bterminal tool\b", re.I)),
-    ("script", re.compile(r"\bscript\b|\bcron job\b", re.I)),
+    (
+        "fastapi",
+        re.compile(r"\bfastapi\b|\brest(?:ful)? api\b|\bhttp api\b|\bweb service\b|\bendpoints?\b", re.IGNORECASE),
+    ),
+    ("flask", re.compile(r"\bflask\b|\bweb app\b|\bwebsite\b", re.IGNORECASE)),
+    ("cli", re.compile(r"\bcli\b|\bcommand[- ]line\b|\bterminal tool\b", re.IGNORECASE)),
+    ("script", re.compile(r"\bscript\b|\bcron job\b", re.IGNORECASE)),
 )
 
 
@@ -52,7 +55,7 @@ def app_type_name(value: str) -> str:
     return key
 
 
-def _description(value: str) -> str:
+def check_description(value: str) -> str:
     if not value or not value.strip():
         raise ValidationError("the app description is empty; describe what to build", field="description", value=value)
     return value.strip()
@@ -101,8 +104,14 @@ def _lowered(value: dict[str, Any]) -> dict[str, Any]:
 class ArchitectureAdvisor:
     """Asks a reasoning model (the task table's ``reasoning`` row, or ``model``) for the architecture."""
 
-    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, model: str | None = None,
-                 **session_kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        session: WorkflowSession | None = None,
+        model: str | None = None,
+        **session_kwargs: Any,
+    ) -> None:
         self.session = session or WorkflowSession(config, **session_kwargs)
         self._owns_session = session is None
         self.model = model
@@ -121,7 +130,7 @@ class ArchitectureAdvisor:
         Raises InvalidModelOutputError when two replies miss the schema, BudgetExceededError when ``max_usd``
         cannot pay for the call (nothing is sent).
         """
-        text = _description(description)
+        text = check_description(description)
         kind = app_type_name(app_type) if app_type else detect_app_type(text)
         rid = run_id or new_run_id(WORKFLOW)
         inputs = {"description": text, "criteria": criteria, "app_type": kind}
@@ -129,17 +138,25 @@ class ArchitectureAdvisor:
         async with self.session.client(rid, max_usd) as client:
             return await self.decide(client, run, text, criteria, kind)
 
-    async def decide(self, client: Any, run: RunRecord, description: str, criteria: str,
-                     app_type: str) -> ArchitectureDecision:
+    async def decide(
+        self, client: Any, run: RunRecord, description: str, criteria: str, app_type: str
+    ) -> ArchitectureDecision:
         """The advice through an existing client (the app builder's, under the project's budget)."""
         messages = [Message.system(ADVISOR_SYSTEM), Message.user(advisor_prompt(description, criteria, app_type))]
-        meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=ADVISOR_TASK_TYPE, step="advice",
-                                 role="advisor")
+        meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=ADVISOR_TASK_TYPE, step="advice", role="advisor")
         step = RunStep("advice")
         run.steps[step.id] = step
         try:
-            answer = await ask_typed(client, messages, schema=ADVISOR_SCHEMA, meta=meta, model=self.model,
-                                     strategy="table", prepare=_lowered, max_tokens=1024)
+            answer = await ask_typed(
+                client,
+                messages,
+                schema=ADVISOR_SCHEMA,
+                meta=meta,
+                model=self.model,
+                strategy="table",
+                prepare=_lowered,
+                max_tokens=1024,
+            )
         except BudgetExceededError as exc:
             step.status, step.error = PAUSED, str(exc)
             run.status, run.stop_reason = PAUSED, "budget"
@@ -150,9 +167,15 @@ class ArchitectureAdvisor:
             run.status, run.stop_reason = FAILED, str(exc)
             self.session.store.save(run, step)
             raise
-        decision = ArchitectureDecision(app_type=app_type, model=answer.model, cost_usd=answer.cost_usd,
-                                        run_id=run.id, **answer.value)
-        step.model, step.cost_usd, step.tokens, step.attempts = answer.model, answer.cost_usd, answer.tokens, answer.attempts
+        decision = ArchitectureDecision(
+            app_type=app_type, model=answer.model, cost_usd=answer.cost_usd, run_id=run.id, **answer.value
+        )
+        step.model, step.cost_usd, step.tokens, step.attempts = (
+            answer.model,
+            answer.cost_usd,
+            answer.tokens,
+            answer.attempts,
+        )
         step.output = decision.to_dict()
         step.prompts = answer.exchanges if self.session.log_prompts else None
         run.status, run.result = COMPLETED, decision.to_dict()

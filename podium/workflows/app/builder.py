@@ -18,8 +18,8 @@ from typing import Any
 from podium.workflows.app.advisor import (
     ArchitectureAdvisor,
     ArchitectureDecision,
-    _description,
     app_type_name,
+    check_description,
     detect_app_type,
 )
 from podium.workflows.app.prompts import APP_TYPE_CRITERIA
@@ -95,7 +95,11 @@ class AppBuilder:
         self._owns_orchestrator = orchestrator is None
         orch = self.orchestrator
         self.session = WorkflowSession(
-            orch.config, env=orch.env, home=orch.home, http_client=orch.http_client, clock=orch.clock,
+            orch.config,
+            env=orch.env,
+            home=orch.home,
+            http_client=orch.http_client,
+            clock=orch.clock,
             log_prompts=log_prompts,
         )
         self.advisor = ArchitectureAdvisor(session=self.session, model=advisor_model)
@@ -111,15 +115,24 @@ class AppBuilder:
         project_id: str | None = None,
     ) -> AppBuildResult:
         """Advise, then run the project; an existing ``project_id`` is resumed (its advice is not asked again)."""
-        text = _description(description)
+        text = check_description(description)
         kind = app_type_name(app_type) if app_type else detect_app_type(text)
         if project_id is not None and self.session.store.exists(project_id):
             return await self.resume(project_id, max_usd=max_usd)
         spec = build_spec(description=text, criteria=criteria, max_usd=max_usd)  # checks the inputs first
         pid = project_id or new_project_id(spec.title)
-        run = RunRecord(id=pid, workflow=WORKFLOW, title=spec.title, max_usd=spec.budget.max_usd,
-                        inputs={"description": text, "criteria": criteria, "app_type": kind,
-                                "output_dir": str(Path(output_dir).expanduser().resolve())})
+        run = RunRecord(
+            id=pid,
+            workflow=WORKFLOW,
+            title=spec.title,
+            max_usd=spec.budget.max_usd,
+            inputs={
+                "description": text,
+                "criteria": criteria,
+                "app_type": kind,
+                "output_dir": str(Path(output_dir).expanduser().resolve()),
+            },
+        )
         self.session.store.save(run)
         return await self._advise_and_run(run, max_usd=None)
 

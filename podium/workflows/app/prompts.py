@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 STRUCTURAL_PATTERNS = (
-    "layered", "hexagonal", "clean", "mvc", "event-driven", "pipeline", "plugin", "modular", "cqrs",
+    "layered",
+    "hexagonal",
+    "clean",
+    "mvc",
+    "event-driven",
+    "pipeline",
+    "plugin",
+    "modular",
+    "cqrs",
 )
 TOPOLOGIES = ("monolith", "modular-monolith", "microservices", "serverless", "library", "single-process")
 API_PARADIGMS = ("rest", "graphql", "grpc", "websocket", "cli", "python-api", "none")
@@ -16,11 +24,11 @@ for a team that will generate it with language models and check it with its test
 architecture that meets the criteria. Reply with JSON only, no prose, in exactly this shape:
 {"structural_pattern": "...", "topology": "...", "api_paradigm": "...", "data_paradigm": "...", \
 "rationale": "Two to four sentences: why each choice fits the description and criteria."}
-structural_pattern is one of: %s.
-topology is one of: %s.
-api_paradigm is one of: %s.
-data_paradigm is one of: %s.""" % (
-    ", ".join(STRUCTURAL_PATTERNS), ", ".join(TOPOLOGIES), ", ".join(API_PARADIGMS), ", ".join(DATA_PARADIGMS)
+""" + (
+    f"structural_pattern is one of: {', '.join(STRUCTURAL_PATTERNS)}.\n"
+    f"topology is one of: {', '.join(TOPOLOGIES)}.\n"
+    f"api_paradigm is one of: {', '.join(API_PARADIGMS)}.\n"
+    f"data_paradigm is one of: {', '.join(DATA_PARADIGMS)}."
 )
 
 ADVISOR_SCHEMA: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Problem generation and grading (seed 004's task router tool), both routed by the task-type table."""
+"""Problem generation and grading (as in the task-router tool), both routed by the task-type table."""
 
 from podium.workflows.problems.generate import ProblemGenerator, ProblemSet
 from podium.workflows.problems.grade import AnswerGrader, AnswerItem, GradeReport, read_answers

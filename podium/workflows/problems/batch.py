@@ -56,9 +56,7 @@ class BatchOutcome:
         return self.run.spent_usd
 
 
-async def run_steps(
-    session: WorkflowSession, run: RunRecord, step_ids: list[str], do: StepFn, *, workflow: str
-) -> RunRecord:
+async def run_steps(session: WorkflowSession, run: RunRecord, step_ids: list[str], do: StepFn) -> RunRecord:
     """Run each step not yet completed, in order, checkpointing after each. A budget refusal pauses the run (the
     step stays to do); a step whose model output stays unusable is failed and the others go on."""
     run.status, run.stop_reason = RUNNING, None

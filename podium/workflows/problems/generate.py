@@ -1,4 +1,4 @@
-"""Problem generation (seed 004's ``problem_generation``): N problems with K variations each, on a budget tier.
+"""Problem generation (the ``problem_generation`` task type): N problems with K variations each, on a budget tier.
 
 gen = ProblemGenerator(config)
 out = await gen.generate("dynamic programming", count=5, variations=2, max_usd=Decimal("0.50"))
@@ -97,13 +97,18 @@ class ProblemGenerator:
             return await self.resume(run_id)
         inputs = {"topic": topic.strip(), "count": count, "variations": variations, "difficulty": difficulty}
         rid = run_id or new_run_id("problems")
-        run = RunRecord(id=rid, workflow=WORKFLOW, title=topic.strip()[:60], inputs=inputs,
-                        max_usd=positive_usd(max_usd, "--budget"))
+        run = RunRecord(
+            id=rid,
+            workflow=WORKFLOW,
+            title=topic.strip()[:60],
+            inputs=inputs,
+            max_usd=positive_usd(max_usd, "--budget"),
+        )
         return await self._run(run)
 
     async def resume(self, run_id: str, *, max_usd: Any = None) -> ProblemSet:
         """Continue a paused run: finished problems are kept and not asked again."""
-        run = self.session.store.load(run_id, workflow=WORKFLOW)
+        run = self.session.store.load(run_id)
         if max_usd is not None:
             run.max_usd = positive_usd(max_usd, "--budget")
         return await self._run(run)
@@ -111,7 +116,7 @@ class ProblemGenerator:
     async def _run(self, run: RunRecord) -> ProblemSet:
         count = run.inputs["count"]
         steps = [f"p{i}" for i in range(1, count + 1)]
-        await run_steps(self.session, run, steps, lambda client, step: self._one(client, run, step), workflow=WORKFLOW)
+        await run_steps(self.session, run, steps, lambda client, step: self._one(client, run, step))
         return ProblemSet(run)
 
     async def _one(self, client: Any, run: RunRecord, step: RunStep) -> TypedAnswer:
@@ -123,10 +128,12 @@ class ProblemGenerator:
             topic=inputs["topic"], difficulty=inputs["difficulty"], index=index, count=inputs["count"], avoid=avoid
         )
         messages = [Message.system(GENERATE_SYSTEM.format(variations=inputs["variations"])), Message.user(prompt)]
-        meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=GENERATION_TASK_TYPE, step=step.id,
-                                 role="generator")
-        answer = await ask_typed(client, messages, schema=generate_schema(inputs["variations"]), meta=meta,
-                                 strategy="table", max_tokens=2048)
+        meta = self.session.meta(
+            run.id, workflow=WORKFLOW, task_type=GENERATION_TASK_TYPE, step=step.id, role="generator"
+        )
+        answer = await ask_typed(
+            client, messages, schema=generate_schema(inputs["variations"]), meta=meta, strategy="table", max_tokens=2048
+        )
         seen = {dedup_key(t) for t in earlier}
         items, dropped = [], 0
         texts = [(step.id, "problem", answer.value["problem"], answer.value.get("answer"))]
@@ -138,8 +145,13 @@ class ProblemGenerator:
                 continue
             seen.add(key)
             # the call that wrote a problem wrote its variations too: they share its cost
-            item = {"id": item_id, "kind": kind, "text": text.strip(), "model": answer.model,
-                    "call_cost_usd": str(answer.cost_usd)}
+            item = {
+                "id": item_id,
+                "kind": kind,
+                "text": text.strip(),
+                "model": answer.model,
+                "call_cost_usd": str(answer.cost_usd),
+            }
             if kind == "variation":
                 item["variation_of"] = step.id
             if solution:

@@ -1,4 +1,4 @@
-"""Grading (seed 004's ``evaluation_grading``): a judge model scores each answer against a rubric.
+"""Grading (the ``evaluation_grading`` task type): a judge model scores each answer against a rubric.
 
 grader = AnswerGrader(config)
 out = await grader.grade(read_answers(Path("answers.jsonl")), rubric="Correct final value; reasoning shown.")
@@ -46,7 +46,9 @@ def read_answers(path: Path) -> list[AnswerItem]:
     try:
         lines = file.read_text().splitlines()
     except OSError as exc:
-        raise ValidationError(f"cannot read answers file {file}: {exc.strerror}", field="answers", value=str(file)) from None
+        raise ValidationError(
+            f"cannot read answers file {file}: {exc.strerror}", field="answers", value=str(file)
+        ) from None
     items: list[AnswerItem] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -55,26 +57,29 @@ def read_answers(path: Path) -> list[AnswerItem]:
         try:
             row = json.loads(line)
         except ValueError:
-            raise ValidationError(f"{where} is not JSON; write one JSON object a line", field="answers",
-                                  value=line[:60]) from None
+            raise ValidationError(
+                f"{where} is not JSON; write one JSON object a line", field="answers", value=line[:60]
+            ) from None
         if not isinstance(row, dict):
             raise ValidationError(f"{where} must be a JSON object", field="answers", value=line[:60])
         question = next((row[k] for k in _QUESTION_KEYS if isinstance(row.get(k), str) and row[k].strip()), None)
         if question is None or not isinstance(row.get("answer"), str):
             raise ValidationError(
-                f"{where} needs \"question\" (or \"problem\") and \"answer\" strings", field="answers", value=line[:60]
+                f'{where} needs "question" (or "problem") and "answer" strings', field="answers", value=line[:60]
             )
         item_id = str(row.get("id") or f"a{number}")
         reference = row.get("reference") if isinstance(row.get("reference"), str) else None
         items.append(AnswerItem(item_id, question.strip(), row["answer"], reference))
     if not items:
-        raise ValidationError(f"{file} holds no answers; write one JSON object a line", field="answers",
-                              value=str(file))
+        raise ValidationError(
+            f"{file} holds no answers; write one JSON object a line", field="answers", value=str(file)
+        )
     ids = [i.id for i in items]
     repeated = next((i for i in ids if ids.count(i) > 1), None)
     if repeated is not None:
-        raise ValidationError(f"{file}: id {repeated!r} is used twice; give each answer its own id", field="id",
-                              value=repeated)
+        raise ValidationError(
+            f"{file}: id {repeated!r} is used twice; give each answer its own id", field="id", value=repeated
+        )
     return items
 
 
@@ -126,19 +131,24 @@ class AnswerGrader:
             return await self.resume(run_id)
         inputs = {"rubric": rubric.strip(), "answers": [a.to_dict() for a in answers]}
         rid = run_id or new_run_id("grades")
-        run = RunRecord(id=rid, workflow=WORKFLOW, title=f"{len(answers)} answers", inputs=inputs,
-                        max_usd=positive_usd(max_usd, "--budget"))
+        run = RunRecord(
+            id=rid,
+            workflow=WORKFLOW,
+            title=f"{len(answers)} answers",
+            inputs=inputs,
+            max_usd=positive_usd(max_usd, "--budget"),
+        )
         return await self._run(run)
 
     async def resume(self, run_id: str, *, max_usd: Any = None) -> GradeReport:
-        run = self.session.store.load(run_id, workflow=WORKFLOW)
+        run = self.session.store.load(run_id)
         if max_usd is not None:
             run.max_usd = positive_usd(max_usd, "--budget")
         return await self._run(run)
 
     async def _run(self, run: RunRecord) -> GradeReport:
         ids = [a["id"] for a in run.inputs["answers"]]
-        await run_steps(self.session, run, ids, lambda client, step: self._one(client, run, step), workflow=WORKFLOW)
+        await run_steps(self.session, run, ids, lambda client, step: self._one(client, run, step))
         return GradeReport(run)
 
     async def _one(self, client: Any, run: RunRecord, step: RunStep) -> TypedAnswer | None:
@@ -153,14 +163,24 @@ class AnswerGrader:
                 step.model = other.model
                 return None
         reference = f"\nReference answer:\n{item['reference']}\n" if item.get("reference") else ""
-        prompt = GRADE_PROMPT.format(rubric=run.inputs["rubric"], question=item["question"], reference=reference,
-                                     answer=item["answer"])
+        prompt = GRADE_PROMPT.format(
+            rubric=run.inputs["rubric"], question=item["question"], reference=reference, answer=item["answer"]
+        )
         meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=GRADING_TASK_TYPE, step=step.id, role="judge")
-        answer = await ask_typed(client, [Message.system(GRADE_SYSTEM), Message.user(prompt)], schema=GRADE_SCHEMA,
-                                 meta=meta, strategy="table", max_tokens=512)
+        answer = await ask_typed(
+            client,
+            [Message.system(GRADE_SYSTEM), Message.user(prompt)],
+            schema=GRADE_SCHEMA,
+            meta=meta,
+            strategy="table",
+            max_tokens=512,
+        )
         value = answer.value
-        step.output = {"score": float(value["score"]), "verdict": value.get("verdict"),
-                       "feedback": value["feedback"].strip()}
+        step.output = {
+            "score": float(value["score"]),
+            "verdict": value.get("verdict"),
+            "feedback": value["feedback"].strip(),
+        }
         return answer
 
     def close(self) -> None:

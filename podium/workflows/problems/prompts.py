@@ -10,11 +10,15 @@ GRADING_TASK_TYPE = "evaluation_grading"
 # Rows added to the task table when podium.yaml has none of these task types: generation on a budget tier,
 # grading by a stronger judge (``routing.judge_model`` when set). A row in podium.yaml replaces them.
 GENERATION_ROW: dict[str, Any] = {
-    "primary": "openai:gpt-4o-mini", "fallbacks": ["anthropic:claude-haiku-4-5"], "temperature": 0.9,
+    "primary": "openai:gpt-4o-mini",
+    "fallbacks": ["anthropic:claude-haiku-4-5"],
+    "temperature": 0.9,
     "cost_tier": "budget",
 }
 GRADING_ROW: dict[str, Any] = {
-    "primary": "openai:gpt-4o", "fallbacks": ["anthropic:claude-sonnet-4-5"], "temperature": 0.0,
+    "primary": "openai:gpt-4o",
+    "fallbacks": ["anthropic:claude-sonnet-4-5"],
+    "temperature": 0.0,
     "cost_tier": "balanced",
 }
 

@@ -98,14 +98,14 @@ def read_draft(job_path: Path) -> JobDraft:
     spec = load_project_file(job_path)
     if not spec.policy.rules:
         raise ValidationError(
-            f"{job_path} has no policy file; draft one with `podium project draft \"...\"`",
+            f'{job_path} has no policy file; draft one with `podium project draft "..."`',
             field="policy.file",
             value=str(job_path),
         )
     lines = job_path.read_text().splitlines()
-    intent = next((ln[len(_INTENT):] for ln in lines if ln.startswith(_INTENT)), spec.project.description)
-    refined = tuple(ln[len(_REFINED):] for ln in lines if ln.startswith(_REFINED))
-    rationale = "\n".join(ln[len(_RATIONALE):] for ln in lines if ln.startswith(_RATIONALE))
+    intent = next((ln[len(_INTENT) :] for ln in lines if ln.startswith(_INTENT)), spec.project.description)
+    refined = tuple(ln[len(_REFINED) :] for ln in lines if ln.startswith(_REFINED))
+    rationale = "\n".join(ln[len(_RATIONALE) :] for ln in lines if ln.startswith(_RATIONALE))
     return JobDraft(intent, spec, spec.policy.rules[0], rationale, refined)
 
 
@@ -115,15 +115,23 @@ def _job_dict(job: ProjectSpec) -> dict[str, Any]:
 
 
 def _policy_dict(policy: Policy) -> dict[str, Any]:
-    return policy.model_dump(mode="json", exclude_defaults=True) | {"name": policy.name,
-                                                                     "enforcement_mode": policy.enforcement_mode.value}
+    return policy.model_dump(mode="json", exclude_defaults=True) | {
+        "name": policy.name,
+        "enforcement_mode": policy.enforcement_mode.value,
+    }
 
 
 class JobDrafter:
     """Drafts and refines job specs with the orchestrator model (or ``model``)."""
 
-    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, model: str | None = None,
-                 **session_kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        session: WorkflowSession | None = None,
+        model: str | None = None,
+        **session_kwargs: Any,
+    ) -> None:
         self.session = session or WorkflowSession(config, **session_kwargs)
         self._owns_session = session is None
         self.model = model or self.session.config.orchestration.orchestrator.model
@@ -141,15 +149,28 @@ class JobDrafter:
         if not feedback or not feedback.strip():
             raise ValidationError("the refinement is empty; say what to change", field="refine", value=feedback)
         text = feedback.strip()
-        current = json.dumps({"project": _job_dict(draft.job)["project"], "budget": _job_dict(draft.job)["budget"],
-                              "policy": _policy_dict(draft.policy), "rationale": draft.rationale})
+        current = json.dumps(
+            {
+                "project": _job_dict(draft.job)["project"],
+                "budget": _job_dict(draft.job)["budget"],
+                "policy": _policy_dict(draft.policy),
+                "rationale": draft.rationale,
+            }
+        )
         messages = [Message.system(DRAFT_SYSTEM), Message.user(REFINE_PROMPT.format(feedback=text, current=current))]
         budget = stated_budget(text) or draft.job.budget.max_usd
         inputs = {"intent": draft.intent, "refine": text, "previous": draft.to_dict()}
         return await self._ask(messages, draft.intent, (*draft.refinements, text), budget, max_usd, inputs)
 
-    async def _ask(self, messages: list[Message], intent: str, refinements: tuple[str, ...],
-                   budget: Decimal | None, max_usd: Decimal, inputs: dict[str, Any]) -> JobDraft:
+    async def _ask(
+        self,
+        messages: list[Message],
+        intent: str,
+        refinements: tuple[str, ...],
+        budget: Decimal | None,
+        max_usd: Decimal,
+        inputs: dict[str, Any],
+    ) -> JobDraft:
         rid = new_run_id(WORKFLOW)
         run = RunRecord(id=rid, workflow=WORKFLOW, title=intent[:60], inputs=inputs, max_usd=max_usd)
         step = RunStep("refine" if refinements else "draft")
@@ -161,8 +182,9 @@ class JobDrafter:
 
         try:
             async with self.session.client(rid, max_usd) as client:
-                answer = await ask_typed(client, messages, schema=DRAFT_SCHEMA, meta=meta, model=self.model,
-                                         check=check, max_tokens=2048)
+                answer = await ask_typed(
+                    client, messages, schema=DRAFT_SCHEMA, meta=meta, model=self.model, check=check, max_tokens=2048
+                )
         except InvalidModelOutputError as exc:
             step.status, step.error, step.cost_usd, step.tokens = FAILED, str(exc), exc.cost_usd, exc.tokens
             run.status, run.stop_reason = FAILED, str(exc)
@@ -175,7 +197,12 @@ class JobDrafter:
             raise
         job, policy, rationale = answer.value
         out = JobDraft(intent, job, policy, rationale, refinements, answer.model, answer.cost_usd, rid)
-        step.model, step.cost_usd, step.tokens, step.attempts = answer.model, answer.cost_usd, answer.tokens, answer.attempts
+        step.model, step.cost_usd, step.tokens, step.attempts = (
+            answer.model,
+            answer.cost_usd,
+            answer.tokens,
+            answer.attempts,
+        )
         step.output = out.to_dict()
         step.prompts = answer.exchanges if self.session.log_prompts else None
         run.status, run.result = COMPLETED, out.to_dict()

@@ -15,10 +15,12 @@ may serve it. Reply with JSON only, no prose, in exactly this shape:
 "policy": {"name": "short-name", "enforcement_mode": "hard", "allowed_regions": ["eu"], "allowed_providers": null, \
 "denied_providers": [], "allow_training_on_output": false, "max_cost_per_task_usd": null, "min_quality_tier": null}, \
 "rationale": "Two to four sentences: how each part of the intent became a setting."}
-Rules: a budget the user states is max_usd exactly; otherwise choose a small one. Regions are lower case \
-(eu, us, global, cn, local). Use null for a rule the intent does not ask for. min_quality_tier is null or one of \
-%s. Data-protection wording (EU data, GDPR) means allowed_regions and allow_training_on_output false; a hard \
-enforcement_mode unless the user asks for warnings only.""" % ", ".join(QUALITY_TIERS)
+""" + (
+    "Rules: a budget the user states is max_usd exactly; otherwise choose a small one. Regions are lower case "
+    "(eu, us, global, cn, local). Use null for a rule the intent does not ask for. min_quality_tier is null or one "
+    f"of {', '.join(QUALITY_TIERS)}. Data-protection wording (EU data, GDPR) means allowed_regions and "
+    "allow_training_on_output false; a hard enforcement_mode unless the user asks for warnings only."
+)
 
 REFINE_PROMPT = """Revise this job and policy as the user asks, keeping everything they did not mention. \
 Reply with the complete revised JSON in the same shape.

@@ -182,9 +182,7 @@ class ProjectOrchestrator:
             candidates = check_rules(policy, models, planner if needs_plan else None).candidates
             models = [client.catalog.get(m) for m in candidates or ()]
         reviewers = tuple(m.id for m in models) if reviewing else self.settings.review_candidates
-        return replace(
-            self.settings, orchestrator_model=planner.id, candidates=candidates, review_candidates=reviewers
-        )
+        return replace(self.settings, orchestrator_model=planner.id, candidates=candidates, review_candidates=reviewers)
 
 
 def _with_rules(config: Any, rules: tuple[Any, ...]) -> Any:

@@ -50,7 +50,9 @@ def routing_candidates(
     return PolicyDecision(chosen)
 
 
-def reachable_models(*, config: Any, catalog: Any, env: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK) -> list[Any]:
+def reachable_models(
+    *, config: Any, catalog: Any, env: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK
+) -> list[Any]:
     """The configured candidates, else every current remote model whose provider has a key."""
     if config.routing.candidates is not None:
         return [catalog.get(m) for m in config.routing.candidates]

@@ -134,7 +134,7 @@ def merge_telemetry(outcomes: list[AgentOutcome]) -> dict[str, Any]:
     models: dict[str, int] = {}
     tokens = tasks = done = 0
     for o in outcomes:
-        for t in (o.state.tasks.values() if o.state is not None else ()):
+        for t in o.state.tasks.values() if o.state is not None else ():
             tasks += 1
             done += t.status == DONE
             tokens += t.tokens
@@ -211,8 +211,13 @@ class AgentPool:
             raise ValidationError("an agent pool needs at least two agents; add_agent() more", field="agents")
         pid = pool_id or new_project_id(spec.title)
         out = Path(output_dir).expanduser().resolve()
-        run = RunRecord(id=pid, workflow=WORKFLOW, title=spec.title, max_usd=spec.budget.max_usd,
-                        inputs={"agents": [a.to_dict() for a in self.agents], "output_dir": str(out)})
+        run = RunRecord(
+            id=pid,
+            workflow=WORKFLOW,
+            title=spec.title,
+            max_usd=spec.budget.max_usd,
+            inputs={"agents": [a.to_dict() for a in self.agents], "output_dir": str(out)},
+        )
         self.runs.save(run)
         return await self._run_all(run, spec, out, max_usd=None)
 
@@ -259,12 +264,20 @@ class AgentPool:
         base = self._base
         config = base.config
         if agent.selection is not None:
-            config = config.model_copy(update={"routing": config.routing.model_copy(update={"selection": agent.selection})})
+            config = config.model_copy(
+                update={"routing": config.routing.model_copy(update={"selection": agent.selection})}
+            )
         config = with_team_budget(config, pool_id, max_usd)
         settings = replace(base.settings, strategy=agent.strategy or base.settings.strategy, team=pool_id)
         return ProjectOrchestrator(
-            config, env=base.env, home=base.home, http_client=base.http_client, clock=base.clock,
-            telemetry=base.telemetry, store=store, settings=settings,
+            config,
+            env=base.env,
+            home=base.home,
+            http_client=base.http_client,
+            clock=base.clock,
+            telemetry=base.telemetry,
+            store=store,
+            settings=settings,
         )
 
     def add_hook(self, event: Any, fn: Any) -> Any:

@@ -173,7 +173,9 @@ def _text(item: Mapping[str, Any], key: str, where: str, default: str | None = N
 def _flag(item: Mapping[str, Any], key: str, where: str) -> bool:
     value = item.get(key, False)
     if not isinstance(value, bool):
-        raise PlanError(f"{where}.{key} must be true or false", field=f"{where}.{key}", value=value, valid=[True, False])
+        raise PlanError(
+            f"{where}.{key} must be true or false", field=f"{where}.{key}", value=value, valid=[True, False]
+        )
     return value
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from podium.core.errors import ValidationError
 
-# Use-case levels (seed 001's vocabulary) from the most complex function and the number of things to test.
+# Use-case levels (the orchestration config's use_cases vocabulary), from the most complex function and the number
+# of things to test.
 LEVELS: tuple[str, ...] = ("simple", "moderate", "complex", "expert")
 _MAX_BRANCHES_BY_LEVEL = (3, 7, 15)  # cyclomatic complexity of the hardest function
 _MAX_TARGETS_BY_LEVEL = (5, 15, 40)  # public functions and methods

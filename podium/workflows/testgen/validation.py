@@ -205,5 +205,5 @@ def _listed(what: str, names: list[str]) -> str:
 
 
 def default_test_path(source: Path) -> Path:
-    """``calc.py`` -> ``calc_test.py`` next to it (seed 000's naming; pytest collects ``*_test.py``)."""
+    """``calc.py`` -> ``calc_test.py`` next to it (pytest collects ``*_test.py``)."""
     return source.with_name(f"{source.stem}_test.py")
