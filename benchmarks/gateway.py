@@ -1,4 +1,4 @@
-"""Time and CPU the gateway adds to a call (`podium serve` in its own process, a fake upstream on loopback).
+"""Time and CPU the gateway adds to a call (`podium serve` and a fake upstream, each in its own process).
 
     python benchmarks/gateway.py [--requests 400] [--concurrency 1,10,50] [--workers 1] [--compare litellm]
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -30,12 +32,11 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from podium.core.types import Usage
 from podium.server.keys import sha256_hex
-from podium.testing import FakeUpstream, serve
 
 KEY = "sk-bench-0123456789"
 CLIENT_KEY = "sk-podium-bench-client"
+LITELLM_KEY = "sk-litellm-bench-5f0c8e2a9d4b7c1e3f6a8b0d2c4e6f81"  # its master key (it refuses to start without)
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -77,6 +78,36 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], path: str = "/health
     raise SystemExit("the server did not start within 60 s")
 
 
+_UPSTREAM = """
+import sys, uvicorn
+from podium.core.types import Usage
+from podium.testing import FakeUpstream
+fake = FakeUpstream(api_key=sys.argv[2])
+fake.script("gpt-4o-mini", text="Paris is the capital of France.", usage=Usage(14, 8))
+uvicorn.run(fake.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False, **FAST)
+"""
+
+
+def _start_upstream() -> tuple[Any, str]:
+    """The fake upstream in its own process, so it does not share a GIL with the load generator."""
+    from podium.cli.serve import _fast_server_options
+
+    port = _free_port()
+    code = f"FAST = {_fast_server_options()!r}\n" + _UPSTREAM
+    proc = subprocess.Popen([sys.executable, "-c", code, str(port), KEY], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(base + "/v1/chat/completions", timeout=2)
+            return proc, base
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the fake upstream did not start")
+
+
 def _start_podium(upstream_url: str, workdir: Path, *, ledger: bool, workers: int, mode: str) -> tuple[Any, str]:
     config = {
         "providers": {"openai": {"base_url": upstream_url + "/v1"}},
@@ -103,8 +134,8 @@ def _start_podium(upstream_url: str, workdir: Path, *, ledger: bool, workers: in
     return proc, base
 
 
-def _start_litellm(upstream_url: str, workdir: Path) -> tuple[Any, str] | None:
-    exe = shutil.which("litellm")
+def _start_litellm(upstream_url: str, workdir: Path, exe: str | None) -> tuple[Any, str] | None:
+    exe = exe or shutil.which("litellm")
     if exe is None:
         return None
     config = {
@@ -120,7 +151,8 @@ def _start_litellm(upstream_url: str, workdir: Path) -> tuple[Any, str] | None:
     port = _free_port()
     proc = subprocess.Popen(
         [exe, "--config", str(path), "--port", str(port)],
-        env={**os.environ, "LITELLM_LOG": "ERROR"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_MASTER_KEY": LITELLM_KEY},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     _wait_healthy(base, proc, "/health/liveliness")
@@ -138,26 +170,49 @@ class Row:
 
 
 async def _load(url: str, model: str, key: str, n: int, concurrency: int) -> tuple[float, list[float]]:
-    body = {"model": model, "messages": MESSAGES}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    """``n`` requests over ``concurrency`` keep-alive connections, from a minimal HTTP/1.1 client: the load
+    generator shares the machine, so it must cost far less CPU per request than what it measures."""
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps({"model": model, "messages": MESSAGES}).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}:{port}\r\nauthorization: Bearer {key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode()
+    request = head + body
     samples: list[float] = []
-    async with httpx.AsyncClient(headers={"authorization": f"Bearer {key}"}, limits=limits, timeout=60) as http:
-        for _ in range(min(n, 20)):  # warm up connections and caches
-            (await http.post(url + "/v1/chat/completions", json=body)).raise_for_status()
-        left = n
+    left = n
 
-        async def worker() -> None:
-            nonlocal left
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(request)
+        status = await reader.readuntil(b"\r\n")
+        headers = await reader.readuntil(b"\r\n\r\n")
+        if b" 200 " not in status:
+            raise SystemExit(f"request failed: {status.decode().strip()}")
+        length = int(headers.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+
+    async def worker(warmup: int) -> None:
+        nonlocal left
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for _ in range(warmup):
+                await one(reader, writer)
+            await started.wait()
             while left > 0:
                 left -= 1
-                start = time.perf_counter()
-                (await http.post(url + "/v1/chat/completions", json=body)).raise_for_status()
-                samples.append((time.perf_counter() - start) * 1000.0)
+                t0 = time.perf_counter()
+                await one(reader, writer)
+                samples.append((time.perf_counter() - t0) * 1000.0)
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return elapsed, samples
+    started = asyncio.Event()
+    tasks = [asyncio.create_task(worker(2)) for _ in range(concurrency)]
+    await asyncio.sleep(0.2)  # let every connection warm up
+    t_start = time.perf_counter()
+    started.set()
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - t_start, samples
 
 
 def _measure(name: str, url: str, model: str, key: str, pid: int | None, n: int, concurrency: int) -> Row:
@@ -176,15 +231,17 @@ def main() -> None:
     parser.add_argument("--ledger-mode", default="shared", choices=["shared", "process"])
     parser.add_argument("--no-ledger-off", action="store_true", help="skip the ledger-off rows")
     parser.add_argument("--compare", action="append", default=[], choices=["litellm"])
+    parser.add_argument("--litellm-cmd", help="the litellm executable (default: litellm on PATH)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
-    fake = FakeUpstream(api_key=KEY)
-    fake.script("gpt-4o-mini", text="Paris is the capital of France.", usage=Usage(14, 8))
     rows: list[Row] = []
     notes: list[str] = []
-    with serve(fake.app) as upstream_url, tempfile.TemporaryDirectory() as tmp:
+    upstream, upstream_url = _start_upstream()
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        stack.callback(upstream.wait, 30)
+        stack.callback(upstream.terminate)
         for c in levels:
-            rows.append(_measure("upstream direct", upstream_url, "gpt-4o-mini", KEY, None, args.requests, c))
+            rows.append(_measure("upstream direct", upstream_url, "gpt-4o-mini", KEY, upstream.pid, args.requests, c))
         setups = [("podium, ledger on", True)] + ([] if args.no_ledger_off else [("podium, ledger off", False)])
         for label, ledger in setups:
             work = Path(tmp) / label.replace(" ", "_").replace(",", "")
@@ -198,19 +255,21 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=30)
         if "litellm" in args.compare:
-            started = _start_litellm(upstream_url, Path(tmp))
+            started = _start_litellm(upstream_url, Path(tmp), args.litellm_cmd)
             if started is None:
                 notes.append("litellm: not installed (pip install 'litellm[proxy]'), row skipped")
             else:
                 proc, base = started
                 try:
                     for c in levels:
-                        rows.append(_measure("litellm proxy", base, "gpt-4o-mini", KEY, proc.pid, args.requests, c))
+                        rows.append(
+                            _measure("litellm proxy", base, "gpt-4o-mini", LITELLM_KEY, proc.pid, args.requests, c)
+                        )
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)
     direct = {r.concurrency: r for r in rows if r.name == "upstream direct"}
-    table = Table(title=f"gateway under load: {args.requests} requests per row, fake upstream on loopback")
+    table = Table(title=f"gateway under load: {args.requests} requests per row, fake upstream in its own process")
     for col in ("path", "conc.", "req/s", "p50 ms", "p95 ms", "added p50 ms", "server CPU ms/req"):
         table.add_column(col, justify="left" if col == "path" else "right")
     for r in rows:

@@ -179,7 +179,8 @@ def test_default_config_file_round_trips_to_the_defaults(tmp_path: Path) -> None
     loaded = load_config(written, env={}, cwd=tmp_path, home=tmp_path)
     assert loaded.path == written
     assert loaded.config == PodiumConfig()
-    assert loaded.sources["orchestration.quality_threshold"] == "file"
+    # The threshold is left commented out: a written file does not change routing until the user sets it.
+    assert loaded.sources["orchestration.quality_threshold"] == "default"
     assert "# Executors" in written.read_text()  # commented, as the seed's example is
     assert "use_cases: [moderate, complex]" in written.read_text()
 

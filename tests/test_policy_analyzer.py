@@ -156,7 +156,7 @@ def test_cli_explain_says_which_policies_deny_and_why(tmp_path) -> None:
     path = tmp_path / "policies.yaml"
     path.write_text(SEED_YAML)
     result = runner.invoke(app, ["policy", "explain", "openai:gpt-4o-mini", "--team", "eng", "--file", str(path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # denied: a script can tell from the exit code
     lines = result.output.splitlines()
     assert lines[0] == "openai:gpt-4o-mini: DENIED"
     assert "allows  gdpr (global, hard)" in result.output and "denies  eu_only (team eng, hard)" in result.output

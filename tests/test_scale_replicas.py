@@ -150,3 +150,23 @@ def _kill_mid_load(gate: Gate, a, b, key: str, url: str) -> None:  # type: ignor
         assert Decimal(reserved) == 0
     finally:
         engine.dispose()
+
+
+def test_response_cache_in_redis_is_shared_by_replicas(tmp_path: Path, redis_ok: None) -> None:  # noqa: F811
+    fake = FakeUpstream(api_key="sk-upstream-0123456789")
+    fake.script(WIRE_MODEL, text="Paris.", usage=USAGE)
+    key = unique("cache")
+    prompt = [{"role": "user", "content": f"What is the capital of France? ({key})"}]
+    with serve(fake.app) as upstream_url:
+        config = gateway_config(upstream_url, ledger_url=None, keys=[key_entry(key)],
+                                resilience={"cache": {"enabled": True, "url": REDIS_URL, "ttl_s": 120}})  # fmt: skip
+        a, b = start_replicas(tmp_path, [config, config])
+        try:
+            first = post(a.base_url, key, messages=prompt)
+            second = post(b.base_url, key, messages=prompt)
+        finally:
+            a.stop()
+            b.stop()
+    assert first.status_code == second.status_code == 200
+    assert first.json()["choices"][0]["message"]["content"] == second.json()["choices"][0]["message"]["content"]
+    assert fake.count(WIRE_MODEL) == 1  # the second replica answered from the first one's cache entry

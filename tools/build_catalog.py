@@ -323,10 +323,10 @@ add("openrouter:openai/gpt-4o", via_or("gpt-4o"), caps={"code", "math", "vision"
     **OR)
 add("openrouter:anthropic/claude-3-haiku", via_or("vercel_ai_gateway/anthropic/claude-3-haiku"),
     caps={"vision", "tools", "json", "fast", "long-context"}, tier="basic",
-    aliases=["anthropic/claude-3-haiku-20240307"], **OR)
+    aliases=["anthropic/claude-3-haiku-20240307", "openrouter:anthropic/claude-3-haiku-20240307"], **OR)
 add("openrouter:anthropic/claude-3-opus", via_or("anthropic.claude-3-opus-20240229-v1:0"),
     caps={"code", "math", "vision", "tools", "json", "long-context"}, tier="advanced",
-    aliases=["anthropic/claude-3-opus-20240229"], **OR)
+    aliases=["anthropic/claude-3-opus-20240229", "openrouter:anthropic/claude-3-opus-20240229"], **OR)
 add("openrouter:anthropic/claude-sonnet-4.5", via_or("claude-sonnet-4-5-20250929"),
     caps={"code", "math", "reasoning", "vision", "tools", "json", "long-context"}, tier="frontier", **OR)
 add("openrouter:google/gemini-2.5-pro", via_or("gemini/gemini-2.5-pro"),

@@ -132,7 +132,7 @@ def list_projects(as_json: Annotated[bool, typer.Option("--json", help="One JSON
     for r in rows:
         table.add_row(
             escape(r["title"]),
-            r["status"],
+            _styled_status(r["status"]),
             f"{r['tasks_done']}/{r['tasks_total']}",
             fmt_usd(Decimal(r["spent_usd"]), 4),
             fmt_usd(Decimal(r["max_usd"]), 2),
@@ -228,6 +228,10 @@ def _finish(orch: Any, start: Any, as_json: bool) -> None:
         typer.echo(json.dumps(state.to_dict()))
     else:
         _render_state(state)
+    if state.status == "completed_unverified":
+        typer.secho(f"project {state.id} is completed_unverified: every task is done but {state.stop_reason}; "
+                    "install the missing tool to check it", err=True, fg="yellow")
+        raise typer.Exit(EXIT_INCOMPLETE)
     if state.status != "completed":
         command = f"podium project resume {state.id}"
         if state.stop_reason and state.stop_reason.startswith("budget"):
@@ -310,7 +314,7 @@ def _render_state(state: Any) -> None:
 
     console = Console()
     console.print(
-        f"[bold]{escape(state.title)}[/] ({escape(state.id)}) · {state.status}"
+        f"[bold]{escape(state.title)}[/] ({escape(state.id)}) · {_styled_status(state.status)}"
         + (f" ({escape(state.stop_reason)})" if state.stop_reason else "")
         + f" · spent {fmt_usd(state.spent_usd, 4)} of {fmt_usd(state.budget_usd, 2)} · output {state.output_dir}",
         highlight=False,
@@ -338,6 +342,13 @@ def _render_state(state: Any) -> None:
 
 
 _CHECK_STYLE = {"passed": "green", "failed": "red", "skipped": "yellow", "unchecked": "dim"}
+_STATUS_STYLE = {"completed": "green", "completed_unverified": "yellow", "failed": "red", "paused": "yellow"}
+
+
+def _styled_status(status: str) -> str:
+    """A project status in its colour: completed_unverified stands out from completed."""
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else status
 
 
 def _checks_summary(checks: Any) -> str:

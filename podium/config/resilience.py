@@ -62,7 +62,11 @@ class CacheSettings(_Frozen):
     """Exact-match response cache. Off unless enabled: identical prompts then return the stored answer for $0."""
 
     enabled: bool = False
-    url: str | None = Field(default=None, description="sqlite:///path or a file path; default $PODIUM_HOME/cache.db")
+    url: str | None = Field(
+        default=None,
+        description="sqlite:///path or a file path (default $PODIUM_HOME/cache.db); redis://host:port/db to share "
+        "one cache across replicas",
+    )
     ttl_s: float | None = Field(default=86400.0, gt=0, description="seconds an answer stays valid; None = forever")
     single_flight: bool = Field(default=True, description="concurrent identical requests share one upstream call")
     stream_chunk_chars: int = Field(default=64, ge=1, description="size of the chunks a cached answer is streamed in")
@@ -70,12 +74,13 @@ class CacheSettings(_Frozen):
     @field_validator("url")
     @classmethod
     def _sqlite_only(cls, value: str | None) -> str | None:
-        if value is not None and "://" in value and not value.startswith("sqlite:///"):
+        if value is not None and "://" in value and not value.startswith(("sqlite:///", "redis://", "rediss://")):
             raise ConfigError(
-                f"cache.url {value!r} is not supported; use sqlite:///path/to/cache.db or a plain file path",
+                f"cache.url {value!r} is not supported; use sqlite:///path/to/cache.db, a plain file path, "
+                "or redis://host:port/db",
                 field="cache.url",
                 value=value,
-                valid="sqlite:///<path>",
+                valid="sqlite:///<path> | redis://<host>:<port>/<db>",
             )
         return value
 

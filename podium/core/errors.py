@@ -32,6 +32,22 @@ class ConfigError(ValidationError):
     """A configuration file or environment override is invalid."""
 
 
+class ContextWindowError(ValidationError):
+    """The prompt does not fit the model's context window; nothing was sent."""
+
+    def __init__(self, model: str, tokens: int, window: int) -> None:
+        super().__init__(
+            f"the prompt is about {tokens:,} tokens (estimated) but {model}'s context window is {window:,} tokens; "
+            "shorten the prompt or choose a model with a larger window (`podium models` lists them)",
+            field="prompt",
+            value=tokens,
+            valid=f"at most {window} tokens for {model}",
+        )
+        self.model = model
+        self.tokens = tokens
+        self.window = window
+
+
 class UnknownModelError(PodiumError, LookupError):
     def __init__(self, model: str, suggestions: list[str] | None = None) -> None:
         hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
@@ -160,10 +176,12 @@ class BudgetExceededError(PodiumError):
 
     def __init__(self, *, scope: str, limit: Decimal, spent: Decimal, reserved: Decimal, requested: Decimal) -> None:
         name, period = budget_name(scope)
-        used = "" if scope == "call" else f"${spent} spent and ${reserved} held for calls in flight, and "
-        need = f"this call could cost up to ${requested}" if requested else "nothing is left for this call"
+        used = "" if scope == "call" else (
+            f"{plain_usd(spent)} spent and {plain_usd(reserved)} held for calls in flight, and "
+        )
+        need = f"this call could cost up to {plain_usd(requested)}" if requested else "nothing is left for this call"
         super().__init__(
-            f"{name} (${limit}{period}) would be exceeded: {used}{need}; raise the limit or lower max_tokens",
+            f"{name} ({plain_usd(limit)}{period}) would be exceeded: {used}{need}; raise the limit or lower max_tokens",
             scope=scope,
             limit=limit,
             spent=spent,
@@ -175,6 +193,19 @@ class BudgetExceededError(PodiumError):
         self.spent = spent
         self.reserved = reserved
         self.requested = requested
+
+
+def plain_usd(amount: Decimal | int | str) -> str:
+    """A USD amount as people write it: ``$0.0000001`` (never ``$1E-7``), ``$0.50``, ``$25``."""
+    d = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    if not d.is_finite():
+        return f"${d}"
+    text = format(d, "f")
+    if "." in text:
+        whole, frac = text.split(".")
+        frac = frac.rstrip("0")
+        text = whole if not frac else f"{whole}.{frac.ljust(2, '0')}"
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
 
 
 def budget_name(scope: str) -> tuple[str, str]:

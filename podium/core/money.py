@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from podium.core.errors import ValidationError
+from podium.core.errors import ValidationError, plain_usd
+
+__all__ = ["MILLION", "ZERO", "fmt_usd", "per_million", "plain_usd", "token_cost", "usd"]
 
 ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)

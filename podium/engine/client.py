@@ -8,12 +8,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import AllAttemptsFailedError, ConfigError, MissingAPIKeyError, ProviderError
+from podium.core.errors import (
+    AllAttemptsFailedError,
+    ConfigError,
+    ContextWindowError,
+    MissingAPIKeyError,
+    ProviderError,
+)
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
+from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk
-from podium.engine.candidates import CandidateResolver
+from podium.engine.candidates import CandidateList, CandidateResolver
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
@@ -225,6 +232,8 @@ class Podium:
             self._resolver = CandidateResolver(self.catalog, self._providers, settings, router=self.router,
                                                policies_for=self._policy_set)
         resolved = self._resolver.resolve(request, meta, candidates)
+        if resolved is not None:  # a routed prompt goes only to models whose window holds it
+            resolved = _fitting(self.catalog, resolved, request)
         return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=resolved)
 
     def _routing_settings(self) -> Any:
@@ -271,13 +280,17 @@ class Podium:
         *,
         fallback: bool = True,
     ) -> Completion:
+        tokens = estimate_request_tokens(request)
+        if tokens > spec.context_window:  # refused before sending: an upstream would fail or truncate it
+            raise ContextWindowError(spec.id, tokens, spec.context_window)
         policies = self._policy_set(meta)
         warnings = policies.check(spec, request) if policies else []  # raises before anything is sent
 
         def usable(m: ModelSpec) -> bool:
             """A fallback must be reachable, enabled, allowed by policy and by the caller (a key's allow-list)."""
             return (
-                self._providers.can_serve(m)
+                tokens <= m.context_window
+                and self._providers.can_serve(m)
                 and (not policies or policies.allows(m, request))
                 and (meta.model_allowed is None or meta.model_allowed(m.id))
             )
@@ -300,6 +313,8 @@ class Podium:
                 clock=self._clock,
                 emit=emit,
             )
+            if self._providers.replay:
+                self._providers.for_model(current)  # replay loads its data when built: outside the call's timing
             try:
                 completion = await self._handler(ctx)
             except (ProviderError, MissingAPIKeyError) as exc:
@@ -344,6 +359,20 @@ class Podium:
     def _warn(self, violations: Sequence[Violation]) -> None:
         for v in violations:
             self._emit(Event(EventType.POLICY_WARNING, v.to_dict()))
+
+
+def _fitting(catalog: Any, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
+    """The candidates whose context window holds the prompt; all of them unchanged when each does."""
+    tokens = estimate_request_tokens(request)
+    specs = [catalog.get(c) for c in candidates]
+    if all(tokens <= s.context_window for s in specs):
+        return candidates
+    kept = [c for c, s in zip(candidates, specs, strict=True) if tokens <= s.context_window]
+    if not kept:
+        widest = max(specs, key=lambda s: s.context_window)
+        raise ContextWindowError(widest.id, tokens, widest.context_window)
+    reasons = (*getattr(candidates, "narrowed_by", ()), "candidates narrowed to models whose context window holds the prompt")
+    return CandidateList(kept, reasons)
 
 
 def _as_request(request: ChatRequest | str) -> ChatRequest:

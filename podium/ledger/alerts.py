@@ -29,6 +29,15 @@ class BudgetAlerts:
         mode = "hard" if hard else "soft"
         self.event(EventType.BUDGET_EXCEEDED, scope, limit, totals, requested, mode=mode, admitted=not hard)
 
+    def due(self, budgets: Iterable[tuple[Budget, UsageKey]], totals: Mapping[UsageKey, Totals]) -> bool:
+        """Would ``thresholds`` alert? Read-only, so the writer thread may ask before waking the event loop."""
+        for budget, key in budgets:
+            t = totals.get(key)
+            if t is not None and budget.limit_usd > 0 and (budget, key) not in self._alerted:
+                if t.spent >= budget.alert_threshold * budget.limit_usd:
+                    return True
+        return False
+
     def thresholds(self, budgets: Iterable[tuple[Budget, UsageKey]], totals: Mapping[UsageKey, Totals]) -> None:
         """Warn once per budget and key when settled spend reaches its alert threshold."""
         for budget, key in budgets:

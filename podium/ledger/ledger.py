@@ -365,6 +365,8 @@ class Ledger:
             def done(f: Future[Any]) -> None:
                 if f.cancelled() or f.exception() is not None or loop is None or not hold.budgets:
                     return
+                if not self.alerts.due(hold.budgets, f.result()):
+                    return  # nothing to alert: spare the event loop a cross-thread wake-up per call
                 try:
                     loop.call_soon_threadsafe(self.alerts.thresholds, hold.budgets, f.result())
                 except RuntimeError:  # the loop has closed since (a script ending): no one is left to alert

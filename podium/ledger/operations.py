@@ -19,8 +19,9 @@ from sqlalchemy.engine import Connection
 
 from podium.core.money import ZERO
 from podium.ledger.budgets import SCOPE_FIELDS, Budget, UsageKey
+from podium.ledger.fastsql import FastStatement
 from podium.ledger.rows import PENDING, RECOVERED
-from podium.ledger.schema import budget_usage, calls, leases
+from podium.ledger.schema import DecimalText, budget_usage, calls, leases
 from podium.ledger.writer import Tx
 
 
@@ -73,6 +74,13 @@ _ROW_MATCH = sa.and_(_C.request_id == sa.bindparam("r_id"), _C.attempt == sa.bin
 # Finalizing matches only a pending row, so a row already final (settled, recovered) is never charged twice.
 _FINALIZE_ROW = calls.update().where(_ROW_MATCH, _C.status == PENDING).returning(_C.reserved_usd, _C.budget_keys)
 _INSERT_ROW = calls.insert()
+# The statements every call runs, executed on the cursor (fastsql.py); the same SQL, a tenth of the overhead.
+_FAST_SELECT_TOTALS = FastStatement(_SELECT_TOTALS, (DecimalText(), DecimalText()))
+_FAST_UPDATE_TOTALS = FastStatement(_UPDATE_TOTALS)
+_FAST_FINALIZE_ROW = FastStatement(_FINALIZE_ROW, (DecimalText(), sa.Text()))
+_FAST_INSERT_ROW = FastStatement(_INSERT_ROW)
+_TOTAL_COLUMNS = ("reserved_usd", "spent_usd")
+_ROW_DEFAULTS = {c.key: c.default.arg for c in calls.columns if c.default is not None and c.default.is_scalar}
 _TOTALS = "totals"  # Tx.cache key: {UsageKey: Totals} read in this transaction
 _DIRTY = "totals_dirty"
 _NEW_ROWS = "new_rows"  # Tx.cache key: rows to insert at commit, in one executemany
@@ -101,9 +109,10 @@ def queued_rows(tx: Tx) -> list[dict[str, Any]]:
 def _insert_rows(tx: Tx) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in tx.cache[_NEW_ROWS]:  # grouped by column set, as executemany needs
+        row = {**_ROW_DEFAULTS, **row}  # the cursor path applies no Python-side column defaults itself
         groups.setdefault(tuple(row), []).append(row)
-    for rows in groups.values():
-        tx.conn.execute(_INSERT_ROW, rows)
+    for columns, rows in groups.items():
+        _FAST_INSERT_ROW.run_many(tx.conn, rows, columns)
 
 
 def _key_params(key: UsageKey) -> dict[str, str]:
@@ -131,7 +140,8 @@ def load_totals(tx: Tx, key: UsageKey) -> Totals:
     if key in cache:
         return cache[key]
     params = _key_params(key)
-    row = tx.conn.execute(_SELECT_TOTALS, params).first()
+    found = _FAST_SELECT_TOTALS.run(tx.conn, params)
+    row = found[0] if found else None
     if row is None:
         spent = _initial_spend(tx.conn, key)
         ins = _insert(tx.conn)(budget_usage).values(
@@ -153,7 +163,8 @@ def _write_totals(tx: Tx) -> None:
     cache: dict[UsageKey, Totals] = tx.cache[_TOTALS]
     for key in sorted(tx.cache.get(_DIRTY, ())):
         t = cache[key]
-        tx.conn.execute(_UPDATE_TOTALS, {**_key_params(key), "spent_usd": t.spent, "reserved_usd": t.reserved})
+        params = {**_key_params(key), "spent_usd": t.spent, "reserved_usd": t.reserved}
+        _FAST_UPDATE_TOTALS.run(tx.conn, params, _TOTAL_COLUMNS)
 
 
 def check(budgets: Sequence[tuple[Budget, UsageKey]], totals: dict[UsageKey, Totals], requested: Decimal) -> Admission:
@@ -201,9 +212,10 @@ def settle(
             return {}
         queued.update(values)
         return _move(tx, queued["reserved_usd"], queued["budget_keys"], cost or ZERO)
-    row = tx.conn.execute(_FINALIZE_ROW, {**values, "r_id": request_id, "r_attempt": attempt}).first()
-    if row is None:
+    found = _FAST_FINALIZE_ROW.run(tx.conn, {**values, "r_id": request_id, "r_attempt": attempt}, tuple(sorted(values)))
+    if not found:
         return {}
+    row = found[0]
     return _move(tx, row[0], row[1], cost or ZERO)
 
 

@@ -195,15 +195,37 @@ def read_recorded(path: str | Path, *, catalog: ModelLookup | None = None) -> li
     path = Path(path)
     header, rows = _read_rows(path)
     resolver = ModelNameResolver(catalog if catalog is not None else default_catalog(), source=str(path))
+    return parse_rows(path, header, rows, resolver)
+
+
+def model_columns(path: Path, header: list[str]) -> list[str]:
+    """The model columns of a recorded file's header (whichever format it is in)."""
+    for columns in (_routerbench_models(header)[0], _routellm_models(header)[0], _outcome_models(header)):
+        if columns:
+            return columns
+    _unknown_format(path, header)
+    return []
+
+
+def parse_rows(
+    path: Path, header: list[str], rows: Iterable[dict[str, str]], resolver: ModelNameResolver, *, first_row: int = 2
+) -> list[EvalRecord]:
+    """Records from rows of one file; ``first_row`` is the first row's number (2: the one after the header)."""
     routerbench = _routerbench_models(header)
     if routerbench[0]:
-        return _parse_routerbench(path, rows, routerbench[0], resolver)
+        return _parse_routerbench(path, rows, routerbench[0], resolver, first_row=first_row)
     routellm = _routellm_models(header)
     if routellm[0]:
-        return _parse_routellm(path, rows, routellm[0], resolver)
+        return _parse_routellm(path, rows, routellm[0], resolver, first_row=first_row)
     outcome_models = _outcome_models(header)
     if outcome_models:
         return _parse_outcomes(path, rows, outcome_models, resolver)
+    _unknown_format(path, header)
+    return []
+
+
+def _unknown_format(path: Path, header: list[str]) -> None:
+    routerbench, routellm = _routerbench_models(header), _routellm_models(header)
     raise ValidationError(
         f"{path} is neither a RouterBench file (missing columns: {', '.join(routerbench[1])}) "
         f"nor a RouteLLM file (missing columns: {', '.join(routellm[1])}) nor an outcomes file (prompt plus model "
@@ -338,10 +360,10 @@ def _cost(path: Path, row_no: int, column: str, cell: str) -> Decimal | None:
 
 
 def _parse_routerbench(
-    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver
+    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver, *, first_row: int = 2
 ) -> list[EvalRecord]:
     records: list[EvalRecord] = []
-    for row_no, row in enumerate(rows, start=2):
+    for row_no, row in enumerate(rows, start=first_row):
         prompt = _text(row["prompt"])
         outcomes: dict[str, Outcome] = {}
         for name in models:
@@ -356,11 +378,11 @@ def _parse_routerbench(
 
 
 def _parse_routellm(
-    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver
+    path: Path, rows: Iterable[dict[str, str]], models: list[str], resolver: ModelNameResolver, *, first_row: int = 2
 ) -> list[EvalRecord]:
     eval_name = _eval_name_from_file(path)
     records: list[EvalRecord] = []
-    for row_no, row in enumerate(rows, start=2):
+    for row_no, row in enumerate(rows, start=first_row):
         prompt = row["prompt"]
         outcomes: dict[str, Outcome] = {}
         for name in models:

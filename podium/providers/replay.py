@@ -20,6 +20,7 @@ from podium.providers.recorded_data import (
     normalize_prompt,
     read_recorded,
 )
+from podium.providers.recorded_index import PromptIndex, bundled_prompt_index
 
 _STREAM_CHUNKS = 4
 _SAMPLE_MAX_CHARS = 300
@@ -55,8 +56,9 @@ class ReplayProvider:
         self._given = list(records) if records is not None else None
         self._paths = [Path(p) for p in paths] if paths is not None else None
         self._index: dict[tuple[str, str], tuple[EvalRecord, Outcome]] | None = None
-        self._records: list[EvalRecord] = []
-        self._aliases: dict[str, str] = {}
+        self._records: list[EvalRecord] | None = None
+        self._aliases: dict[str, str] | None = None
+        self._prompts: PromptIndex | None = None  # the bundled data: rows decoded on demand
 
     @classmethod
     def from_settings(
@@ -64,11 +66,26 @@ class ReplayProvider:
     ) -> ReplayProvider:
         """Build from provider settings; a ``base_url`` naming a local CSV file replays that file instead."""
         base = getattr(settings, "base_url", None)
-        if base:
-            return cls(paths=[Path(base.removeprefix("file://"))])
-        return cls()
+        provider = cls(paths=[Path(base.removeprefix("file://"))]) if base else cls()
+        provider.load()  # here, not in the first call: the ledger times calls, and loading is no part of one
+        return provider
 
     # -- index ---------------------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the recorded data now (otherwise the first lookup does). The bundled data loads only its index."""
+        if self._aliases is not None:
+            return
+        if self._given is None and self._paths is None:
+            self._prompts = bundled_prompt_index()
+            self._aliases = _alias_table(self._prompts.model_ids())
+            return
+        self._ensure_index()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the recorded data (for the bundled data: its prompt index) is loaded."""
+        return self._aliases is not None
 
     def _ensure_index(self) -> dict[tuple[str, str], tuple[EvalRecord, Outcome]]:
         if self._index is not None:
@@ -78,7 +95,7 @@ class ReplayProvider:
         elif self._paths is not None:
             records = [r for p in self._paths for r in read_recorded(p)]
         else:
-            records = list(bundled_records())
+            records = list(self.records)
         index: dict[tuple[str, str], tuple[EvalRecord, Outcome]] = {}
         model_ids: set[str] = set()
         for rec in records:
@@ -93,29 +110,39 @@ class ReplayProvider:
 
     @property
     def records(self) -> list[EvalRecord]:
-        """The records this provider replays (loaded on first use)."""
-        self._ensure_index()
-        return self._records
+        """The records this provider replays (every record is parsed on first use: slow for the bundled data)."""
+        if self._records is None:
+            if self._given is None and self._paths is None:
+                self._records = list(bundled_records())
+            else:
+                self._ensure_index()
+        return self._records or []
 
     @property
     def models(self) -> tuple[str, ...]:
         """Model ids with at least one recorded answer."""
-        self._ensure_index()
-        return tuple(sorted(set(self._aliases.values())))
+        self.load()
+        return tuple(sorted(set((self._aliases or {}).values())))
 
     def _model_key(self, model: ModelSpec) -> str | None:
+        self.load()
+        aliases = self._aliases or {}
         for name in (model.id, model.api_model, *model.aliases):
-            if name in self._aliases:
-                return self._aliases[name]
+            if name in aliases:
+                return aliases[name]
         return None
 
     def lookup(self, prompt: str, model: ModelSpec) -> tuple[EvalRecord, Outcome] | None:
         """The recorded (record, outcome) for this prompt and model, or None."""
-        index = self._ensure_index()
         model_key = self._model_key(model)
         if model_key is None:
             return None
-        return index.get((normalize_prompt(prompt), model_key))
+        if self._prompts is not None:
+            for record in self._prompts.records_for(prompt):
+                if model_key in record.outcomes:
+                    return record, record.outcomes[model_key]
+            return None
+        return self._ensure_index().get((normalize_prompt(prompt), model_key))
 
     def _find(self, request: ChatRequest, model: ModelSpec) -> tuple[EvalRecord, Outcome]:
         for text in (request.last_user_text, request.prompt_text):
@@ -158,9 +185,8 @@ class ReplayProvider:
     @_ClassOrInstanceMethod
     def sample_prompts(self, n: int = 3) -> list[str]:
         """Up to ``n`` short recorded prompts, one eval after another, in a fixed order."""
-        self._ensure_index()
         by_eval: dict[str, list[str]] = {}
-        for rec in sorted(self._records, key=lambda r: (len(r.prompt), r.id)):
+        for rec in sorted(self.records, key=lambda r: (len(r.prompt), r.id)):
             if len(rec.prompt) <= _SAMPLE_MAX_CHARS:
                 by_eval.setdefault(rec.eval_name, []).append(rec.prompt)
         out: list[str] = []

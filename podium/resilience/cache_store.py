@@ -1,4 +1,5 @@
-"""SQLite storage for the response cache, run on one worker thread so the event loop never blocks on disk."""
+"""Storage for the response cache: SQLite on one worker thread (the event loop never blocks on disk), or Redis,
+shared by every replica and worker (``cache.url: redis://host:port/db``, ``pip install podium[redis]``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def sqlite_path(url: str | None, home: Path) -> Path:
         raise ConfigError(f"cache.url {url!r} is not supported; use sqlite:///path/to/cache.db", field="cache.url",
                           value=url, valid="sqlite:///<path>")  # fmt: skip
     return Path(url).expanduser()
+
+
+def response_store(url: str | None, home: Path) -> Any:
+    """The store ``cache.url`` names: Redis for ``redis://`` / ``rediss://`` URLs, else a SQLite file."""
+    if url is not None and url.startswith(("redis://", "rediss://")):
+        return RedisResponseStore(url)
+    return SQLiteResponseStore(sqlite_path(url, home))
 
 
 class SQLiteResponseStore:
@@ -108,3 +116,58 @@ class SQLiteResponseStore:
     async def aclose(self) -> None:
         await self._run(self._close)
         self._executor.shutdown(wait=True)
+
+
+class RedisResponseStore:
+    """Key → JSON payload in Redis, so every replica answers a repeated prompt from one cache.
+
+    Expiry is decided on the injected clock's ``now`` (as with SQLite); Redis also drops each entry at its expiry
+    (server time, plus a minute's grace) so nothing accumulates.
+    """
+
+    def __init__(self, url: str | None = None, *, client: Any = None, prefix: str = "podium:cache:") -> None:
+        if client is None:
+            try:
+                import redis.asyncio as aioredis
+            except ImportError as exc:
+                raise ConfigError("cache.url redis://... needs the redis package: pip install 'podium[redis]'",
+                                  field="cache.url", value=url) from exc  # fmt: skip
+            client = aioredis.Redis.from_url(url)
+            self._owns_client = True
+        else:
+            self._owns_client = False
+        self.client = client
+        self.prefix = prefix
+
+    async def get(self, key: str, now: float) -> dict[str, Any] | None:
+        raw = await self.client.get(self.prefix + key)
+        if raw is None:
+            return None
+        entry = json.loads(raw)
+        expires_at = entry.get("expires_at")
+        if expires_at is not None and expires_at <= now:
+            return None
+        data: dict[str, Any] = entry["payload"]
+        data["_created_at"] = entry["created_at"]
+        return data
+
+    async def put(self, key: str, model: str, payload: dict[str, Any], now: float, ttl_s: float | None) -> None:
+        expires_at = None if ttl_s is None else now + ttl_s
+        entry = {"model": model, "created_at": now, "expires_at": expires_at, "payload": payload}
+        text = json.dumps(entry, separators=(",", ":"), default=str)
+        px = None if ttl_s is None else int((ttl_s + 60) * 1000)
+        await self.client.set(self.prefix + key, text, px=px)
+
+    async def purge_expired(self, now: float) -> int:
+        """Redis expires entries itself; nothing to purge."""
+        return 0
+
+    async def count(self) -> int:
+        n = 0
+        async for _ in self.client.scan_iter(match=self.prefix + "*", count=500):
+            n += 1
+        return n
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()

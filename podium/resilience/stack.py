@@ -15,7 +15,7 @@ from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import Middleware
 from podium.resilience.breaker import BreakerMiddleware, CircuitBreaker
 from podium.resilience.cache import CacheMiddleware
-from podium.resilience.cache_store import SQLiteResponseStore, sqlite_path
+from podium.resilience.cache_store import response_store
 from podium.resilience.fallback import FallbackPolicy
 from podium.resilience.ratelimit import InProcessBackend, RateLimitBackend, RateLimiter, RateLimitMiddleware
 from podium.resilience.retry import RetryMiddleware, RetryPolicy
@@ -71,7 +71,7 @@ def build_resilience(
     )
     if settings.cache.enabled:
         c = settings.cache
-        store = SQLiteResponseStore(sqlite_path(c.url, home))
+        store = response_store(c.url, home)  # redis://: one cache shared by every replica
         stack.cache = CacheMiddleware(store, clock=clock, emit=emit, ttl_s=c.ttl_s, single_flight=c.single_flight,
                                       chunk_chars=c.stream_chunk_chars)  # fmt: skip
         stack.middlewares_inner.append(stack.cache)

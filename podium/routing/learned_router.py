@@ -170,6 +170,13 @@ class QualityRouter:
         self._offsets = {m: np.asarray(v, dtype=np.float64) for m, v in offsets.items()}
         self._intercept = float(intercept)
         self._scores = {m: np.asarray(v, dtype=np.float64) for m, v in scores.items()}
+        # One row per rated model, so a decision over many candidates is a few vector operations.
+        self._row = {m: i for i, m in enumerate(self._scores)}
+        self._score_matrix = np.vstack(list(self._scores.values())) if self._scores else np.zeros((0, len(PROFILE_KEYS)))
+        self._offset_matrix = np.zeros((len(self._row), len(PROFILE_KEYS) - 1))
+        for m, v in self._offsets.items():
+            if m in self._row:
+                self._offset_matrix[self._row[m]] = v
         self._info = dict(info or {})
         self.plans = plans
         self.task_classifier = task_classifier
@@ -192,12 +199,11 @@ class QualityRouter:
         base = float(f.vals @ self._coef_sparse[f.cols]) + float(f.dense @ self._coef_dense) + self._intercept
         gain = float(f.slope @ self._slope)
         k = CATEGORY_KEYS.index(f.category)
-        out = np.empty(len(models), dtype=np.float64)
-        for j, m in enumerate(models):
-            offset = self._offsets.get(m)
-            out[j] = base + self._scores[m][k] * gain + (OFFSET_SCALE * offset[k - 1] if offset is not None else 0.0)
+        rows = [self._row[m] for m in models]
+        scores = self._score_matrix[rows, k]
+        out = base + scores * gain + OFFSET_SCALE * self._offset_matrix[rows, k - 1]
         if f.slope[_EXPERT_COLUMN]:
-            out = _with_expert_prior(out, np.asarray([self._scores[m][k] for m in models]))
+            out = _with_expert_prior(out, scores)
         return out
 
     def logits_matrix(self, prompt_x: Any, slope: np.ndarray, categories: np.ndarray, models: Sequence[str]) -> np.ndarray:

@@ -163,13 +163,24 @@ class Gateway:
         try:
             key = self.keys.authenticate(request.headers.get("authorization"))
             catalog = self.service().client.catalog
+            specs = catalog.all()
+            if self._mode == "replay":  # only recorded models can answer; listing the rest would promise calls that fail
+                recorded = self._recorded_models()
+                specs = [spec for spec in specs if spec.id in recorded]
             entries = [_model_entry(name, "podium") for name in VIRTUAL_MODELS]
-            entries += [_model_entry(spec.id, spec.provider) for spec in catalog.all()]
+            entries += [_model_entry(spec.id, spec.provider) for spec in specs]
             if key is not None and key.allowed_models is not None:
                 entries = [e for e in entries if _allowed(self.keys, key, e["id"])]
         except Exception as exc:  # noqa: BLE001
             return self.error_response(exc, request)
         return JSONResponse({"object": "list", "data": entries})
+
+    def _recorded_models(self) -> frozenset[str]:
+        """The models the replay data answers for (the `providers.replay` file when one is configured)."""
+        from podium.providers.replay import ReplayProvider
+
+        providers = getattr(self._config, "providers", None) or {}
+        return frozenset(ReplayProvider.from_settings(providers.get("replay")).models)
 
     async def get_model(self, request: Request) -> Response:
         name = request.path_params["model"]

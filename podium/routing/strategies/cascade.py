@@ -138,12 +138,12 @@ class CascadeStrategy:
         return order, decision
 
     def _floor(self, request: ChatRequest) -> float:
-        """The least predicted quality a cheap step needs. A free-form answer has nothing for other answers to agree
-        with, so under the predicted gate it passes on its prediction alone: a model predicted below the threshold
-        would be paid for and then rejected, so it is not asked."""
+        """The least predicted quality a cheap step needs. Free text, JSON and code are rarely written the same way
+        twice, so under the predicted gate such an answer passes on its prediction alone: a model predicted below
+        the threshold would be paid for and then rejected, so it is not asked."""
         from podium.routing.gates import answer_kind
 
-        if "predicted" in self.gates and answer_kind(request) in (None, "json"):
+        if "predicted" in self.gates and answer_kind(request) in (None, "json", "code"):
             return max(self.floor, self.threshold)
         return self.floor
 

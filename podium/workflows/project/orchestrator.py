@@ -25,7 +25,7 @@ from podium.workflows.project.budget import ProjectSpend, with_project_budget
 from podium.workflows.project.policy import check_planner, check_rules, reachable_models, routing_candidates
 from podium.workflows.project.runner import ForecastHook, ProjectRunner, RunSettings
 from podium.workflows.project.spec import ProjectSpec
-from podium.workflows.project.state import COMPLETED, ProjectState
+from podium.workflows.project.state import COMPLETED, COMPLETED_UNVERIFIED, ProjectState
 from podium.workflows.project.store import ProjectStore
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -102,7 +102,7 @@ class ProjectOrchestrator:
     ) -> ProjectState:
         """Continue from the last checkpoint; done tasks are never sent again. ``max_usd`` raises the budget."""
         state = self.store.load(project_id)
-        if state.status == COMPLETED:
+        if state.status in (COMPLETED, COMPLETED_UNVERIFIED):  # every task is done: nothing would run again
             return state
         if max_usd is not None:
             state.max_usd = _positive_usd(max_usd)

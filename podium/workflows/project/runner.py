@@ -35,6 +35,7 @@ from podium.workflows.project.review import REVIEW_TASK_TYPE, review_answer, wan
 from podium.workflows.project.state import (
     BLOCKED,
     COMPLETED,
+    COMPLETED_UNVERIFIED,
     DONE,
     FAILED,
     PAUSED,
@@ -45,6 +46,7 @@ from podium.workflows.project.state import (
     ProjectState,
     TaskResult,
     TaskState,
+    unverified_reason,
 )
 from podium.workflows.project.store import ProjectStore
 from podium.workflows.project.task_prompt import task_request, with_feedback
@@ -393,6 +395,8 @@ class ProjectRunner:
             state.status, state.stop_reason = PAUSED, stop if error is None else f"{stop}: {error}"
         elif error is not None or any(t.status != DONE for t in state.tasks.values()):
             state.status, state.stop_reason = FAILED, error
+        elif (unverified := unverified_reason(state)) is not None:
+            state.status, state.stop_reason = COMPLETED_UNVERIFIED, unverified
         else:
             state.status, state.stop_reason = COMPLETED, None
         self._touch(state)

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from podium.core.money import ZERO
-from podium.workflows.project.checks import CheckOutcome
+from podium.workflows.project.checks import FAILED as CHECK_FAILED
+from podium.workflows.project.checks import PASSED, SKIPPED, CheckOutcome
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.tasks import TaskSpec
 
 # Project statuses. `paused` = stopped by the budget, the time limit or an interruption; resumable.
 PLANNING, RUNNING, COMPLETED, FAILED, PAUSED = "planning", "running", "completed", "failed", "paused"
+# Every task done, but each success criterion that has a check was skipped (its tool is missing): nothing verified it.
+COMPLETED_UNVERIFIED = "completed_unverified"
 # Task statuses. A `running` task found on resume was interrupted and runs again.
 PENDING, STARTED, DONE, TASK_FAILED, BLOCKED = "pending", "running", "done", "failed", "blocked"
 
@@ -127,3 +130,15 @@ class ProjectState:
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "spec": self.spec.to_dict(),
         }
+
+
+def unverified_reason(state: ProjectState) -> str | None:
+    """Why a finished project is not verified: its criteria's checks were all skipped, none passed or failed."""
+    criteria = [c for t in state.tasks.values() for c in t.checks if c.criterion is not None]
+    if any(c.status in (PASSED, CHECK_FAILED) for c in criteria):
+        return None
+    skipped = [c for c in criteria if c.status == SKIPPED]
+    if not skipped:
+        return None
+    first = skipped[0]
+    return f"no success criterion was checked: {first.criterion!r} {first.reason}"
