@@ -49,7 +49,7 @@ class Command:
 def _bash_lines() -> list[tuple[int, str]]:
     text = README.read_text(encoding="utf-8")
     out: list[tuple[int, str]] = []
-    for block in re.finditer(r"^```bash\n(.*?)^```", text, re.S | re.M):
+    for block in re.finditer(r"^```bash\n(.*?)^```", text, re.DOTALL | re.MULTILINE):
         first = text.count("\n", 0, block.start(1)) + 1
         out += [(first + i, line) for i, line in enumerate(block.group(1).splitlines())]
     return out

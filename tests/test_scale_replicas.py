@@ -83,10 +83,9 @@ def _budget_race(gate: Gate, a: str, b: str, key: str) -> None:
     with cf.ThreadPoolExecutor(100) as pool:
         futures = [pool.submit(post, (a, b)[i % 2], key) for i in range(100)]
         gate.wait_arrivals(10)
-        refused = 0
-        for done in cf.as_completed(futures):  # the 90 refusals come back while the 10 admitted are held upstream
+        # The 90 refusals come back while the 10 admitted calls are still held upstream.
+        for refused, done in enumerate(cf.as_completed(futures), 1):
             assert done.result().status_code == 402, done.result().text
-            refused += 1
             if refused == 90:
                 break
         assert gate.arrivals == 10

@@ -37,10 +37,8 @@ def test_two_workers_share_one_budget_and_one_rpm(tmp_path: Path, redis_ok: None
             with cf.ThreadPoolExecutor(40) as pool:
                 futures = [pool.submit(post, gw.base_url, budgeted) for _ in range(40)]
                 gate.wait_arrivals(10)
-                refused = 0
-                for done in cf.as_completed(futures):
+                for refused, done in enumerate(cf.as_completed(futures), 1):
                     assert done.result().status_code == 402, done.result().text
-                    refused += 1
                     if refused == 30:
                         break
                 assert gate.arrivals == 10

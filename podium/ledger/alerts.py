@@ -33,9 +33,9 @@ class BudgetAlerts:
         """Would ``thresholds`` alert? Read-only, so the writer thread may ask before waking the event loop."""
         for budget, key in budgets:
             t = totals.get(key)
-            if t is not None and budget.limit_usd > 0 and (budget, key) not in self._alerted:
-                if t.spent >= budget.alert_threshold * budget.limit_usd:
-                    return True
+            fresh = t is not None and budget.limit_usd > 0 and (budget, key) not in self._alerted
+            if fresh and t.spent >= budget.alert_threshold * budget.limit_usd:  # type: ignore[union-attr]
+                return True
         return False
 
     def thresholds(self, budgets: Iterable[tuple[Budget, UsageKey]], totals: Mapping[UsageKey, Totals]) -> None:

@@ -53,7 +53,7 @@ class FastStatement:
     def _args(plan: _Plan, params: Mapping[str, Any]) -> Any:
         values: dict[str, Any] = {}
         for name, (default, proc) in plan.binds.items():
-            value = params[name] if name in params else default
+            value = params.get(name, default)
             values[name] = value if proc is None else proc(value)
         return values if plan.names is None else tuple(values[n] for n in plan.names)
 

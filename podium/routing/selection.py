@@ -8,27 +8,11 @@ scores each model by ``w_quality*q - w_cost*c - w_latency*l`` on objectives norm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from podium.config.routing import SelectionWeights
 from podium.core.errors import ValidationError
-from podium.core.model_spec import ModelSpec
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A model a strategy considered, with what it predicted and why it kept or dropped it."""
-
-    model: ModelSpec
-    predicted_quality: float | None = None
-    estimated_cost: Decimal | None = None
-    est_latency_ms: float | None = None
-    reason: str = ""
-
-    @property
-    def id(self) -> str:
-        return self.model.id
+from podium.core.routed import Candidate  # re-exported: strategies import it from here
 
 
 def _quality(c: Candidate) -> float:

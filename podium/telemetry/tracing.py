@@ -14,7 +14,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from podium.config.telemetry import TelemetrySettings
 from podium.core.errors import ConfigError, ValidationError
@@ -138,15 +139,88 @@ def workflow_span(name: str, tracer: Tracer | None = None, **attributes: Any) ->
 
 
 def routing_span(decision: Any, tracer: Tracer | None = None) -> AbstractContextManager[Span]:
-    """A span for one routing decision: its scalar fields become ``podium.routing.*`` attributes."""
-    fields = _fields_of(decision)
-    attrs = {
+    """A span for one routing decision: its scalar fields become ``podium.routing.*`` attributes.
+
+    The engine opens it around a strategy's run (so every sub-call's attempt spans are its children) and adds the
+    decision's fields with ``routing_attributes`` once the run is over."""
+    strategy = _fields_of(decision).get("strategy")
+    return _span(tracer, f"route {strategy}" if strategy else "route", routing_attributes(decision))
+
+
+def routing_attributes(decision: Any) -> dict[str, Any]:
+    """A routing decision's scalar fields as ``podium.routing.*`` attributes (never the prompt or answer)."""
+    return {
         f"podium.routing.{k}": attribute_value(v)
-        for k, v in fields.items()
+        for k, v in _fields_of(decision).items()
         if k not in _CONTENT_KEYS and v is not None and _is_simple(v)
     }
-    strategy = fields.get("strategy")
-    return _span(tracer, f"route {strategy}" if strategy else "route", attrs)
+
+
+class TraceRequests:
+    """ASGI middleware: one SERVER span per gateway request, the child of an incoming W3C ``traceparent``.
+
+    Every span the call makes (a strategy's routing span, each attempt's ``chat <model>`` span) is under it, so a
+    routed call is one trace. ``/metrics`` and ``/healthz`` are not traced.
+    """
+
+    UNTRACED = frozenset({"/metrics", "/healthz"})
+
+    def __init__(self, app: Any, tracer: Tracer | None) -> None:
+        self.app = app
+        self.tracer = tracer
+        self._propagator = TraceContextTextMapPropagator()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.tracer is None or scope["type"] != "http" or scope["path"] in self.UNTRACED:
+            await self.app(scope, receive, send)
+            return
+        carrier = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        parent = self._propagator.extract(carrier)
+        method, path = scope["method"], scope["path"]
+        attrs = {"http.request.method": method, "url.path": path, "gen_ai.operation.name": "chat"}
+        with self.tracer.start_as_current_span(
+            f"{method} {path}", context=parent, kind=SpanKind.SERVER, attributes=attrs,
+            record_exception=False, set_status_on_exception=False,
+        ) as span:
+
+            async def traced_send(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR, str(status)))
+                await send(message)
+
+            try:
+                await self.app(scope, receive, traced_send)
+            except BaseException as exc:
+                mark_error(span, exc)
+                raise
+
+
+def record_request_model(model: str) -> None:
+    """The model the client asked for (a catalog id or a ``podium/*`` virtual model) on the current request span."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("gen_ai.request.model", model)
+
+
+def record_answer(completion: Any, usage: Any, cost_usd: Decimal | None) -> None:
+    """The answer on the current request span: the answering model, every attempt's tokens and the total cost."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    span.set_attributes({
+        "gen_ai.system": completion.provider,
+        "gen_ai.provider.name": completion.provider,
+        "gen_ai.response.model": completion.model,
+        "gen_ai.usage.input_tokens": usage.input_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens,
+    })
+    if cost_usd is not None:
+        span.set_attribute("podium.cost_usd", str(cost_usd))  # exact; a float attribute would round
+    if completion.request_id:
+        span.set_attribute("podium.request_id", completion.request_id)
 
 
 def _fields_of(decision: Any) -> dict[str, Any]:
