@@ -90,10 +90,11 @@ uvicorn.run(fake.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warnin
 
 def _start_upstream() -> tuple[Any, str]:
     """The fake upstream in its own process, so it does not share a GIL with the load generator."""
-    from podium.cli.serve import _fast_server_options
+    import importlib.util
 
+    fast = {k: v for k, v in (("loop", "uvloop"), ("http", "httptools")) if importlib.util.find_spec(v) is not None}
     port = _free_port()
-    code = f"FAST = {_fast_server_options()!r}\n" + _UPSTREAM
+    code = f"FAST = {fast!r}\n" + _UPSTREAM
     proc = subprocess.Popen([sys.executable, "-c", code, str(port), KEY], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"

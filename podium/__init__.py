@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from podium.core.pipeline import CallMeta
     from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
     from podium.engine import CompletionStream, Podium, SyncPodium
-    from podium.routing.strategies.base import RoutedResult, RoutingDecision
+    from podium.core.routed import RoutedResult, RoutingDecision
 
 __version__ = "0.1.0"
 
@@ -67,7 +67,7 @@ _EXPORTS = {
         "podium.core.errors",
     ),
     "Catalog": "podium.catalog",
-    **dict.fromkeys(("RoutedResult", "RoutingDecision"), "podium.routing.strategies.base"),
+    **dict.fromkeys(("RoutedResult", "RoutingDecision"), "podium.core.routed"),
     "ModelSpec": "podium.core.model_spec",
     "CallMeta": "podium.core.pipeline",
     **dict.fromkeys(("ChatRequest", "Completion", "Message", "StreamChunk", "Usage"), "podium.core.types"),

@@ -15,11 +15,10 @@ import pytest
 from test_ledger_support import SPEC, make_ctx, pg_url, priced_terminal, sqlite_url, worst_case  # noqa: F401
 
 from podium.config.ledger import LedgerSettings
-from podium.core.pipeline import CallContext, CallMeta, compose
-from podium.core.types import Completion, Usage
+from podium.core.pipeline import CallMeta, compose
+from podium.core.types import Usage
 from podium.ledger import Budget, Ledger, LedgerMiddleware, Totals, UsageKey, build_ledger_middleware
 from podium.ledger.journal import JOURNAL_SUFFIX, read_journal
-from podium.ledger.middleware import GATES_ANNOTATION
 
 TEAM = UsageKey("team", "eng", "none")
 WARM = Usage(100, 20)
@@ -143,14 +142,10 @@ async def test_reservation_settle_and_gates_in_one_batch(tmp_path: Path) -> None
         await ledger.flush()
         release = park_writer(ledger)
         before = ledger.transactions
-        answer = priced_terminal(PAID)
-
-        async def gated(ctx: CallContext) -> Completion:
-            ctx.annotations[GATES_ANNOTATION] = {"passed": True}
-            return await answer(ctx)
-
-        # The call completes while the writer is parked: its insert, settle and gate outcome land in one batch.
-        await compose([LedgerMiddleware(ledger)], gated)(make_ctx("batch-1", meta=meta))
+        # The call completes and its gate verdict is recorded (as the engine does once a routed run is over) while
+        # the writer is parked: its insert, settle and gate outcome land in one batch.
+        await compose([LedgerMiddleware(ledger)], priced_terminal(PAID))(make_ctx("batch-1", meta=meta))
+        ledger.record_gate("batch-1", 1, {"passed": True})
         assert ledger.reader.row("batch-1") is None
         release.set()
         await ledger.flush()

@@ -152,11 +152,7 @@ async def test_text_is_stored_only_when_asked(tmp_path: Path) -> None:
 
 
 async def test_gate_outcome_is_stored_as_json(ledger: Ledger) -> None:
-    async def gated(ctx: CallContext) -> Completion:
-        ctx.annotations["gates"] = {"json_valid": True, "score": 0.92}
-        return await priced_terminal(Usage(5, 5))(ctx)
-
-    await run_one(ledger, gated, make_ctx("gate-1"))
+    await run_one(ledger, priced_terminal(Usage(5, 5)), make_ctx("gate-1"))
     ledger.record_gate("gate-1", 1, {"json_valid": True, "score": 0.92, "escalated": False})
     await ledger.flush()
     assert ledger.reader.row("gate-1")["gates"] == {"json_valid": True, "score": 0.92, "escalated": False}

@@ -22,7 +22,7 @@ from podium.core.events import Event, EventType
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta
 from podium.core.types import ChatRequest, Completion, StreamChunk
-from podium.resilience import ATTEMPT_ERRORS, RetryMiddleware, RetryPolicy
+from podium.resilience import RetryMiddleware, RetryPolicy
 from podium.testing.clock import FakeClock
 
 MODEL = ModelSpec(id="openai:gpt-4o-mini", provider="openai", api_model="gpt-4o-mini")
@@ -74,7 +74,7 @@ async def test_retryable_errors_are_retried_until_success(error: Exception) -> N
     assert result.text == "ok"
     assert [a for a, _ in script.seen] == [1, 2]
     assert ctx.attempt == 2
-    assert ctx.annotations[ATTEMPT_ERRORS] == [(MODEL.id, error)]
+    assert ctx.attempt_errors == [(MODEL.id, error)]
 
 
 @pytest.mark.parametrize(
@@ -131,8 +131,8 @@ async def test_max_attempts_stops_and_reraises_the_last_error() -> None:
     with pytest.raises(ServerError) as info:
         await _mw(max_attempts=3, jitter=0.0)(ctx, Script(*errors))
     assert info.value is errors[-1]
-    assert [e for _, e in ctx.annotations[ATTEMPT_ERRORS]] == errors
-    assert ctx.annotations["retry_stop_reason"] == "max_attempts reached"
+    assert [e for _, e in ctx.attempt_errors] == errors
+    assert ctx.retry_stop_reason == "max_attempts reached"
 
 
 async def test_retry_budget_bounds_total_waiting() -> None:
@@ -142,7 +142,7 @@ async def test_retry_budget_bounds_total_waiting() -> None:
     with pytest.raises(ServerError):
         await _mw(max_attempts=10, base_delay=1.0, jitter=0.0, retry_budget=2.5)(ctx, script)
     assert clock.sleeps == [1.0]  # the next sleep (2.0) would have spent 3.0 > 2.5
-    assert ctx.annotations["retry_stop_reason"] == "retry_budget spent"
+    assert ctx.retry_stop_reason == "retry_budget spent"
 
 
 async def test_retry_after_beyond_budget_gives_up_without_sleeping() -> None:

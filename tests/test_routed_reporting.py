@@ -155,7 +155,7 @@ async def test_library_complete_with_a_strategy_exposes_the_total_of_every_attem
         config = library_config(base, chain="two", chains={"two": [MINI, HAIKU]}, gates=["hedging"])
         async with Podium.from_config(config, env=KEYS, home=tmp_path) as client:
             completion = await client.complete("What is the capital of France?", strategy="cascade")
-    routed = completion.metadata["routed"]
+    routed = completion.routed
     rows = ledger_rows(tmp_path / "ledger.db", routed.request_id)
     assert completion.model == HAIKU and completion.cost_usd == Decimal(str(rows[1]["cost_usd"]))
     assert routed.total_cost_usd == total(rows) > completion.cost_usd

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_ledger_support import SPEC, SteppingClock, make_ctx, pg_url, priced_terminal, sqlite_url  # noqa: F401
+from test_scale_support import redis_ok  # noqa: F401 - fixture
 
 from podium.config import create_default_config
 from podium.core.errors import BudgetExceededError
@@ -172,3 +173,24 @@ async def test_rows_written_on_the_cursor_path_read_back_exactly(tmp_path: Path,
         assert (totals.spent, totals.reserved) == (SPEC.cost(Usage(1234, 56)), Decimal(0))
     finally:
         ledger.close()
+
+
+# -- the shared response cache ---------------------------------------------------------------------------------------
+
+
+async def test_redis_response_store_expires_on_the_injected_clock(redis_ok: None) -> None:  # noqa: F811
+    from test_scale_support import REDIS_URL, unique
+
+    from podium.resilience.cache_store import RedisResponseStore, response_store
+
+    assert isinstance(response_store(REDIS_URL, Path("/nonexistent")), RedisResponseStore)
+    store = RedisResponseStore(REDIS_URL, prefix=f"podium:test:{unique('cache')}:")
+    try:
+        await store.put("k", "t:a", {"text": "Paris.", "cost": Decimal("0.5")}, now=1000.0, ttl_s=60)
+        hit = await store.get("k", now=1059.0)
+        assert hit == {"text": "Paris.", "cost": "0.5", "_created_at": 1000.0}
+        assert await store.get("k", now=1060.0) is None  # expired at now + ttl, whatever Redis's own clock says
+        assert await store.count() == 1
+    finally:
+        await store.client.delete(store.prefix + "k")
+        await store.aclose()

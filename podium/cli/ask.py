@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,9 +19,14 @@ from podium.core.errors import ValidationError
 from podium.core.events import Event, EventType
 from podium.core.money import fmt_usd, usd
 from podium.core.pipeline import CallMeta
+from podium.core.routed import RoutingDecision
 from podium.core.types import ChatRequest, Completion
 from podium.routing import STRATEGY_ALIASES, strategy_name
 from podium.routing.strategies import budget_note, render_routed, strategy_listing, task_type_name
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
+    from podium.engine import Podium
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,7 @@ def ask(
     fallbacks: list[Event] = []
     waited: list[float] = []
     completion = asyncio.run(_run(config, request, opts, fallbacks, waited))
-    routed = completion.metadata.get("routed")
+    routed = completion.routed
     fallback = None if routed is not None else fallback_record(completion, fallbacks)
     if as_json:
         typer.echo(json.dumps(answer_json(completion, fallback)))
@@ -137,7 +142,7 @@ def answer_json(completion: Completion, fallback: dict[str, Any] | None = None) 
     does) and a ``routing`` object: strategy, task type, chosen model, total cost and each model tried. A call to
     one model that another model answered (the engine's fallback after an error) adds ``fallback``."""
     data = completion.to_dict()
-    routed = completion.metadata.get("routed")
+    routed = completion.routed
     if routed is not None:
         data["usage"] = routed.usage.to_dict()
         data["cost_usd"] = str(routed.total_cost_usd)
@@ -162,7 +167,7 @@ def notes(completion: Completion, fallback: dict[str, Any] | None, *, explained:
     if fallback is not None:
         failed = ", ".join(f"{f['model']} failed ({f['error']})" for f in fallback["failed"])
         out.append(f"{failed}; answered by {fallback['answered_by']}")
-    routed = completion.metadata.get("routed")
+    routed = completion.routed
     note = None if routed is None or explained else budget_note(routed)  # --explain already lists it
     if note is not None:
         out.append(note)
@@ -196,7 +201,7 @@ def _strategy(name: str | None, model: str | None) -> str | None:
     return STRATEGY_ALIASES.get(key, key)
 
 
-def candidate_models(values: list[str] | None, model: str | None, catalog: Any) -> tuple[str, ...] | None:
+def candidate_models(values: list[str] | None, model: str | None, catalog: Catalog) -> tuple[str, ...] | None:
     """``--models`` as catalog ids (comma-separated or repeated); an unknown name fails with suggestions."""
     if not values:
         return None
@@ -230,13 +235,10 @@ def parse_max_cost(value: str | None) -> Decimal | None:
 
 
 def routed_strategy(config: PodiumConfig, model: str | None, strategy: str | None) -> str | None:
-    """The strategy that will pick the model, or None when --model or default_model fixes it."""
-    if strategy is not None:
-        return strategy
-    if model is not None or config.default_model is not None:
-        return None
-    routing = config.routing
-    return getattr(routing, "default_strategy", None) or getattr(routing, "strategy", None) or "cheapest"
+    """The strategy that will pick the model, or None when --model or default_model fixes it (the engine's rule)."""
+    from podium.engine.client import routed_strategy as engine_rule
+
+    return engine_rule(config.routing, config.default_model, model, strategy)
 
 
 async def _run(
@@ -275,7 +277,7 @@ async def _run(
         return answer
 
 
-async def _explain(client: Any, config: PodiumConfig, request: ChatRequest, opts: AskOptions, strategy: str | None) -> None:
+async def _explain(client: Podium, config: PodiumConfig, request: ChatRequest, opts: AskOptions, strategy: str | None) -> None:
     """Print the routing decision on stderr, so stdout stays the answer (or the one JSON object)."""
     if strategy is None:
         how = "--model" if opts.model else "default_model in the config"
@@ -284,7 +286,7 @@ async def _explain(client: Any, config: PodiumConfig, request: ChatRequest, opts
     render_decision(await client.explain(request, strategy=strategy, meta=opts.meta))
 
 
-def render_decision(decision: Any) -> None:
+def render_decision(decision: RoutingDecision) -> None:
     """Render with the routing layer's renderer when it has one, else as the decision's own lines."""
     from rich.console import Console
 
@@ -308,7 +310,7 @@ def stats_line(completion: Completion, waited_ms: float | None = None, *, replay
     attempt's latency. A replayed answer has no model latency, so the line says how long the replay took.
     """
     model = completion.model if ":" in completion.model else f"{completion.provider}:{completion.model}"
-    routed = completion.metadata.get("routed")
+    routed = completion.routed
     u, cost_usd = (completion.usage, completion.cost_usd) if routed is None else (routed.usage, routed.total_cost_usd)
     tokens = f"{u.input_tokens} in / {u.output_tokens} out tokens"
     if u.cached_input_tokens:

@@ -116,7 +116,10 @@ def report_command(
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Spend by period and model/strategy/task/key/provider, with savings against a baseline model."""
+    """Spend by period and model/strategy/task/key/provider/user/tag, with savings against a baseline model.
+
+    ``--by tag`` puts a call in one line per key=value of its tags, so those lines may add up to more than the total.
+    """
     plot = None if plot is None else writable_file(plot, "--plot")
     spec = None
     if baseline is not None:

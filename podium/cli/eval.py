@@ -41,7 +41,22 @@ def eval_data(datasets: list[Path], train: list[str], test_fraction: float, seed
     training = []
     for source in sources:
         training.extend(load_bundled(include_gsm8k=gsm8k) if source == BUNDLED else _load([Path(source)]))
+    check_models(evaluated, training, datasets)
     return exclude_prompts(training, evaluated), evaluated
+
+
+def check_models(evaluated: list, training: list, datasets: list[Path]) -> None:
+    """Fail before any training when the evaluated file's models have no outcomes in the training data."""
+    mine = sorted({m for r in evaluated for m in r.outcomes})
+    known = {m for r in training for m in r.outcomes}
+    if mine and not known.intersection(mine):
+        names = ", ".join(str(d) for d in datasets)
+        raise ValidationError(
+            f"{names}: its model columns ({', '.join(mine[:6])}) have no recorded outcomes in the training data "
+            f"(models there: {', '.join(sorted(known)[:6])}{', ...' if len(known) > 6 else ''}); give --train FILE "
+            "with outcomes of the same models, or name the models as the bundled data does",
+            field="dataset", value=names,
+        )
 
 
 @app.callback(invoke_without_command=True)

@@ -52,6 +52,15 @@ DEFAULT_PROVIDERS: dict[str, ProviderSettings] = {
     )
 }
 
+# The variable each provider's official SDK reads its base URL from; podium.yaml's base_url wins over it.
+_SDK_BASE_URL_VARS: dict[str, str] = {"openai": "OPENAI_BASE_URL"}
+
+
+def sdk_base_urls() -> dict[str, str]:
+    """Provider name -> the environment variable its official SDK takes a base URL from."""
+    return dict(_SDK_BASE_URL_VARS)
+
+
 # Names users type for the same provider (orchestration files say "google-ai-studio").
 PROVIDER_ALIASES: dict[str, str] = {
     "google": "gemini",

@@ -15,7 +15,7 @@ from podium.config.env_overrides import apply_overrides, collect_env_overrides
 from podium.config.ledger import LedgerSettings
 from podium.config.orchestration import OrchestrationConfig, canonical_provider
 from podium.config.policy import PolicySettings
-from podium.config.providers import DEFAULT_PROVIDERS, ProviderSettings
+from podium.config.providers import DEFAULT_PROVIDERS, ProviderSettings, sdk_base_urls
 from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
 from podium.config.server import ServerSettings
@@ -129,22 +129,28 @@ def find_config_file(env: Mapping[str, str], cwd: Path, home: Path) -> Path | No
                 value=explicit,
             )
         return path
-    for candidate in search_path(cwd, home):
+    for candidate in search_path(cwd, home, env):
         if candidate.is_file():
             return candidate
     return None
 
 
-def search_path(cwd: Path, home: Path) -> list[Path]:
+def search_path(cwd: Path, home: Path, env: Mapping[str, str] | None = None) -> list[Path]:
     """Where Podium looks for a config file when none is named, first match wins: ./podium.yaml,
-    ./.podium/config.yaml, ~/.config/podium/config.yaml, then the orchestration tool's
-    ./.tta/orchestration-config.yaml."""
+    ./.podium/config.yaml, $XDG_CONFIG_HOME/podium/config.yaml (~/.config when unset), then the orchestration
+    tool's ./.tta/orchestration-config.yaml."""
     return [
         cwd / DEFAULT_FILE_NAME,
         cwd / ".podium" / "config.yaml",
-        home / ".config" / "podium" / "config.yaml",
+        config_home(home, os.environ if env is None else env) / "podium" / "config.yaml",
         cwd / SEED_FILE,
     ]
+
+
+def config_home(home: Path, env: Mapping[str, str]) -> Path:
+    """$XDG_CONFIG_HOME, else ~/.config; the XDG spec says a relative value is invalid and is ignored."""
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    return Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".config"
 
 
 def read_yaml_file(path: Path) -> dict[str, Any]:
@@ -185,6 +191,8 @@ def load_config(
     data = _canonical_provider_keys(read_yaml_file(file)) if file is not None else {}
     sources = {key: "file" for key in flatten(data)}
     if use_env_overrides:
+        data, sdk_sources = _sdk_base_urls(data, env)
+        sources.update(sdk_sources)
         overrides = collect_env_overrides(env, ledger_fields=frozenset(LedgerSettings.model_fields))
         data = apply_overrides(data, overrides)
         for ov in overrides:
@@ -196,6 +204,20 @@ def load_config(
         check_otlp_protocol(env, config.telemetry)  # only once it is known whether tracing is on
     effective = flatten(config.model_dump(mode="json"))
     return LoadedConfig(config=config, path=file, sources={k: sources.get(k, "default") for k in effective})
+
+
+def _sdk_base_urls(data: dict[str, Any], env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A provider's SDK variable (OPENAI_BASE_URL) sets its base_url, as that SDK does, unless the file sets one."""
+    providers = dict(data.get("providers") or {})
+    sources: dict[str, str] = {}
+    for name, var in sdk_base_urls().items():
+        entry = providers.get(name)
+        url = env.get(var, "").strip()
+        if not url or (isinstance(entry, dict) and entry.get("base_url")):
+            continue
+        providers[name] = {**(entry if isinstance(entry, dict) else {}), "base_url": url}
+        sources[f"providers.{name}.base_url"] = f"env:{var}"
+    return ({**data, "providers": providers}, sources) if sources else (data, sources)
 
 
 def _under(key: str, prefix: str) -> bool:

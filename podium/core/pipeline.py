@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Protocol
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.model_spec import ModelSpec
@@ -29,7 +30,7 @@ class CallMeta:
     strategy: str | None = None
     task_type: str | None = None
     complexity: str | None = None
-    max_cost_usd: Any = None  # Decimal per-call cap (--max-cost)
+    max_cost_usd: Decimal | None = None  # per-call cap (--max-cost)
     no_cache: bool = False  # do not read the response cache
     no_store: bool = False  # do not write the response cache
     log_text: bool = False  # store prompt and response text in the ledger
@@ -40,7 +41,7 @@ class CallMeta:
 
 @dataclass(slots=True)
 class CallContext:
-    """One attempt at one model. Middlewares may read and annotate it."""
+    """One attempt at one model. Middlewares read it; the retry middleware records its failed attempts on it."""
 
     request: ChatRequest
     model: ModelSpec
@@ -50,7 +51,9 @@ class CallContext:
     clock: Clock = SYSTEM_CLOCK
     emit: Callable[[StreamChunk], Awaitable[None]] | None = None
     emitted_chunks: int = 0
-    annotations: dict[str, Any] = field(default_factory=dict)
+    # (model id, error) of every failed attempt, in order: the engine's AllAttemptsFailedError lists them.
+    attempt_errors: list[tuple[str, BaseException]] = field(default_factory=list)
+    retry_stop_reason: str | None = None  # why the retry middleware gave up (max attempts, retry budget)
 
     @property
     def streaming(self) -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from podium.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from podium.core.routed import RoutedResult
 
 Role = Literal["system", "user", "assistant", "tool"]
 REASONING_EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high")
@@ -247,6 +250,9 @@ class Completion:
     logprobs: tuple[float, ...] | None = None
     # Every answer's text when several were sampled in one call (``ChatRequest.n``); ``samples[0]`` is ``text``.
     samples: tuple[str, ...] | None = None
+    # A routed answer's whole run: every attempt's usage and cost, the models tried and the decision (None when
+    # the call named a model).
+    routed: RoutedResult | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of ``podium ask``."""

@@ -3,9 +3,10 @@
 Telemetry: the metrics server starts with the client (when ``telemetry.metrics_enabled``) and the configured
 exporters run when it closes, whoever built the Telemetry.
 
-Chain order, outermost first: tracing -> metrics -> retry -> ledger (one row per attempt, budgets) -> cache ->
-circuit breaker -> rate limit -> provider. Retry sits outside the ledger so every attempt is recorded once; the cache
-sits inside it so hits are recorded at $0.
+Chain order, outermost first: retry -> ledger (one row per attempt, budgets) -> tracing -> metrics -> cache ->
+circuit breaker -> rate limit -> total timeout -> provider (each layer only when enabled). Retry sits outside the
+ledger so every attempt is recorded once; tracing and metrics sit inside it so each attempt gets its own span and
+sample; the cache sits inside the ledger so hits are recorded at $0.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.config.routing import effective_routing
 from podium.core.clock import SYSTEM_CLOCK, Clock
@@ -21,21 +22,31 @@ from podium.core.errors import ConfigError
 from podium.core.events import EventSink, discard
 from podium.engine.providers import ProviderPool
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from podium.catalog import Catalog
+    from podium.config import PodiumConfig
+    from podium.config.orchestration import OrchestrationConfig
+    from podium.core.model_spec import ModelSpec
+    from podium.core.pipeline import Middleware
+    from podium.policy import PolicyHierarchy
+
 
 def build_client(
     cls: type,
-    config: Any = None,
+    config: PodiumConfig | None = None,
     *,
     env: Mapping[str, str] | None = None,
     http_client: Any = None,
     clock: Clock | None = None,
     home: Path | None = None,
-    catalog: Any = None,
+    catalog: Catalog | None = None,
     registry: Any = None,
     emit: EventSink | None = None,
     layers: bool = True,
     telemetry: Any = None,
-    policies: Any = None,
+    policies: PolicyHierarchy | None = None,
 ) -> Any:
     """Build a client; ``layers=False`` leaves out ledger, resilience and telemetry (a bare provider pipeline).
 
@@ -83,7 +94,7 @@ def build_client(
     )
 
 
-def _fallback_models(orch: Any, catalog: Any) -> tuple[str, ...]:
+def _fallback_models(orch: OrchestrationConfig, catalog: Catalog) -> tuple[str, ...]:
     """Seed 001's fallback list, checked once here so a typo fails at start-up, not on every call.
 
     Like the seed's other routing knobs (``OrchestrationConfig.candidate_rules``), the list counts only when the
@@ -94,7 +105,7 @@ def _fallback_models(orch: Any, catalog: Any) -> tuple[str, ...]:
     return _known_models(orch.fallback_strategy.models, "orchestration.fallback_strategy.models", catalog)
 
 
-def _known_models(names: Any, key: str, catalog: Any) -> tuple[str, ...]:
+def _known_models(names: Sequence[str], key: str, catalog: Catalog) -> tuple[str, ...]:
     for i, name in enumerate(names):
         if name not in catalog:
             raise ConfigError(
@@ -106,14 +117,14 @@ def _known_models(names: Any, key: str, catalog: Any) -> tuple[str, ...]:
     return tuple(catalog.get(name).id for name in names)
 
 
-def _policies(config: Any) -> Any:
+def _policies(config: PodiumConfig) -> PolicyHierarchy | None:
     """The ``policy:`` section (and its ``file:``, read once here so a bad file fails at start-up)."""
     from podium.policy import PolicyHierarchy
 
     return PolicyHierarchy.from_settings(config.policy) or None
 
 
-def _router_loader(catalog: Any) -> Any:
+def _router_loader(catalog: Catalog) -> Any:
     """The learned router rating models by this client's catalog, so configured profiles and models count."""
     from podium.routing.learned_router import default_router
 
@@ -125,11 +136,11 @@ class _Layers:
 
     def __init__(
         self,
-        config: Any,
+        config: PodiumConfig,
         *,
         clock: Clock,
         home: Path,
-        local_models: list[Any],
+        local_models: list[ModelSpec],
         emit: EventSink | None,
         telemetry: Any,
     ) -> None:
@@ -156,7 +167,7 @@ class _Layers:
         )
         self.ledger = ledger
         self.fallback = stack.fallback
-        self.middlewares: list[Any] = [
+        self.middlewares: list[Middleware] = [
             *stack.middlewares_outer,
             *([ledger_mw] if ledger_mw is not None else []),
             *self.telemetry.middlewares(),

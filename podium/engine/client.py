@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import (
@@ -18,6 +18,7 @@ from podium.core.errors import (
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
+from podium.core.routed import RoutedResult, RouteStep, RoutingDecision
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.candidates import CandidateList, CandidateResolver
@@ -25,10 +26,37 @@ from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
 from podium.policy import PolicyHierarchy, PolicySet, Violation
-from podium.resilience.retry import ATTEMPT_ERRORS
+from podium.telemetry.tracing import routing_attributes, routing_span
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
+    from podium.config import PodiumConfig
+    from podium.config.routing import RoutingSettings
+    from podium.ledger.feedback import Feedback
+    from podium.routing.strategies.base import QualityPredictor, Strategy
 
 Emit = Callable[[StreamChunk], Awaitable[None]]
 DEFAULT_STRATEGY = "cheapest"
+
+
+def routed_strategy(
+    routing: RoutingSettings | None, default_model: str | None, model: str | None, strategy: str | None
+) -> str | None:
+    """The strategy a call runs: the one asked for; none when a model is named (or configured as
+    ``default_model``); else the configured ``routing.default_strategy``."""
+    if strategy is not None:
+        return strategy
+    if model is not None or default_model is not None:
+        return None
+    return (routing.default_strategy if routing is not None else None) or DEFAULT_STRATEGY
+
+
+class FallbackChooser(Protocol):
+    """Which models to try after a failed attempt (``NextUntriedModel``, ``resilience.FallbackPolicy``)."""
+
+    def next_candidates(
+        self, error: BaseException, tried: Sequence[ModelSpec], candidates: Sequence[ModelSpec]
+    ) -> list[ModelSpec]: ...
 
 
 @dataclass(slots=True)
@@ -56,15 +84,15 @@ class Podium:
     def __init__(
         self,
         *,
-        catalog: Any,
+        catalog: Catalog,
         providers: ProviderPool,
         clock: Clock = SYSTEM_CLOCK,
         middlewares: Sequence[Middleware] = (),
-        fallback: Any = None,
+        fallback: FallbackChooser | None = None,
         fallback_models: Sequence[str] = (),
         default_model: str | None = None,
-        routing_settings: Any = None,
-        router_loader: Callable[[], Any] | None = None,
+        routing_settings: RoutingSettings | None = None,
+        router_loader: Callable[[], QualityPredictor] | None = None,
         emit: EventSink = discard,
         id_factory: Callable[[], str] | None = None,
         closers: Iterable[Callable[[], Awaitable[None]]] = (),
@@ -79,7 +107,7 @@ class Podium:
         self._default_model = default_model
         self._routing = routing_settings
         self._router_loader = router_loader
-        self._router: Any = None
+        self._router: QualityPredictor | None = None
         self._resolver: CandidateResolver | None = None
         self._emit = emit
         self._ids = id_factory or (lambda: uuid.uuid4().hex)
@@ -87,12 +115,14 @@ class Podium:
         self._policies = policies or None  # an empty hierarchy costs nothing per call
         # Middlewares keeping a row per attempt (the ledger) take a strategy's gate verdict once it is known.
         self._gate_recorders = [r for mw in middlewares if callable(r := getattr(mw, "record_gates", None))]
+        # The attempt spans' tracer also traces each routed call: one span over all of a strategy's sub-calls.
+        self._tracer = next((t for mw in middlewares if (t := getattr(mw, "tracer", None)) is not None), None)
         # ... and the one that stores users' verdicts on answers (``feedback``).
         self._feedback_store = next((r for mw in middlewares if callable(r := getattr(mw, "record_feedback", None))),
                                     None)
 
     @classmethod
-    def from_config(cls, config: Any = None, **kwargs: Any) -> Podium:
+    def from_config(cls, config: PodiumConfig | None = None, **kwargs: Any) -> Podium:
         """Build a client from a PodiumConfig (loaded from the usual places when None)."""
         from podium.engine.assembly import build_client
 
@@ -117,7 +147,7 @@ class Podium:
         ``temperature``, ``tools`` and ``response_format`` set those fields of the request (a prompt string or a
         ChatRequest) when given.
 
-        A routed answer's ``metadata["routed"]`` is the RoutedResult: ``total_cost_usd`` and ``usage`` of every
+        A routed answer's ``routed`` is the RoutedResult: ``total_cost_usd`` and ``usage`` of every
         attempt, and ``summary()`` of the models tried. ``request_id`` names the call in the ledger (default: a new
         id); a gateway passes the id it already sent to its client.
         """
@@ -147,7 +177,7 @@ class Podium:
         meta: CallMeta | None = None,
         candidates: Sequence[str] | None = None,
         request_id: str | None = None,
-    ) -> Any:
+    ) -> RoutedResult:
         """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
         req = _as_request(request)
         m = replace(meta or CallMeta(), strategy=strategy)  # the caller's meta is theirs: never mutate it
@@ -172,7 +202,13 @@ class Podium:
             rows[id(completion)] = (completion, sub_scope.request_id, sub_scope.attempts)
             return completion
 
-        result = await strat.run(req, caller=caller, meta=m)
+        if self._tracer is None:
+            result = await strat.run(req, caller=caller, meta=m)
+        else:
+            with routing_span({"strategy": strategy, "request_id": scope.request_id}, self._tracer) as span:
+                result = await strat.run(req, caller=caller, meta=m)
+                span.set_attributes(routing_attributes(result.decision))
+                span.set_attribute("podium.routing.total_cost_usd", str(result.total_cost_usd))
         result.request_id = scope.request_id
         self._record_gates(result.decision.steps, rows)
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
@@ -180,7 +216,7 @@ class Podium:
 
     async def feedback(
         self, request_id: str, score_or_label: str | float, note: str | None = None, *, key: str | None = None
-    ) -> Any:
+    ) -> Feedback:
         """Rate a call's answer: ``"good"``, ``"bad"`` or a score 0..1, stored in the ledger (a repeat replaces
         it). A routed call's verdict goes to the model that answered. ``key`` limits it to that key's calls."""
         if self._feedback_store is None:
@@ -197,12 +233,12 @@ class Podium:
         strategy: str,
         candidates: Sequence[str] | None = None,
         meta: CallMeta | None = None,
-    ) -> Any:
+    ) -> RoutingDecision:
         """The routing decision a strategy would take, without calling any model."""
         req, m = _as_request(request), meta or CallMeta()
         return await self._strategy(strategy, candidates, req, m).explain(req, meta=m)
 
-    def router(self) -> Any:
+    def router(self) -> QualityPredictor | None:
         """The learned quality router, loaded on first use."""
         if self._router is None and self._router_loader is not None:
             self._router = self._router_loader()
@@ -224,7 +260,7 @@ class Podium:
 
     # -- internals ----------------------------------------------------------------------------------------------
 
-    def _strategy(self, name: str, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta) -> Any:
+    def _strategy(self, name: str, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta) -> Strategy:
         from podium.routing import build_strategy
 
         settings = self._routing_settings()
@@ -236,7 +272,7 @@ class Podium:
             resolved = _fitting(self.catalog, resolved, request)
         return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=resolved)
 
-    def _routing_settings(self) -> Any:
+    def _routing_settings(self) -> RoutingSettings:
         if self._routing is None:
             from podium.config.routing import RoutingSettings
 
@@ -253,20 +289,16 @@ class Podium:
         request_id: str | None = None,
     ) -> Completion:
         model = model or request.model
-        if strategy is None and model is None:
-            model = self._default_model
-            if model is None:
-                strategy = self._routing_settings().default_strategy or DEFAULT_STRATEGY
+        strategy = routed_strategy(self._routing_settings(), self._default_model, model, strategy)
         if strategy is not None:
             result = await self.route(request, strategy=strategy, meta=meta, request_id=request_id)
-            # "routed" is the whole RoutedResult: total_cost_usd and usage of every attempt, and what was tried.
-            routed = {"routing": result.decision, "routed": result}
-            completion = replace(result.completion, metadata={**result.completion.metadata, **routed})
+            # The whole RoutedResult: total_cost_usd and usage of every attempt, and what was tried.
+            completion = replace(result.completion, routed=result)
             if emit is not None:
                 await emit(StreamChunk(delta=completion.text))
                 await emit(StreamChunk(finish_reason=completion.finish_reason or "stop", usage=completion.usage))
             return completion
-        spec = self.catalog.get(model)
+        spec = self.catalog.get(model or self._default_model)
         scope = _CallScope(request_id or self._ids())
         return await self._call_with_fallback(spec, request.with_model(spec.id), meta, emit, scope)
 
@@ -322,7 +354,7 @@ class Podium:
                     raise  # the model the user asked for cannot run at all: say which variable is missing
                 scope.attempts = ctx.attempt
                 tried.append(current)
-                errors.extend(ctx.annotations.get(ATTEMPT_ERRORS) or [(current.id, exc)])
+                errors.extend(ctx.attempt_errors or [(current.id, exc)])
                 nxt = [] if ctx.emitted_chunks or not fallback else [
                     m for m in self._fallback.next_candidates(exc, tried, pool) if usable(m)
                 ]
@@ -338,7 +370,7 @@ class Podium:
                     self._warn(policies.after_call(current.id, completion.latency_ms))
                 return completion
 
-    def _record_gates(self, steps: Sequence[Any], rows: dict[int, tuple[Completion, str, int]]) -> None:
+    def _record_gates(self, steps: Sequence[RouteStep], rows: dict[int, tuple[Completion, str, int]]) -> None:
         """Once a run is over, each answer a gate judged gets its verdict on its ledger row: one update per row."""
         if not self._gate_recorders:
             return
@@ -361,7 +393,7 @@ class Podium:
             self._emit(Event(EventType.POLICY_WARNING, v.to_dict()))
 
 
-def _fitting(catalog: Any, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
+def _fitting(catalog: Catalog, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
     """The candidates whose context window holds the prompt; all of them unchanged when each does."""
     tokens = estimate_request_tokens(request)
     specs = [catalog.get(c) for c in candidates]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from podium.core.routed import RoutedResult
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.client import Podium
 from podium.engine.stream import CompletionStream
+
+if TYPE_CHECKING:
+    from podium.ledger.feedback import Feedback
 
 
 class SyncCompletionStream(Iterator[StreamChunk]):
@@ -89,10 +93,12 @@ class SyncPodium:
     def stream(self, request: ChatRequest | str, **kwargs: Any) -> SyncCompletionStream:
         return SyncCompletionStream(self._loop, self._client.stream(request, **kwargs))
 
-    def route(self, request: ChatRequest | str, **kwargs: Any) -> Any:
+    def route(self, request: ChatRequest | str, **kwargs: Any) -> RoutedResult:
         return self._loop.run_until_complete(self._client.route(request, **kwargs))
 
-    def feedback(self, request_id: str, score_or_label: str | float, note: str | None = None, **kwargs: Any) -> Any:
+    def feedback(
+        self, request_id: str, score_or_label: str | float, note: str | None = None, **kwargs: Any
+    ) -> Feedback:
         return self._loop.run_until_complete(self._client.feedback(request_id, score_or_label, note, **kwargs))
 
     def close(self) -> None:

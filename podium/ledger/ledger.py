@@ -189,7 +189,9 @@ class Ledger:
         now = self.clock.now()
         prompt_tokens = estimate_request_tokens(ctx.request)  # the estimate prices a stream cut mid-way (fail)
         # Hold an upper bound the provider cannot bill past; settling charges the exact cost.
-        worst = ctx.model.worst_case_cost(request_token_bound(ctx.request), ctx.request.max_tokens)
+        worst = ctx.model.worst_case_cost(
+            request_token_bound(ctx.request), ctx.request.max_tokens, samples=ctx.request.n or 1
+        )
         caps = call_caps(self.budgets, ctx.meta)
         pairs = tuple(applicable(self.budgets, ctx.meta, now))
         if worst is None and (any(c.mode == "hard" for c in caps) or any(b.hard for b, _ in pairs)):

@@ -15,8 +15,6 @@ from podium.core.types import Completion
 from podium.ledger.budgets import budgets_from_settings
 from podium.ledger.ledger import Ledger
 
-GATES_ANNOTATION = "gates"  # ctx.annotations key whose value (JSON-serializable) is stored as the gate outcome
-
 
 class LedgerMiddleware:
     """Reserve the worst case, write the row ahead, call, then settle the row to the real cost.
@@ -44,9 +42,6 @@ class LedgerMiddleware:
             # not cancel the write. A failed write was logged; the answer is paid for and still goes out.
             with contextlib.suppress(Exception):
                 await asyncio.shield(asyncio.wrap_future(settled))
-        gates = ctx.annotations.get(GATES_ANNOTATION)
-        if gates is not None:
-            self.ledger.record_gate(ctx.request_id, ctx.attempt, gates)
         return completion
 
     def record_gates(self, request_id: str, attempt: int, gates: Any) -> None:

@@ -16,7 +16,7 @@ from podium.core.errors import ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.money import ZERO
 from podium.core.types import Usage
-from podium.ledger.rows import CACHE_HIT, ERROR, OK, PENDING, RECOVERED, REFUSED
+from podium.ledger.rows import CACHE_HIT, ERROR, OK, PENDING, RECOVERED, REFUSED, row_tags
 
 PERIODS: tuple[str, ...] = ("daily", "weekly", "monthly")
 # --by value -> ledger column
@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "project": "project",
     "team": "team",
     "user": "user_id",
+    "tag": "tags",  # each key=value of a row's tags is a group of its own
 }
 # Rows that are not a finished upstream attempt: a call in flight, or one refused before it was sent.
 NOT_ATTEMPTS = (PENDING, REFUSED)
@@ -149,14 +150,20 @@ def build_report(
         if row["status"] in NOT_ATTEMPTS:
             continue
         start = period_start(row["started_at"], period)
-        group = str(row.get(column) or "-")
-        line = buckets.get((start, group))
-        if line is None:
-            line = buckets[(start, group)] = ReportLine(start, group)
-        line.add(row, baseline)
-        report.total.add(row, baseline)
+        for group in _groups(row, by, column):
+            line = buckets.get((start, group))
+            if line is None:
+                line = buckets[(start, group)] = ReportLine(start, group)
+            line.add(row, baseline)
+        report.total.add(row, baseline)  # once: a row with two tags is in two lines but paid for once
     report.lines = [buckets[k] for k in sorted(buckets)]
     return report
+
+
+def _groups(row: Mapping[str, Any], by: str, column: str) -> list[str]:
+    if by == "tag":
+        return [f"{k}={v}" for k, v in sorted(row_tags(row).items())] or ["-"]
+    return [str(row.get(column) or "-")]
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -53,7 +53,19 @@ def pending_row(
         "prompt": ctx.request.prompt_text if log_text else None,
         "budget_keys": json.dumps([k.to_json() for k in keys]),
         "owner": owner,
+        "tags": tags_json(meta.tags),
     }
+
+
+def tags_json(tags: Mapping[str, str] | None) -> str | None:
+    """A call's tags as stored: a JSON object with sorted keys, or None when it has none."""
+    return json.dumps(dict(sorted(tags.items())), ensure_ascii=False) if tags else None
+
+
+def row_tags(row: Mapping[str, Any]) -> dict[str, str]:
+    """The tags stored on a ledger row (none on rows written before they were recorded)."""
+    raw = row.get("tags")
+    return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
 def usage_values(usage: Usage) -> dict[str, int]:

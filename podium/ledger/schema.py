@@ -85,6 +85,7 @@ calls = sa.Table(
     sa.Column("response", sa.Text),
     sa.Column("budget_keys", sa.Text, nullable=False, default="[]"),  # JSON: usage rows the reservation holds
     sa.Column("owner", sa.String(200), nullable=False),  # host:pid:token of the writing process
+    sa.Column("tags", sa.Text),  # JSON object with sorted keys: the caller's tags (metadata / x-podium-tags)
     sa.UniqueConstraint("request_id", "attempt", name="uq_ledger_calls_request_attempt"),
     sa.Index("ix_ledger_calls_started_at", "started_at"),
     sa.Index("ix_ledger_calls_status", "status"),
@@ -160,12 +161,19 @@ def _m004_leases(conn: Connection) -> None:
     conn.execute(CreateTable(leases))
 
 
+def _m005_call_tags(conn: Connection) -> None:
+    # A ledger created after ``tags`` joined ``calls`` has it from m001 already.
+    if "tags" not in {c["name"] for c in sa.inspect(conn).get_columns(calls.name)}:
+        conn.execute(sa.text(f"ALTER TABLE {calls.name} ADD COLUMN tags TEXT"))
+
+
 # Forward-only: append new steps, never edit or reorder applied ones.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], Any]], ...] = (
     ("m001_initial", _m001_initial),
     ("m002_indexes", _m002_indexes),
     ("m003_feedback", _m003_feedback),
     ("m004_leases", _m004_leases),
+    ("m005_call_tags", _m005_call_tags),
 )
 
 

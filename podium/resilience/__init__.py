@@ -7,12 +7,11 @@ from podium.resilience.cache import CacheMiddleware, request_key
 from podium.resilience.cache_store import SQLiteResponseStore
 from podium.resilience.fallback import LOCAL_PROVIDERS, FallbackPolicy
 from podium.resilience.ratelimit import Bucket, InProcessBackend, RateLimitBackend, RateLimiter, RateLimitMiddleware
-from podium.resilience.retry import ATTEMPT_ERRORS, RetryDecision, RetryMiddleware, RetryPolicy, is_retryable
+from podium.resilience.retry import RetryDecision, RetryMiddleware, RetryPolicy, is_retryable
 from podium.resilience.stack import ResilienceStack, build_resilience
 from podium.resilience.timeout import TotalTimeoutMiddleware
 
 __all__ = [
-    "ATTEMPT_ERRORS",
     "LOCAL_PROVIDERS",
     "BreakerMiddleware",
     "BreakerState",

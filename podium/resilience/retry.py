@@ -23,8 +23,6 @@ from podium.core.pipeline import CallContext, Handler
 from podium.core.types import Completion
 from podium.resilience.signals import emit_event
 
-ATTEMPT_ERRORS = "attempt_errors"  # ctx.annotations key: [(model id, error), ...] of every failed attempt
-
 
 def is_retryable(exc: BaseException) -> bool:
     """429, 5xx, timeouts, connection errors and malformed answers; never other 4xx or Podium's own limits."""
@@ -117,14 +115,14 @@ class RetryMiddleware:
                 return await call_next(ctx)
             except ProviderError as exc:
                 error: ProviderError = exc
-            ctx.annotations.setdefault(ATTEMPT_ERRORS, []).append((ctx.model.id, error))
+            ctx.attempt_errors.append((ctx.model.id, error))
             if ctx.emitted_chunks > 0:
                 raise error  # the caller already holds part of the answer; a retry would duplicate it
             if state is None:
                 state = self.policy.new_state()
             decision = self.policy.decide(state, error)
             if not decision.retry:
-                ctx.annotations["retry_stop_reason"] = decision.reason
+                ctx.retry_stop_reason = decision.reason
                 raise error
             emit_event(self.emit, ctx.clock, EventType.RETRY, ctx.model, **_retry_data(ctx, error, decision))
             await ctx.clock.sleep(decision.delay)

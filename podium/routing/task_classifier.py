@@ -115,7 +115,10 @@ def train_task_classifier(records: Sequence[EvalRecord], *, seed: int = 0, min_d
     y = np.asarray([labels.index(t) for _, t in labelled])
     clf = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
     clf.fit(vocab.matrix(counts), y)
-    return TaskClassifier(labels, vocab, clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32))
+    coef, intercept = clf.coef_.T, clf.intercept_
+    if len(labels) == 2:  # a binary fit has one column: as softmax logits it is [0, w] for (labels[0], labels[1])
+        coef, intercept = np.hstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return TaskClassifier(labels, vocab, coef.astype(np.float32), intercept.astype(np.float32))
 
 
 def shipped_path() -> Path:

@@ -18,6 +18,7 @@ from podium.core.pipeline import CallMeta
 from podium.core.types import Completion, StreamChunk, Usage
 from podium.server.chat import Answer, ChatService, Target, response_headers
 from podium.server.openai_request import ParsedChat
+from podium.telemetry.tracing import record_answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,4 +105,5 @@ async def _relay(stream: Any, chunks: AsyncIterator[StreamChunk], first: StreamC
         await chunks.aclose()  # type: ignore[attr-defined]  # a client that left must not leave the call running
     completion: Completion | None = stream.completion
     if completion is not None:
+        record_answer(completion, completion.usage, completion.cost_usd)
         yield Ending(completion, completion.usage, completion.cost_usd, request_id)

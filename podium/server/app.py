@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from podium.server.api_routes import NOT_FOUND_HANDLERS, api_routes
 from podium.server.feedback import feedback_route
 from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
 from podium.server.openai_request import TAGS_HEADER, ParsedChat, call_tags, parse_chat_request, refuse_unhonoured
+from podium.telemetry.tracing import TRACER_NAME, TraceRequests, record_request_model
 
 log = logging.getLogger("podium.server")
 _SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
@@ -132,6 +134,7 @@ class Gateway:
         """What every chat-shaped endpoint checks before calling: the model, the options it honours, the task type,
         the key's models and limits; and the call's meta (key, team, user, tags)."""
         chat = self.service()
+        record_request_model(parsed.model)
         target = chat.target(parsed.model)
         refuse_unhonoured(parsed.request, target.model, chat.client.catalog)
         task_type = chat.task_type(request.headers.get(TASK_TYPE_HEADER), parsed)
@@ -293,6 +296,8 @@ def create_app(
         feedback_route(gw),
         Route("/metrics", _Endpoint(telemetry.asgi_app())),
     ]
-    app = Starlette(routes=routes, lifespan=gw.lifespan, exception_handlers=NOT_FOUND_HANDLERS)
+    provider = getattr(telemetry, "tracer_provider", None)
+    tracing = Middleware(TraceRequests, tracer=provider.get_tracer(TRACER_NAME) if provider is not None else None)
+    app = Starlette(routes=routes, lifespan=gw.lifespan, exception_handlers=NOT_FOUND_HANDLERS, middleware=[tracing])
     app.state.gateway = gw
     return app

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.core.clock import Clock
 from podium.core.errors import ValidationError
@@ -30,6 +30,10 @@ from podium.core.types import Completion, StreamChunk, Usage
 from podium.server.errors import GatewayError, to_gateway_error
 from podium.server.openai_request import ParsedChat
 from podium.server.openai_response import DONE, ChunkWriter, completion_json, sse
+from podium.telemetry.tracing import record_answer
+
+if TYPE_CHECKING:
+    from podium.engine import CompletionStream, Podium
 
 log = logging.getLogger("podium.server")
 
@@ -93,7 +97,7 @@ class ChatService:
 
     def __init__(
         self,
-        client: Any,
+        client: Podium,
         *,
         clock: Clock,
         observe_overhead: Callable[[float], None],
@@ -130,8 +134,10 @@ class ChatService:
         """A whole answer; strategies report every attempt's usage and their total cost."""
         if target.strategy is None:
             c = await self.client.complete(parsed.request, model=target.model, meta=meta)
+            record_answer(c, c.usage, c.cost_usd)
             return Answer(c, c.usage, c.cost_usd, c.latency_ms / 1000.0, c.request_id)
         result = await self.client.route(parsed.request, strategy=target.strategy, meta=meta)
+        record_answer(result.completion, result.usage, result.total_cost_usd)
         return Answer(
             result.completion, result.usage, result.total_cost_usd, result.upstream_ms / 1000.0,
             result.request_id or result.completion.request_id, result.decision.budget_limited,
@@ -141,7 +147,8 @@ class ChatService:
         """The ``chat.completion`` body and the x-podium-* headers; records the overhead."""
         c = answer.completion
         request_id = answer.request_id or uuid.uuid4().hex
-        body = completion_json(c, response_id=f"chatcmpl-{request_id}", created=self._created(), usage=answer.usage)
+        body = completion_json(c, response_id=f"chatcmpl-{request_id}", created=self._created(), usage=answer.usage,
+                               cost_usd=answer.cost_usd)
         self._observe(self._clock.monotonic() - started - answer.upstream_s)
         return body, answer.headers(request_id)
 
@@ -178,7 +185,7 @@ class ChatService:
 
     async def _relay_frames(
         self,
-        stream: Any,
+        stream: CompletionStream,
         chunks: AsyncIterator[StreamChunk],
         first: StreamChunk | None,
         writer: ChunkWriter,
@@ -202,6 +209,7 @@ class ChatService:
         completion: Completion | None = stream.completion
         yield writer.finish(finish or (completion.finish_reason if completion else None))
         if completion is not None:
+            record_answer(completion, completion.usage, completion.cost_usd)
             if writer.include_usage:
                 yield writer.usage(completion, request_id=request_id)
             self._observe(self._clock.monotonic() - started - completion.latency_ms / 1000.0)

@@ -56,16 +56,27 @@ def _choices(completion: Completion) -> list[dict[str, Any]]:
     }]
 
 
-def completion_json(completion: Completion, *, response_id: str, created: int, usage: Usage) -> dict[str, Any]:
+def priced_usage_json(usage: Usage, cost_usd: Decimal | None) -> dict[str, Any]:
+    """OpenAI's ``usage`` plus ``cost`` in USD, as OpenRouter sends it (what OpenRouter and LiteLLM clients read as
+    the response's cost). A JSON number: the exact value is the ``x-podium-cost-usd`` header's."""
+    out = usage_json(usage)
+    if cost_usd is not None:
+        out["cost"] = float(cost_usd)
+    return out
+
+
+def completion_json(
+    completion: Completion, *, response_id: str, created: int, usage: Usage, cost_usd: Decimal | None = None
+) -> dict[str, Any]:
     """The ``chat.completion`` object. ``usage`` is what the call consumed (every attempt of a strategy); with
-    ``n`` > 1 it covers every choice, as the upstream billed them."""
+    ``n`` > 1 it covers every choice, as the upstream billed them. ``cost_usd`` is its total, as ``usage.cost``."""
     return {
         "id": response_id,
         "object": "chat.completion",
         "created": created,
         "model": completion.model,
         "choices": _choices(completion),
-        "usage": usage_json(usage),
+        "usage": priced_usage_json(usage, cost_usd),
         "service_tier": completion.metadata.get("service_tier"),
         "system_fingerprint": None,
     }
@@ -139,7 +150,7 @@ class ChunkWriter:
         extra = podium_json(
             completion.model, cost, request_id or completion.request_id, completion.request_id, budget_limited
         )
-        return self._frame([], usage=usage_json(usage or completion.usage), podium=extra)
+        return self._frame([], usage=priced_usage_json(usage or completion.usage, cost), podium=extra)
 
 
 def podium_json(

@@ -22,7 +22,7 @@ from podium.core.errors import (
 from podium.core.model_spec import ModelSpec
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta, ModelCaller
-from podium.core.routed import BudgetStop, Candidate, RoutedResult, RouteStep, RoutingDecision
+from podium.core.routed import BudgetStop, Candidate, RoutedResult, RouteStep, RoutingDecision  # noqa: F401 - re-exported
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, ImagePart, Usage
 

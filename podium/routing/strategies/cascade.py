@@ -47,7 +47,7 @@ from podium.routing.strategies.base import (
     total_cost,
     with_task_type,
 )
-from podium.routing.strategies.steps import BudgetStop, call_step
+from podium.routing.strategies.steps import StepRefused, call_step
 
 _EVIDENCE = ("predicted", "agreement")
 # Gates that read live signals: their "skipped" verdicts (the provider offers no such signal) are shown too.
@@ -181,7 +181,7 @@ class CascadeStrategy:
             try:
                 completion = await call_step(step, cand.id, asked, caller=caller, meta=meta, decision=decision,
                                              failures=failures, paid=bool(answers))
-            except BudgetStop:
+            except StepRefused:
                 return self._finish(request, answers, attempts, predicted, decision, stop="budget-limited")
             if completion is None:
                 continue
@@ -193,7 +193,7 @@ class CascadeStrategy:
                 return self._finish(request, answers, attempts, predicted, decision)
             try:
                 results = await self._gates(request, answers, predicted, caller, meta, attempts, decision)
-            except BudgetStop:  # a judge or verifier call was refused: the budget cannot pay for more
+            except StepRefused:  # a judge or verifier call was refused: the budget cannot pay for more
                 return self._finish(request, answers, attempts, predicted, decision, stop="budget-limited")
             passed, why = verdict(results)
             record.gates = gate_verdicts(results)
@@ -293,7 +293,7 @@ class CascadeStrategy:
             return skipped("verify", f"the second sample from {model} failed ({type(exc).__name__}); no verdict")
         except BudgetExceededError as exc:
             decision.refused(model, exc, role="verifier")
-            raise BudgetStop from exc
+            raise StepRefused from exc
         if extra is not None:
             attempts.append(extra)
             decision.step(model, extra, role="verifier", outcome="passed" if result.passed else "rejected",
@@ -316,7 +316,7 @@ class CascadeStrategy:
             return GateResult(True, "judge", reason=why, applicable=False)
         except BudgetExceededError as exc:
             decision.refused(self.judge_model, exc, role="judge")
-            raise BudgetStop from exc
+            raise StepRefused from exc
         attempts.append(judged)
         decision.step(
             self.judge_model, judged, role="judge", outcome="passed" if result.passed else "rejected",

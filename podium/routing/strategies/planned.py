@@ -23,7 +23,7 @@ from podium.routing.strategies.base import (
     Strategy,
     total_cost,
 )
-from podium.routing.strategies.steps import BudgetStop, call_step
+from podium.routing.strategies.steps import StepRefused, call_step
 
 TaskOf = Callable[[str], str]
 
@@ -111,7 +111,7 @@ class PlannedCascade:
             try:
                 completion = await call_step(step, cand.id, request, caller=caller, meta=meta, decision=decision,
                                              failures=failures, paid=bool(attempts))
-            except BudgetStop:
+            except StepRefused:
                 return _keep_latest(attempts, decision, "budget-limited")
             if completion is None:
                 continue

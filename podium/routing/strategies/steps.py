@@ -1,7 +1,7 @@
 """One step of an escalating strategy (cascade, learned cascade): ask a model, record what happened.
 
 A model that fails is recorded and the strategy moves on; a budget that refuses the call before anything is sent
-ends the escalation (``BudgetStop``) when an answer is already paid for, and is raised as is when none is.
+ends the escalation (raises ``StepRefused``) when an answer is already paid for, and is raised as is when none is.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from podium.core.types import ChatRequest, Completion
 from podium.routing.strategies.base import CALL_ERRORS, RoutingDecision
 
 
-class BudgetStop(Exception):
+class StepRefused(Exception):
     """A budget refused the next model; the strategy keeps an answer it already paid for."""
 
 
@@ -39,4 +39,4 @@ async def call_step(
         if not paid:
             raise
         decision.refused(model_id, exc)
-        raise BudgetStop from exc
+        raise StepRefused from exc
