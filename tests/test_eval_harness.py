@@ -19,6 +19,8 @@ from podium.routing.datasets import load_bundled, split_records
 from podium.routing.evaluation import Point, apgr, cost_to_reach, evaluate, exclude_prompts, to_json
 from podium.routing.evaluation.plot import write_plot
 
+pytestmark = pytest.mark.slow  # training, replays or many processes: the everyday run skips it
+
 
 class EvalAccuracyRouter:
     """Injected router: each model's training accuracy on the prompt's benchmark (known from the record)."""

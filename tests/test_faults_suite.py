@@ -28,6 +28,8 @@ from podium.resilience import BreakerState, ResilienceStack, build_resilience
 from podium.testing import FakeUpstream, serve
 from podium.testing.clock import FakeClock
 
+pytestmark = pytest.mark.slow  # training, replays or many processes: the everyday run skips it
+
 PRIMARY, SECOND, HEALTHY = "openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "gemini:gemini-2.5-flash"
 WIRE = {PRIMARY: "gpt-4o-mini", SECOND: "claude-haiku-4-5-20251001", HEALTHY: "gemini-2.5-flash"}
 MIXED = (429, 500, 503, "timeout", "malformed", "cut")

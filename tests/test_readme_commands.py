@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from podium.cli.main import app
 
+pytestmark = pytest.mark.slow  # training, replays or many processes: the everyday run skips it
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 # Lines that cannot run offline, by how they start (after comments are dropped and `a | b` alternatives are split).

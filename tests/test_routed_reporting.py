@@ -225,7 +225,7 @@ async def test_learned_cascade_uses_the_plan_of_the_callers_task_type() -> None:
         seen.append((model, meta.task_type))
         return Completion(text="B", model=model, provider="t", cost_usd=Decimal("0.01"))
 
-    request = ChatRequest.from_prompt("hello there")
+    request = ChatRequest.from_prompt("hello there, how many is 3 plus 4?")  # a closed question: plans apply
     analysed = await cascade.run(request, caller=caller, meta=CallMeta())
     given = await cascade.run(request, caller=caller, meta=CallMeta(task_type="knowledge_qa"))
     assert seen == [("t:big", "chat"), ("t:a", "knowledge_qa")]

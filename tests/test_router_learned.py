@@ -23,6 +23,8 @@ from podium.routing.learned_router import (
 )
 from podium.routing.router_training import train_router
 
+pytestmark = pytest.mark.slow  # training, replays or many processes: the everyday run skips it
+
 GPT4 = "openai:gpt-4-1106-preview"
 
 

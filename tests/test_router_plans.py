@@ -15,6 +15,8 @@ from podium.routing.plan_fitting import _facts, candidate_plans, fit_plan_table,
 from podium.routing.plans import GENERAL, AnswerFacts, CascadePlan, PlanPoint, PlanTable, accepts
 from podium.routing.task_classifier import EVAL_TASK_TYPES
 
+pytestmark = pytest.mark.slow  # training, replays or many processes: the everyday run skips it
+
 MCQ = "Which is a mammal?\nA) shark\nB) whale\nC) trout\nD) squid\nAnswer:"
 
 

@@ -16,7 +16,7 @@ from podium.core.types import Usage
 from podium.ledger import Ledger
 from podium.testing import FakeUpstream, serve
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 USAGE = Usage(14, 8)
 
 

@@ -36,7 +36,7 @@ from podium.core.tokens import request_token_bound
 from podium.core.types import ChatRequest, Message, Usage
 from podium.testing import FakeUpstream, serve
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(240), pytest.mark.slow]
 SPEC = Catalog.bundled().get("openai:gpt-4o-mini")
 USAGE = Usage(14, 8)
 

@@ -15,7 +15,7 @@ from test_scale_support import WIRE_MODEL, Gate, gateway_config, key_entry, post
 from podium.core.types import Usage
 from podium.testing import FakeUpstream, serve
 
-pytestmark = [pytest.mark.redis, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.redis, pytest.mark.timeout(240), pytest.mark.slow]
 
 
 def _children(pid: int) -> list[int]:

@@ -247,14 +247,16 @@ async def test_injected_failure_blocks_dependants_then_resume_runs_only_the_rest
 
 async def test_budget_stop_refuses_further_tasks_and_stays_resumable(rig: Rig) -> None:
     rig.fake.script(PLANNER, chain_plan(5), usage=Usage(200, 300))
-    rig.fake.script(EXECUTOR, GOOD, usage=Usage(100, 900))  # about $0.00925 a task; worst case held: ~$0.0109
-    state = await rig.orch.run(spec(max_usd="0.03"), output_dir=rig.out, project_id="tight")
+    # About $0.00925 a task; the worst case held (the prompt's UTF-8 bound and the whole output allowance) is a
+    # little over $0.011: two tasks fit in $0.023, the second crosses the 80% alert, the third is refused.
+    rig.fake.script(EXECUTOR, GOOD, usage=Usage(100, 900))
+    state = await rig.orch.run(spec(max_usd="0.023"), output_dir=rig.out, project_id="tight")
 
     assert state.status == "paused" and (state.stop_reason or "").startswith("budget")
     done = [t.id for t in state.tasks.values() if t.status == "done"]
     not_done = [t.id for t in state.tasks.values() if t.status != "done"]
     assert done and not_done and all(state.tasks[t].status == "pending" for t in not_done)
-    assert state.spent_usd <= Decimal("0.03")
+    assert state.spent_usd <= Decimal("0.023")
     assert all(rig.task_requests(t) == 0 for t in not_done)  # refused before anything was sent
     assert rig.of(EventType.BUDGET_WARNING) and rig.of(EventType.BUDGET_WARNING)[0]["scope"] == "project:tight"
 
@@ -289,7 +291,7 @@ async def test_independent_tasks_run_concurrently_up_to_the_limit(
     r.orch.add_hook(EventType.TASK_COMPLETED, lambda task_id, **_: running.discard(task_id))
     state = await r.orch.run(spec(), output_dir=r.out)
     r.orch.close()
-    assert state.status == "completed" and peak[0] == 2
+    assert state.status == "completed_unverified" and peak[0] == 2  # its one criterion is prose, not checked
     order = [(t, d["task_id"]) for t, d in r.events if t in (EventType.TASK_STARTED, EventType.TASK_COMPLETED)]
     assert order[-2:] == [(EventType.TASK_STARTED, "join"), (EventType.TASK_COMPLETED, "join")]
 

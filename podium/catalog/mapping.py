@@ -11,6 +11,7 @@ from typing import Any
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.model_spec import (
     CAPABILITIES,
+    MODEL_KINDS,
     PROFILE_KEYS,
     QUALITY_TIERS,
     ModelSpec,
@@ -152,6 +153,12 @@ def _tier(value: Any) -> str:
     return str(value)
 
 
+def _kind(value: Any) -> str:
+    if value not in MODEL_KINDS:
+        raise _Invalid(f"use one of {', '.join(MODEL_KINDS)}")
+    return str(value)
+
+
 def _as_of(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -241,6 +248,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "quality": _quality,
     "request_fee_usd": _fee,
     "price_tiers": _price_tiers,
+    "kind": _kind,
 }
 assert set(_PARSERS) == set(SPEC_FIELDS), "every ModelSpec field needs a parser"
 

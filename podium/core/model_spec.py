@@ -14,6 +14,8 @@ QUALITY_TIERS: tuple[str, ...] = ("basic", "standard", "advanced", "frontier")
 # The task categories a quality profile rates, besides its overall figure.
 PROFILE_CATEGORIES: tuple[str, ...] = ("code", "math", "reasoning", "knowledge", "writing")
 PROFILE_KEYS: tuple[str, ...] = ("overall", *PROFILE_CATEGORIES)
+# What a model answers: chat calls, or embedding calls (``POST /v1/embeddings``); routing picks only chat models.
+MODEL_KINDS: tuple[str, ...] = ("chat", "embedding")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,7 @@ class ModelSpec:
     reasoning_per_million: Decimal | None = None
     request_fee_usd: Decimal | None = None  # a flat fee per request (LiteLLM ``input_cost_per_request``)
     price_tiers: tuple[PriceTier, ...] = ()  # long-prompt prices, lowest threshold first
+    kind: str = "chat"  # one of MODEL_KINDS
 
     @property
     def current(self) -> bool:
