@@ -31,13 +31,13 @@ def _pct(xs: list[float], q: float) -> float:
     return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def latency(router: QualityRouter, prompts: list[str]) -> dict[str, float]:
+def latency(router: QualityRouter, prompts: list[str], models: list[str] | None = None) -> dict[str, float]:
     for p in prompts[:5]:
-        router.predict(p)  # warm caches (task classifier load)
+        router.predict(p, models)  # warm caches (task classifier load)
     decide, prof = [], []
     for p in prompts:
         t = time.perf_counter()
-        router.predict(p)
+        router.predict(p, models)
         decide.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         analyze(p)
@@ -69,7 +69,7 @@ def print_curve(title: str, curve: dict[str, Any]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--c", type=float, default=0.3)
+    ap.add_argument("--c", type=float, default=0.1)
     ap.add_argument("--min-df", type=int, default=5)
     args = ap.parse_args()
 
@@ -84,12 +84,18 @@ def main() -> None:
     _, cv = cross_validate(routerbench, k=args.folds, c=args.c, min_df=args.min_df)
     cv_s = time.perf_counter() - t
 
+    from podium.catalog import Catalog
+
+    current = [s.id for s in Catalog.bundled() if s.current and s.quality is not None]
+    router = router.with_catalog(Catalog.bundled())
     lat_data = latency(router, [r.prompt for r in test])
     lat_user = latency(router, list(USER_PROMPTS) * 20)
+    lat_current = latency(router, list(USER_PROMPTS) * 20, current)
     print(f"{'measure':<44} {'value':>10}")
     print(f"{'train (fit on 70% split, ' + str(len(train)) + ' prompts) s':<44} {fit_s:>10.2f}")
     print(f"{str(args.folds) + '-fold CV on RouterBench (' + str(len(routerbench)) + ' prompts) s':<44} {cv_s:>10.2f}")
-    for name, lat in (("recorded prompts", lat_data), ("short user prompts", lat_user)):
+    for name, lat in (("recorded prompts", lat_data), ("short user prompts", lat_user),
+                      (f"short prompts, {len(current)} current models", lat_current)):
         print(f"{'decision latency p50 ms, ' + name:<44} {lat['decide_p50']:>10.3f}")
         print(f"{'decision latency p95 ms, ' + name:<44} {lat['decide_p95']:>10.3f}")
         print(f"{'task analysis p50 ms, ' + name:<44} {lat['analyze_p50']:>10.3f}")

@@ -176,10 +176,9 @@ add("openai:gpt-3.5-turbo", from_litellm("gpt-3.5-turbo"), caps={"tools", "json"
     aliases=["gpt-3.5-turbo-0125", "gpt-35-turbo"], **O)
 # Embedding models: served by POST /v1/embeddings only; chat routing never picks them (kind="embedding").
 EMB = "an embedding model: input tokens only, no output"
-add("openai:text-embedding-3-small", from_litellm("text-embedding-3-small", out=1), caps=set(), tier="basic",
-    kind="embedding", description=EMB, **O)
-add("openai:text-embedding-3-large", from_litellm("text-embedding-3-large", out=1), caps=set(), tier="standard",
-    kind="embedding", description=EMB, **O)
+for name, tier in (("text-embedding-3-small", "basic"), ("text-embedding-3-large", "standard")):
+    add(f"openai:{name}", from_litellm(name, out=1, note=f"entry {name!r}"), caps=set(), tier=tier, kind="embedding",
+        description=EMB, **O)
 
 # ---------------------------------------------------------------- Gemini (Google AI Studio)
 G_FREE = "Google AI Studio has a free tier for this model (Google may use free-tier prompts to improve its products)"

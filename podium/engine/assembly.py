@@ -95,7 +95,7 @@ def build_client(
 
 
 def _fallback_models(orch: OrchestrationConfig, catalog: Catalog) -> tuple[str, ...]:
-    """Seed 001's fallback list, checked once here so a typo fails at start-up, not on every call.
+    """The orchestration config's fallback list, checked once here so a typo fails at start-up, not on every call.
 
     Like the seed's other routing knobs (``OrchestrationConfig.candidate_rules``), the list counts only when the
     user set it: the built-in default never moves a call to a model nobody chose (and that may cost far more).

@@ -7,7 +7,7 @@ narrowed. The rules, in order, for a call that names no model:
    in live mode (``default_candidates``):
    - when ``orchestration.executors`` is set (file, variable or code; not the built-in default) and orchestration
      is enabled, the executors whose provider is enabled and whose key is set (local servers need none) are the
-     candidates. The prompt's use cases are ``meta.complexity`` when it is one of seed 001's six, else what task
+     candidates. The prompt's use cases are ``meta.complexity`` when it is one of the orchestration config's six, else what task
      analysis finds (difficulty, plus ``speed-critical`` / ``reasoning``); when some executors list one of
      them, only those are candidates, else every reachable executor is. When no executor is reachable, the rule
      below applies;
@@ -94,8 +94,8 @@ def _executor_reason(executors: Sequence[ExecutorConfig], chosen: Sequence[str],
 
 
 def reachable_models(catalog: Any, providers: ProviderPool, named: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
-    """Current remote catalog models whose provider is enabled and has its key set, plus the legacy ones the
-    routing config names (``named``).
+    """Current remote chat models (embedding models are never routed to) whose provider is enabled and has its key
+    set, plus the legacy ones the routing config names (``named``).
 
     Local servers join only when listed in ``routing.candidates`` or ``orchestration.executors`` (a catalog entry
     does not mean a server runs).
@@ -104,7 +104,8 @@ def reachable_models(catalog: Any, providers: ProviderPool, named: set[str] = fr
     for m in catalog.all():
         if m.provider not in reachable:
             reachable[m.provider] = not providers.is_local(m) and providers.can_serve(m)
-    models = [m.id for m in catalog.all() if (m.current or (m.id in named and not m.deprecated)) and reachable[m.provider]]
+    models = [m.id for m in catalog.all() if m.kind == "chat" and (m.current or (m.id in named and not m.deprecated))
+              and reachable[m.provider]]
     if not models:
         raise NoCandidateError(
             "no model can be reached: set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, "
@@ -116,7 +117,7 @@ def reachable_models(catalog: Any, providers: ProviderPool, named: set[str] = fr
 
 
 def request_use_cases(request: ChatRequest, meta: CallMeta) -> tuple[str, ...]:
-    """``meta.complexity`` when it is a seed-001 use case, else the use cases task analysis finds in the prompt."""
+    """``meta.complexity`` when it is an orchestration use case, else the use cases task analysis finds in the prompt."""
     if meta.complexity in USE_CASES:
         return (meta.complexity,)
     from podium.routing.task_analysis import analyze

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.embeddings import EmbeddingResult
 from podium.core.errors import (
     AllAttemptsFailedError,
     ConfigError,
@@ -22,6 +23,7 @@ from podium.core.routed import RoutedResult, RouteStep, RoutingDecision
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.candidates import CandidateList, CandidateResolver
+from podium.engine.embeddings import EmbeddingCaller, refuse_embedding_model
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
@@ -120,6 +122,11 @@ class Podium:
         # ... and the one that stores users' verdicts on answers (``feedback``).
         self._feedback_store = next((r for mw in middlewares if callable(r := getattr(mw, "record_feedback", None))),
                                     None)
+        # Embedding calls are reserved and settled in the same ledger as chat calls.
+        self._embedder = EmbeddingCaller(
+            catalog=catalog, providers=providers, clock=clock, ids=self._ids, policies_for=self._policy_set,
+            ledger=next((lg for mw in middlewares if (lg := getattr(mw, "ledger", None)) is not None), None),
+        )
 
     @classmethod
     def from_config(cls, config: PodiumConfig | None = None, **kwargs: Any) -> Podium:
@@ -213,6 +220,20 @@ class Podium:
         self._record_gates(result.decision.steps, rows)
         self._emit(Event(EventType.ROUTING_DECIDED, {"strategy": strategy, "decision": result.decision}))
         return result
+
+    async def embed(
+        self,
+        input: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]],
+        *,
+        model: str,
+        meta: CallMeta | None = None,
+        dimensions: int | None = None,
+        request_id: str | None = None,
+    ) -> EmbeddingResult:
+        """Embed ``input`` (a text, texts, or token arrays) with an embedding model: one vector per input, priced
+        (``cost_usd``) and recorded in the ledger under the caller's budgets like a chat call."""
+        return await self._embedder.embed(input, model=model, meta=meta or CallMeta(), dimensions=dimensions,
+                                          request_id=request_id)
 
     async def feedback(
         self, request_id: str, score_or_label: str | float, note: str | None = None, *, key: str | None = None
@@ -312,6 +333,7 @@ class Podium:
         *,
         fallback: bool = True,
     ) -> Completion:
+        refuse_embedding_model(spec)
         tokens = estimate_request_tokens(request)
         if tokens > spec.context_window:  # refused before sending: an upstream would fail or truncate it
             raise ContextWindowError(spec.id, tokens, spec.context_window)
@@ -321,7 +343,8 @@ class Podium:
         def usable(m: ModelSpec) -> bool:
             """A fallback must be reachable, enabled, allowed by policy and by the caller (a key's allow-list)."""
             return (
-                tokens <= m.context_window
+                m.kind == "chat"
+                and tokens <= m.context_window
                 and self._providers.can_serve(m)
                 and (not policies or policies.allows(m, request))
                 and (meta.model_allowed is None or meta.model_allowed(m.id))

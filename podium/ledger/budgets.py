@@ -103,7 +103,7 @@ class Budget:
 
 
 def budgets_from_settings(settings: LedgerSettings, cost_tracking: Any = None) -> tuple[Budget, ...]:
-    """Every budget the settings define, plus seed 004's daily and seed 001's monthly global budget."""
+    """Every budget the settings define, plus the task router's daily and the orchestration config's monthly global budget."""
     out = [Budget.from_settings(b) for b in settings.budgets]
     if settings.daily_budget_usd is not None:
         out.append(Budget("global", settings.daily_budget_usd, period="day", mode=settings.cost_tracking_mode))

@@ -1,4 +1,4 @@
-"""Forecast a batch's cost before running it (seed 003's CostPredictor / CostForecaster).
+"""Forecast a batch's cost before running it (as the project orchestrator's CostPredictor / CostForecaster do).
 
 The predictor keeps an exponential moving average of the cost of one call per (task type, model), learned from
 the ledger, and falls back to the model's, the task type's, then everyone's average when a pair has no history.
@@ -124,7 +124,7 @@ class ForecastReport:
 
 
 def _budget_amount(budget: Any) -> Decimal | None:
-    """A budget given as an amount or as an object with ``max_usd`` / ``limit_usd`` (seed 003's Budget)."""
+    """A budget given as an amount or as an object with ``max_usd`` / ``limit_usd`` (the project orchestrator's Budget)."""
     if budget is None:
         return None
     for attr in ("max_usd", "limit_usd"):

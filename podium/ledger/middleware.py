@@ -71,7 +71,7 @@ def build_ledger_middleware(
 ) -> tuple[LedgerMiddleware | None, Ledger | None]:
     """Open the ledger the settings describe and wrap it as a middleware; (None, None) when disabled.
 
-    ``cost_tracking`` is seed 001's ``orchestration.cost_tracking`` (enabled, budget_limit_usd, alert_threshold):
+    ``cost_tracking`` is ``orchestration.cost_tracking`` (enabled, budget_limit_usd, alert_threshold):
     its limit becomes a monthly global budget in ``settings.cost_tracking_mode``.
     """
     if not settings.enabled:

@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
@@ -141,19 +141,23 @@ class HTTPProvider:
 
     async def complete(self, request: ChatRequest, model: ModelSpec) -> Completion:
         """One non-streaming call; returns an unpriced Completion with latency measured."""
-        key = self._api_key()
-        body = self.wire.build_request(request, model, stream=False)
         started = self._clock.monotonic()
+        body = self.wire.build_request(request, model, stream=False)
+        data, response = await self._post_json(self.url(model, stream=False), body, model)
+        return self._finish(self.wire.parse_response(data, model), started, response)
+
+    async def _post_json(self, url: str, body: dict[str, Any], model: ModelSpec) -> tuple[dict[str, Any], httpx.Response]:
+        """POST ``body`` and return the answer's JSON object; failures mapped to ProviderError subclasses."""
+        key = self._api_key()
         try:
             async with asyncio.timeout(self.settings.total_timeout):
                 response = await self._http().post(
-                    self.url(model, stream=False), json=body, headers=self._headers(key, stream=False), timeout=self._timeout
+                    url, json=body, headers=self._headers(key, stream=False), timeout=self._timeout
                 )
                 await self._raise_for_status(response, model, key)
         except (httpx.HTTPError, TimeoutError) as exc:
             raise self._transport_error(exc, model, stream=False, total_hit=True) from exc
-        data = json_object(response.content, provider=self.name, model=model.id)
-        return self._finish(self.wire.parse_response(data, model), started, response)
+        return json_object(response.content, provider=self.name, model=model.id), response
 
     async def stream(self, request: ChatRequest, model: ModelSpec) -> AsyncIterator[StreamChunk]:
         """Stream the answer; the last chunk carries finish_reason and usage.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from podium.core.embeddings import EmbeddingInput, EmbeddingResult
 from podium.core.model_spec import ModelSpec
 from podium.providers import openai_wire
 from podium.providers.http_base import HTTPProvider
@@ -21,3 +24,14 @@ class OpenAIProvider(HTTPProvider):
 
     def auth_headers(self, key: Secret | None) -> dict[str, str]:
         return {"authorization": f"Bearer {key.reveal()}"} if key else {}
+
+    async def embed(
+        self, inputs: tuple[EmbeddingInput, ...], model: ModelSpec, *, dimensions: int | None = None,
+        user: str | None = None,
+    ) -> EmbeddingResult:
+        """``POST {base_url}/embeddings``: an unpriced EmbeddingResult with latency measured."""
+        started = self._clock.monotonic()
+        body = openai_wire.build_embedding_request(inputs, model, dimensions=dimensions, user=user)
+        data, _ = await self._post_json(self.base_url + openai_wire.EMBEDDINGS_PATH, body, model)
+        result = openai_wire.parse_embedding_response(data, model, count=len(inputs))
+        return replace(result, provider=self.name, latency_ms=(self._clock.monotonic() - started) * 1000)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium.core.embeddings import EmbeddingInput, EmbeddingResult
 from podium.core.model_spec import ModelSpec
 from podium.core.types import ChatRequest, Completion, ImagePart, Message, StreamChunk, Usage
 from podium.providers.http_errors import error_from_status, json_object, malformed
 from podium.providers.sse import SSEEvent
 
 PATH = "/chat/completions"
+EMBEDDINGS_PATH = "/embeddings"
 # Optional request features this wire carries (podium.providers.features): token logprobs, and ``n`` answers in
 # one call with the prompt billed once.
 FEATURES: frozenset[str] = frozenset({"logprobs", "n"})
@@ -219,3 +221,53 @@ def usage_to_wire(usage: Usage) -> dict[str, Any]:
         "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
+
+
+def build_embedding_request(
+    inputs: tuple[EmbeddingInput, ...], model: ModelSpec, *, dimensions: int | None = None, user: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of ``POST {base}/embeddings``: vectors asked for as floats (the gateway encodes base64 itself)."""
+    raw = [i if isinstance(i, str) else list(i) for i in inputs]
+    body: dict[str, Any] = {"model": model.api_model, "input": raw, "encoding_format": "float"}
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    if user is not None:
+        body["user"] = user
+    return body
+
+
+def parse_embedding_response(body: dict[str, Any], model: ModelSpec, *, count: int) -> EmbeddingResult:
+    """An embeddings ``list`` as an unpriced EmbeddingResult, vectors in input order (by ``index``)."""
+    data = body.get("data")
+    if not isinstance(data, list) or len(data) != count:
+        raise malformed(model.provider, model.id, f"data: expected {count} embeddings, got {_count(data)}")
+    vectors: dict[int, tuple[float, ...]] = {}
+    for item in data:
+        index, vector = item.get("index") if isinstance(item, dict) else None, _vector(item)
+        if not isinstance(index, int) or not 0 <= index < count or index in vectors or vector is None:
+            raise malformed(model.provider, model.id, "data[]: each embedding needs a distinct index and a float list")
+        vectors[index] = vector
+    raw_usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    usage = Usage(input_tokens=int(raw_usage.get("prompt_tokens") or 0))
+    return EmbeddingResult(tuple(vectors[i] for i in range(count)), usage, model=model.id, provider=model.provider)
+
+
+def embedding_response_to_wire(vectors: list[Any], model: str, usage: Usage) -> dict[str, Any]:
+    """An embeddings answer in OpenAI's shape; each vector a float list or a base64 string (what a server returns)."""
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+        "model": model,
+        "usage": {"prompt_tokens": usage.input_tokens, "total_tokens": usage.input_tokens},
+    }
+
+
+def _vector(item: Any) -> tuple[float, ...] | None:
+    vector = item.get("embedding") if isinstance(item, dict) else None
+    if not isinstance(vector, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vector):
+        return None
+    return tuple(float(x) for x in vector)
+
+
+def _count(data: Any) -> str:
+    return str(len(data)) if isinstance(data, list) else type(data).__name__

@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from podium.catalog.store import podium_home
-from podium.core.errors import NoCandidateError, ValidationError
+from podium.core.errors import ValidationError
 from podium.core.model_spec import PROFILE_CATEGORIES, PROFILE_KEYS
+from podium.routing.decision_rules import choose, choose_by_utility, choose_cheapest
 from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
 from podium.routing.plans import PlanTable
 from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, TaskProfile, analyze
@@ -396,35 +396,4 @@ def default_router() -> QualityRouter:
             log.warning("ignoring router file: %s", exc)
     return QualityRouter.load(shipped_router_path()).with_catalog(Catalog.bundled())
 
-
-# -- decision rules (pure) ---------------------------------------------------------------------------------
-
-
-def _as_float(cost: Decimal | float | None) -> float:
-    return float("inf") if cost is None else float(cost)
-
-
-def choose_cheapest(probs: Mapping[str, float], costs: Mapping[str, Decimal | float | None], threshold: float) -> str:
-    """The cheapest model whose P(good) >= threshold; if none reaches it, the most likely good model."""
-    candidates = [m for m in probs if m in costs]
-    if not candidates:
-        raise NoCandidateError("no model has both a predicted quality and a known cost", models=sorted(probs))
-    passing = [m for m in candidates if probs[m] >= threshold]
-    if passing:
-        return min(passing, key=lambda m: (_as_float(costs[m]), -probs[m], m))
-    return max(candidates, key=lambda m: (probs[m], -_as_float(costs[m]), m))
-
-
-def choose_by_utility(
-    probs: Mapping[str, float], costs: Mapping[str, Decimal | float | None], cost_weight: float
-) -> str:
-    """argmax P(good) - cost_weight * cost (cost in USD per call): one knob trading quality for money."""
-    candidates = [m for m in probs if m in costs and costs[m] is not None]
-    if not candidates:
-        raise NoCandidateError("no model has both a predicted quality and a known cost", models=sorted(probs))
-    return max(candidates, key=lambda m: (probs[m] - cost_weight * _as_float(costs[m]), -_as_float(costs[m]), m))
-
-
-def choose(probs: Mapping[str, float], costs: Mapping[str, Decimal | float | None], threshold: float) -> str:
-    """The default rule: ``choose_cheapest``."""
-    return choose_cheapest(probs, costs, threshold)
+__all__ = ["QualityRouter", "choose", "choose_by_utility", "choose_cheapest", "default_router"]

@@ -1,4 +1,4 @@
-"""Selection backends (seed 003): rank candidate models by predicted quality, estimated cost and latency.
+"""Selection backends (as the project orchestrator names them): rank candidate models by predicted quality, estimated cost and latency.
 
 Pure functions over candidates. ``greedy`` takes the cheapest model predicted good enough; ``weighted``
 scores each model by ``w_quality*q - w_cost*c - w_latency*l`` on objectives normalised over the candidates;

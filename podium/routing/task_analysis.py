@@ -142,7 +142,7 @@ class TaskProfile:
 
     @property
     def use_cases(self) -> tuple[str, ...]:
-        """The executor use cases (seed 001 vocabulary) this prompt falls under."""
+        """The executor use cases (the orchestration config's vocabulary) this prompt falls under."""
         out = [self.difficulty]
         if self.speed_critical:
             out.append("speed-critical")

@@ -1,5 +1,6 @@
-"""The endpoints that speak other APIs over the same engine: Anthropic ``/v1/messages``, OpenAI ``/v1/responses``
-and the legacy ``/v1/completions``; and the OpenAI-shaped JSON answer for a route that does not exist.
+"""The endpoints that speak other APIs over the same engine: Anthropic ``/v1/messages``, OpenAI ``/v1/responses``,
+the legacy ``/v1/completions`` and ``/v1/embeddings``; and the OpenAI-shaped JSON answer for a route that does not
+exist.
 
 Each translates its body into the gateway's ParsedChat and goes through ``Gateway.admitted`` (keys, budgets,
 limits, allow-lists, tags), so every endpoint answers with the same x-podium-* cost headers.
@@ -21,6 +22,8 @@ from podium.core.errors import ValidationError
 from podium.server import anthropic_messages as messages_api
 from podium.server import responses_api
 from podium.server.answer_stream import Ending, Piece, TextPiece, open_pieces
+from podium.server.chat import response_headers
+from podium.server.embeddings_api import embeddings_json, parse_embeddings_request
 from podium.server.errors import GatewayError, to_gateway_error
 from podium.server.openai_request import parse_chat_request
 from podium.server.openai_response import DONE, finish_reason, sse, usage_json
@@ -116,11 +119,27 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
             return gw.error_response(exc, request)
         return JSONResponse(body, headers=answer.headers(rid))
 
+    async def embeddings(request: Request) -> Response:
+        try:
+            key = gw.keys.authenticate(_authorization(request))
+            call = parse_embeddings_request(await read_json(request, gw.settings.max_body_bytes))
+            chat, target, meta = await gw.admitted(request, key, call.admission)
+            if target.model is None:
+                raise GatewayError(400, f"model: {call.model!r} routes chat calls; name an embedding model such as "
+                                   "openai:text-embedding-3-small", code="invalid_model", param="model")
+            result = await chat.client.embed(call.inputs, model=target.model, meta=meta, dimensions=call.dimensions)
+            body = embeddings_json(result, call.encoding_format)
+        except Exception as exc:  # noqa: BLE001
+            return gw.error_response(exc, request)
+        rid = result.request_id or uuid.uuid4().hex
+        return JSONResponse(body, headers=response_headers(None, rid, model=result.model, cost_usd=result.cost_usd))
+
     return [
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/v1/responses", responses, methods=["POST"]),
         Route("/v1/responses/{rid}", response_by_id, methods=["GET", "DELETE"]),
         Route("/v1/completions", completions, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
     ]
 
 
@@ -165,7 +184,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     what = "does not exist on this gateway" if status == 404 else f"does not take {request.method}"
     message = (f"{request.method} {request.url.path} {what}; the endpoints are /v1/chat/completions, /v1/messages, "
-               "/v1/responses, /v1/completions, /v1/models, /v1/feedback, /healthz and /metrics")
+               "/v1/responses, /v1/completions, /v1/embeddings, /v1/models, /v1/feedback, /healthz and /metrics")
     code = "unknown_route" if status == 404 else "method_not_allowed"
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}},
                         status_code=status)

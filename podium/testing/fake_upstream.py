@@ -9,7 +9,7 @@ Use it in your own tests with ``serve`` to get a real HTTP server on loopback::
         ...  # point a provider at base_url + "/v1" (OpenAI), base_url (Anthropic, Gemini)
     assert upstream.count("gpt-4o-mini") == 2
 
-Paths: ``POST .../chat/completions`` (any prefix), ``POST .../v1/messages``,
+Paths: ``POST .../chat/completions`` and ``POST .../embeddings`` (any prefix), ``POST .../v1/messages``,
 ``POST .../models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``. ``model`` in every method
 is the name on the wire (``gpt-4o-mini``, not ``openai:gpt-4o-mini``); ``"*"`` matches any model.
 Faults are used before scripted replies; with nothing scripted the fake echoes the last user message.
@@ -229,6 +229,8 @@ class FakeUpstream:
         return self._app
 
     async def _handle(self, request: Request) -> Response:
+        if request.url.path.endswith("/embeddings"):
+            return await self._embeddings(request)
         provider, model, stream = _route(request)
         if provider is None:
             return JSONResponse({"error": {"message": f"no fake endpoint at {request.url.path}"}}, status_code=404)
@@ -254,6 +256,27 @@ class FakeUpstream:
             frames = _frames(provider, reply, model, body, len(self._requests))
             return StreamingResponse(_paced(frames, gap), media_type="text/event-stream")
         return JSONResponse(_body(provider, replies, model, len(self._requests), body))
+
+    async def _embeddings(self, request: Request) -> Response:
+        """OpenAI's ``POST .../embeddings``: deterministic vectors, usage counted from the input; faults apply."""
+        if (denied := self._check_auth("openai", request)) is not None:
+            return denied
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error("openai", 400, "the request body is not valid JSON")
+        model = str(body.get("model", ""))
+        with self._lock:
+            self._requests.append(RecordedRequest("openai", request.url.path, request.url.query,
+                                                  redact_headers(dict(request.headers)), body, model, False))
+            self._counts[model] = self._counts.get(model, 0) + 1
+            fault = self._random_fault(model) or _take(self._faults, model)
+        if fault is not None and fault.kind != "timeout":
+            return _fault_response("openai", fault, model, False)
+        answer = wire.embedding_body(body, model)
+        if answer is None:
+            return _error("openai", 400, "input: use a string, a list of strings or token arrays")
+        return JSONResponse(answer)
 
     def _check_auth(self, provider: str, request: Request) -> Response | None:
         if self.api_key is None:

@@ -5,13 +5,17 @@ Every function here is pure; ``fake_upstream`` decides what to answer and these 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from podium.core.tokens import estimate_text_tokens
 from podium.core.types import Usage
 from podium.providers.openai_wire import usage_to_wire
 from podium.providers.tool_calls import call_arguments, call_name
@@ -291,3 +295,32 @@ def gemini_error(status: int, message: str) -> dict[str, Any]:
 
 
 ERROR_BODIES = {"openai": openai_error, "anthropic": anthropic_error, "gemini": gemini_error}
+
+
+EMBEDDING_DIMENSIONS = 8  # the fake's vector length when the body asks for no ``dimensions``
+
+
+def embedding_vector(item: str | list[int], dimensions: int) -> list[float]:
+    """A deterministic unit-free vector for one input: the same input always gets the same vector."""
+    seed = hashlib.sha256(json.dumps(item).encode("utf-8")).digest()
+    return [round(seed[i % len(seed)] / 255.0 - 0.5, 6) for i in range(dimensions)]
+
+
+def embedding_body(body: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """OpenAI's embeddings ``list`` for ``body``, with usage counted from the input (4 characters a token, a token
+    array's length); None when ``input`` is not one of the documented shapes."""
+    raw = body.get("input")
+    items = [raw] if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)) else raw
+    if not isinstance(items, list) or not items or not all(isinstance(i, (str, list)) for i in items):
+        return None
+    size = body.get("dimensions") or EMBEDDING_DIMENSIONS
+    tokens = sum(estimate_text_tokens(i) if isinstance(i, str) else len(i) for i in items)
+    vectors = [embedding_vector(i, size) for i in items]
+    if body.get("encoding_format") == "base64":
+        vectors = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode("ascii") for v in vectors]  # type: ignore[misc]
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

@@ -85,7 +85,7 @@ def task_best(train: Sequence[EvalRecord], test: Sequence[EvalRecord]) -> Point:
 
 
 def task_table(train: Sequence[EvalRecord], test: Sequence[EvalRecord], *, tolerance: float = 0.05) -> Point:
-    """Seed 004's task table learned from training data: per eval, the cheapest model within ``tolerance``
+    """The task router's table learned from training data: per eval, the cheapest model within ``tolerance``
     (absolute accuracy) of that eval's best model."""
     by_eval: dict[str, list[EvalRecord]] = defaultdict(list)
     for r in train:

@@ -43,7 +43,7 @@ def _not_applicable(name: str, why: str) -> GateResult:
     return GateResult(True, name, None, why, applicable=False)
 
 
-# Phrases that signal a model is unsure or declines (seed 002's "confidence detection"), with how much each
+# Phrases that signal a model is unsure or declines (the model orchestrator's "confidence detection"), with how much each
 # one lowers confidence. Refusals weigh most: an answer that is not given cannot be right.
 _HEDGES: tuple[tuple[re.Pattern[str], float], ...] = tuple(
     (re.compile(p, re.IGNORECASE), w)

@@ -1,4 +1,4 @@
-"""``cascade`` (seed 002's "fallback"): ask cheap models first and escalate only when a quality gate fails.
+"""``cascade`` (the model orchestrator's "fallback"): ask cheap models first and escalate only when a quality gate fails.
 
 Gate semantics: format, hedging, final-answer, judge and the live gates (logprob, consistency, verify: signals
 asked of the gated step only where its provider offers them, podium.routing.gates.signals) are hard

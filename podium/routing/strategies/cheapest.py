@@ -1,4 +1,4 @@
-"""``cheapest``: one call to the cheapest model predicted to answer well (seed 002's first strategy)."""
+"""``cheapest``: one call to the cheapest model predicted to answer well (the model orchestrator's first strategy)."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ BUILDERS: dict[str, Callable[[CandidatePool, RoutingSettings], Strategy]] = {
 }
 
 
-STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # seed 002's name for a cascade
+STRATEGY_ALIASES: dict[str, str] = {"fallback": "cascade"}  # the model orchestrator's name for a cascade
 
 
 def strategy_listing() -> str:

@@ -1,4 +1,4 @@
-"""``table`` (seed 004): the task type picks a primary model, its fallbacks and a temperature from config.
+"""``table`` (the task router's table): the task type picks a primary model, its fallbacks and a temperature from config.
 
 The task type is the caller's (``CallMeta.task_type``, ``podium ask --task-type``) when given, else the prompt's
 task analysis. Custom task types in ``routing.task_table`` can only be reached by naming them. Like every strategy,

@@ -1,4 +1,4 @@
-"""Multi-step projects (seed 003): decompose into tasks, route each to the cheapest suitable model, check each
+"""Multi-step projects: decompose into tasks, route each to the cheapest suitable model, check each
 answer (its success criteria run for real: pytest, ruff, py_compile, JSON Schema), checkpoint after every task, and
 resume where a budget stop or an interruption left off."""
 

@@ -1,4 +1,4 @@
-"""Intent to job (seed 003 recipe 4): a model drafts a project spec and a policy, with a rationale; refine revises.
+"""Intent to job: a model drafts a project spec and a policy, with a rationale; refine revises.
 
 drafter = JobDrafter(config)
 draft = await drafter.draft("Pipeline for code review, EU data only, max $2")

@@ -1,4 +1,4 @@
-"""``ProjectOrchestrator``: run, resume, list and show projects (seed 003's ``Orchestrator.run_project``).
+"""``ProjectOrchestrator``: run, resume, list and show projects (``Orchestrator.run_project`` in the project orchestrator's API).
 
 orch = ProjectOrchestrator(config)
 orch.add_hook(EventType.TASK_COMPLETED, lambda task_id, result, **_: print(task_id, result.score))
@@ -86,7 +86,7 @@ class ProjectOrchestrator:
         project_id: str | None = None,
         on_forecast: ForecastHook | None = None,
     ) -> ProjectState:
-        """Start a project (an existing ``project_id`` is resumed instead, as seed 003 does)."""
+        """Start a project (an existing ``project_id`` is resumed instead, as the project orchestrator does)."""
         if project_id is not None and project_id in {p["id"] for p in self.store.summaries()}:
             return await self.resume(project_id, on_forecast=on_forecast)
         pid = project_id or new_project_id(spec.title)

@@ -1,4 +1,4 @@
-"""``AgentPool`` (seed 003 example 7): several orchestrator configurations run the same spec in parallel under one
+"""``AgentPool``: several orchestrator configurations run the same spec in parallel under one
 budget; the best result wins by checks passed, then quality, then cost.
 
 pool = AgentPool(config)

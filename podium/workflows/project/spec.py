@@ -1,6 +1,6 @@
 """A project spec: what to build, how to judge it done, its budget and its provider policy.
 
-It comes from CLI options or from a project YAML file in seed 003's shape::
+It comes from CLI options or from a project YAML file in the project orchestrator's shape::
 
     project: {title: ..., description: ..., success_criteria: ...}
     budget: {max_usd: 5.0, max_time_seconds: 3600}
@@ -26,7 +26,7 @@ from podium.core.money import usd
 from podium.workflows.project.criteria import resolve_schemas
 from podium.workflows.project.tasks import PlanError, plan_from_items
 
-DEFAULT_MAX_USD = Decimal("8.0")  # seed 003's Budget() defaults: $8, 90 minutes
+DEFAULT_MAX_USD = Decimal("8.0")  # the project orchestrator's Budget() defaults: $8, 90 minutes
 DEFAULT_MAX_TIME_S = 5400.0
 DEFAULT_CHECK_TIMEOUT_S = 120.0  # each check's child process (pytest, ruff) is stopped after this long
 _TITLE_CHARS = 60

@@ -62,7 +62,7 @@ class TaskState:
 
 @dataclass(frozen=True, slots=True)
 class TaskResult:
-    """What a finished task produced: the ``result`` of a TASK_COMPLETED event (seed 003's ``result.score``)."""
+    """What a finished task produced: the ``result`` of a TASK_COMPLETED event (``result.score``, as the project orchestrator's hooks see it)."""
 
     task_id: str
     model: str | None
