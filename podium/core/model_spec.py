@@ -128,8 +128,8 @@ class ModelSpec:
 
     @property
     def current(self) -> bool:
-        """Neither retired nor superseded: a model strategies may pick on their own."""
-        return not (self.deprecated or self.legacy)
+        """A chat model neither retired nor superseded: a model strategies may pick on their own."""
+        return self.kind == "chat" and not (self.deprecated or self.legacy)
 
     @property
     def priced(self) -> bool:

@@ -94,6 +94,12 @@ OFFSET_SCALE = 0.5
 # the strongest current models' overall figure), blended with the learned logit at this weight (1 = prior only).
 EXPERT_ELO = 1400.0
 EXPERT_PRIOR_WEIGHT = 1.0
+# Free-form prompts (no choice, number, code or JSON to check) are judged, not scored: what "good" means there is
+# what the Arena measures. The recorded benchmarks are all closed questions, so for free-form prompts the learned
+# logit is blended half and half with the Arena chance of an answer preferred to GPT-4-0314's (Elo 1186, the
+# baseline Arena-Hard judges against).
+FREE_FORM_ELO = 1186.0
+FREE_FORM_PRIOR_WEIGHT = 0.5
 ELO_LOGIT_UNIT = 400.0 / float(np.log(10.0))  # Elo points per logit of the Bradley-Terry win probability
 _EXPERT_COLUMN = 1 + len(TASK_TYPES) + DIFFICULTIES.index("expert")
 
@@ -108,10 +114,11 @@ def slope_features(p: TaskProfile, n_chars: int) -> np.ndarray:
     return out
 
 
-def _with_expert_prior(logits: np.ndarray, scaled_scores: np.ndarray) -> np.ndarray:
-    """Expert prompts: the learned logit blended with the Arena chance of beating a frontier-level answer."""
-    prior = (scaled_scores * SCORE_UNIT + SCORE_CENTER - EXPERT_ELO) / ELO_LOGIT_UNIT
-    return (1.0 - EXPERT_PRIOR_WEIGHT) * logits + EXPERT_PRIOR_WEIGHT * prior
+def _with_prior(logits: np.ndarray, scaled_scores: np.ndarray, elo: float, weight: float) -> np.ndarray:
+    """The learned logit blended (at ``weight``) with the Arena chance that the model's answer beats one of
+    Elo ``elo``."""
+    prior = (scaled_scores * SCORE_UNIT + SCORE_CENTER - elo) / ELO_LOGIT_UNIT
+    return (1.0 - weight) * logits + weight * prior
 
 
 def profile_scores(profile: Any) -> np.ndarray:
@@ -129,6 +136,15 @@ class PromptFeatures:
     slope: np.ndarray
     category: str
     task_type: str
+    free_form: bool = False
+
+
+def is_free_form(prompt: str) -> bool:
+    """No closed answer to check: not a choice, a final number or code (the recorded benchmarks' kinds)."""
+    from podium.core.types import ChatRequest
+    from podium.routing.gates.answers import answer_kind
+
+    return answer_kind(ChatRequest.from_prompt(prompt)) is None
 
 
 class QualityRouter:
@@ -189,7 +205,7 @@ class QualityRouter:
         profile = analyze(prompt, counts=counts, classifier=self.task_classifier)
         return PromptFeatures(cols, vals, profile_features(profile, len(prompt)),
                               slope_features(profile, len(prompt)), CATEGORY_OF_TASK[profile.task_type],
-                              profile.task_type)
+                              profile.task_type, is_free_form(prompt))
 
     def predictable(self, models: Sequence[str] | None = None) -> list[str]:
         """The models (of ``models``, default: those with recorded outcomes) this router can rate."""
@@ -203,12 +219,18 @@ class QualityRouter:
         scores = self._score_matrix[rows, k]
         out = base + scores * gain + OFFSET_SCALE * self._offset_matrix[rows, k - 1]
         if f.slope[_EXPERT_COLUMN]:
-            out = _with_expert_prior(out, scores)
+            out = _with_prior(out, scores, EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
+        elif f.free_form:
+            out = _with_prior(out, scores, FREE_FORM_ELO, FREE_FORM_PRIOR_WEIGHT)
         return out
 
-    def logits_matrix(self, prompt_x: Any, slope: np.ndarray, categories: np.ndarray, models: Sequence[str]) -> np.ndarray:
+    def logits_matrix(
+        self, prompt_x: Any, slope: np.ndarray, categories: np.ndarray, models: Sequence[str],
+        free_form: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Logits for many prompts at once (training and evaluation): ``prompt_x`` holds the hashed n-gram and
-        dense columns (``vocabulary`` then ``DENSE_NAMES``), ``categories`` index ``CATEGORY_KEYS``."""
+        dense columns (``vocabulary`` then ``DENSE_NAMES``), ``categories`` index ``CATEGORY_KEYS``, ``free_form``
+        flags prompts without a closed answer."""
         base = np.asarray(prompt_x @ np.concatenate([self._coef_sparse, self._coef_dense])).ravel() + self._intercept
         gain = slope @ self._slope
         out = np.empty((len(base), len(models)), dtype=np.float64)
@@ -218,7 +240,12 @@ class QualityRouter:
             if offset is not None:
                 out[:, j] += OFFSET_SCALE * offset[categories - 1]
             expert = slope[:, _EXPERT_COLUMN] > 0
-            out[expert, j] = _with_expert_prior(out[expert, j], self._scores[m][categories[expert]])
+            out[expert, j] = _with_prior(out[expert, j], self._scores[m][categories[expert]], EXPERT_ELO,
+                                         EXPERT_PRIOR_WEIGHT)
+            if free_form is not None:
+                judged = free_form & ~expert
+                out[judged, j] = _with_prior(out[judged, j], self._scores[m][categories[judged]], FREE_FORM_ELO,
+                                             FREE_FORM_PRIOR_WEIGHT)
         return out
 
     def task_type(self, prompt: str) -> str:

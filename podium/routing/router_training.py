@@ -26,6 +26,7 @@ from podium.routing.learned_router import (
     choose_cheapest,
     profile_features,
     profile_scores,
+    is_free_form,
     slope_features,
 )
 from podium.routing.plans import PlanTable
@@ -71,6 +72,7 @@ class _Featurized:
     categories: list[int]
     task_types: list[str]
     classifier: TaskClassifier | None = None
+    free_form: np.ndarray | None = None
 
     @classmethod
     def of(cls, records: Sequence[EvalRecord], classifier: TaskClassifier | None = None) -> _Featurized:
@@ -82,13 +84,14 @@ class _Featurized:
         return cls(list(records), counts, np.vstack(dense) if dense else empty,
                    np.vstack(slope) if slope else np.zeros((0, len(SLOPE_NAMES))),
                    [CATEGORY_KEYS.index(CATEGORY_OF_TASK[p.task_type]) for p in profiles],
-                   [p.task_type for p in profiles], classifier)
+                   [p.task_type for p in profiles], classifier,
+                   np.asarray([is_free_form(r.prompt) for r in records], dtype=bool))
 
     def subset(self, rows: Sequence[int]) -> _Featurized:
         rows = list(rows)
         return _Featurized([self.records[i] for i in rows], [self.counts[i] for i in rows], self.dense[rows],
                            self.slope[rows], [self.categories[i] for i in rows], [self.task_types[i] for i in rows],
-                           self.classifier)
+                           self.classifier, None if self.free_form is None else self.free_form[rows])
 
     def plan_table(self) -> PlanTable:
         """Cascade plans fitted on these records, keyed by the task types computed here. Only records with
@@ -273,7 +276,7 @@ def predict_featurized(router: QualityRouter, data: _Featurized, models: Sequenc
     rated = router.predictable(models)
     if rated and data.records:
         logits = router.logits_matrix(data.prompt_matrix(router.vocabulary), data.slope,
-                                      np.asarray(data.categories), rated)
+                                      np.asarray(data.categories), rated, data.free_form)
         for j, m in enumerate(rated):
             out[:, models.index(m)] = 1.0 / (1.0 + np.exp(-logits[:, j]))
     return out

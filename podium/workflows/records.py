@@ -9,18 +9,15 @@ forward-only, recorded in ``workflow_run_migrations``.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
 from podium.core.money import ZERO
+from podium.workflows.sqlite_store import SQLiteStore
 
 STORE_FILE = "workflow_runs.db"
 # Run statuses: paused = stopped by its budget or an interruption, resumable; failed = a step could not be done.
@@ -111,43 +108,16 @@ class RunRecord:
         }
 
 
-class RunStore:
+class RunStore(SQLiteStore):
     """Reads and writes run records. Safe to share between threads."""
 
-    def __init__(self, path: str | Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 5000")
-        self._migrate()
+    MIGRATIONS = MIGRATIONS
+    MIGRATIONS_TABLE = "workflow_run_migrations"
+    PRAGMAS = ("busy_timeout = 5000",)
 
     @classmethod
     def in_home(cls, home: Path, *, clock: Clock = SYSTEM_CLOCK) -> RunStore:
         return cls(Path(home) / STORE_FILE, clock=clock)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS workflow_run_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-            done = {r[0] for r in db.execute("SELECT name FROM workflow_run_migrations")}
-            for name, sql in MIGRATIONS:
-                if name not in done:
-                    for statement in filter(str.strip, sql.split(";")):
-                        db.execute(statement)
-                    db.execute("INSERT INTO workflow_run_migrations VALUES (?, ?)", (name, self._now()))
 
     def _now(self) -> str:
         return self._clock.now().isoformat()
@@ -259,13 +229,3 @@ class RunStore:
         for r in rows:
             out.append({**dict(r), "spent_usd": str(self.load(r["id"]).spent_usd)})
         return out
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

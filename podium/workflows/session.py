@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
-from podium.core.errors import ValidationError
+from podium.core.errors import BudgetExceededError, ValidationError
 from podium.core.money import usd
 from podium.core.pipeline import CallMeta
-from podium.workflows.records import RunStore
+from podium.workflows.records import COMPLETED, FAILED, PAUSED, RunRecord, RunStep, RunStore
+from podium.workflows.typed import InvalidModelOutputError, TypedAnswer
 
 
 def new_run_id(prefix: str) -> str:
@@ -35,6 +36,20 @@ def positive_usd(value: Any, field: str) -> Decimal:
     return amount
 
 
+def workflow_environment(
+    config: Any, env: Mapping[str, str] | None, home: Path | None
+) -> tuple[dict[str, str], Any, Path]:
+    """The environment, config and home a workflow runs with: each one given, else the process's own."""
+    from podium.catalog.store import podium_home
+
+    environ = dict(os.environ if env is None else env)
+    if config is None:
+        from podium.config.root import load_config
+
+        config = load_config(env=environ).config
+    return environ, config, home or podium_home(environ)
+
+
 class WorkflowSession:
     """Config, engine clients and the run store for a workflow; ``log_prompts`` keeps prompts and answers."""
 
@@ -49,15 +64,7 @@ class WorkflowSession:
         store: RunStore | None = None,
         log_prompts: bool = False,
     ) -> None:
-        from podium.catalog.store import podium_home
-
-        self.env = dict(os.environ if env is None else env)
-        if config is None:
-            from podium.config.root import load_config
-
-            config = load_config(env=self.env).config
-        self.config = config
-        self.home = home or podium_home(self.env)
+        self.env, self.config, self.home = workflow_environment(config, env, home)
         self.http_client = http_client
         self.clock = clock
         self._owns_store = store is None
@@ -89,6 +96,35 @@ class WorkflowSession:
             log_text=self.log_prompts,
             tags={"workflow": workflow, "step": step, "role": role},
         )
+
+    @contextmanager
+    def saving_failure(self, run: RunRecord, step: RunStep) -> Iterator[None]:
+        """Save a single-step run stopped by its budget as paused, or without a usable answer as failed; re-raise."""
+        try:
+            yield
+        except BudgetExceededError as exc:
+            step.status, step.error = PAUSED, str(exc)
+            run.status, run.stop_reason = PAUSED, "budget"
+            self.store.save(run, step)
+            raise
+        except InvalidModelOutputError as exc:
+            step.status, step.error, step.cost_usd, step.tokens = FAILED, str(exc), exc.cost_usd, exc.tokens
+            run.status, run.stop_reason = FAILED, str(exc)
+            self.store.save(run, step)
+            raise
+
+    def save_completed(self, run: RunRecord, step: RunStep, answer: TypedAnswer, result: Any) -> None:
+        """Save a single-step run as completed: the step's model, cost and output, and the run's ``result``."""
+        step.model, step.cost_usd, step.tokens, step.attempts = (
+            answer.model,
+            answer.cost_usd,
+            answer.tokens,
+            answer.attempts,
+        )
+        step.output = result.to_dict()
+        step.prompts = answer.exchanges if self.log_prompts else None
+        run.status, run.result = COMPLETED, result.to_dict()
+        self.store.save(run, step)
 
     def close(self) -> None:
         if self._owns_store:

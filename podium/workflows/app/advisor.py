@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from podium.core.errors import BudgetExceededError, ValidationError
+from podium.core.errors import ValidationError
 from podium.core.money import ZERO
 from podium.core.types import Message
 from podium.workflows.app.prompts import ADVISOR_SCHEMA, ADVISOR_SYSTEM, ARCHITECTURE_CONSTRAINT, advisor_prompt
-from podium.workflows.records import COMPLETED, FAILED, PAUSED, RunRecord, RunStep
+from podium.workflows.records import RunRecord, RunStep
 from podium.workflows.session import WorkflowSession, new_run_id
-from podium.workflows.typed import InvalidModelOutputError, ask_typed
+from podium.workflows.typed import ask_typed
 
 WORKFLOW = "advise"
 ADVISOR_TASK_TYPE = "reasoning"  # the task-table row that picks the reasoning model
@@ -146,7 +146,7 @@ class ArchitectureAdvisor:
         meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=ADVISOR_TASK_TYPE, step="advice", role="advisor")
         step = RunStep("advice")
         run.steps[step.id] = step
-        try:
+        with self.session.saving_failure(run, step):
             answer = await ask_typed(
                 client,
                 messages,
@@ -157,29 +157,10 @@ class ArchitectureAdvisor:
                 prepare=_lowered,
                 max_tokens=1024,
             )
-        except BudgetExceededError as exc:
-            step.status, step.error = PAUSED, str(exc)
-            run.status, run.stop_reason = PAUSED, "budget"
-            self.session.store.save(run, step)
-            raise
-        except InvalidModelOutputError as exc:
-            step.status, step.error, step.cost_usd, step.tokens = FAILED, str(exc), exc.cost_usd, exc.tokens
-            run.status, run.stop_reason = FAILED, str(exc)
-            self.session.store.save(run, step)
-            raise
         decision = ArchitectureDecision(
             app_type=app_type, model=answer.model, cost_usd=answer.cost_usd, run_id=run.id, **answer.value
         )
-        step.model, step.cost_usd, step.tokens, step.attempts = (
-            answer.model,
-            answer.cost_usd,
-            answer.tokens,
-            answer.attempts,
-        )
-        step.output = decision.to_dict()
-        step.prompts = answer.exchanges if self.session.log_prompts else None
-        run.status, run.result = COMPLETED, decision.to_dict()
-        self.session.store.save(run, step)
+        self.session.save_completed(run, step, answer, decision)
         return decision
 
     def close(self) -> None:

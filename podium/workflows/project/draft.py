@@ -22,14 +22,14 @@ import pydantic
 import yaml
 
 from podium.config.policy import Policy
-from podium.core.errors import BudgetExceededError, ConfigError, ValidationError
+from podium.core.errors import ConfigError, ValidationError
 from podium.core.money import ZERO
 from podium.core.types import Message
 from podium.workflows.project.draft_prompts import DRAFT_SCHEMA, DRAFT_SYSTEM, REFINE_PROMPT
 from podium.workflows.project.spec import ProjectSpec, load_project_file
-from podium.workflows.records import COMPLETED, FAILED, PAUSED, RunRecord, RunStep
+from podium.workflows.records import RunRecord, RunStep
 from podium.workflows.session import WorkflowSession, new_run_id
-from podium.workflows.typed import InvalidModelOutputError, ask_typed
+from podium.workflows.typed import ask_typed
 
 WORKFLOW = "draft"
 DEFAULT_DRAFT_MAX_USD = Decimal("0.50")
@@ -180,33 +180,14 @@ class JobDrafter:
         def check(value: dict[str, Any]) -> tuple[ProjectSpec, Policy, str]:
             return (*_checked(value, budget), str(value["rationale"]).strip())
 
-        try:
+        with self.session.saving_failure(run, step):
             async with self.session.client(rid, max_usd) as client:
                 answer = await ask_typed(
                     client, messages, schema=DRAFT_SCHEMA, meta=meta, model=self.model, check=check, max_tokens=2048
                 )
-        except InvalidModelOutputError as exc:
-            step.status, step.error, step.cost_usd, step.tokens = FAILED, str(exc), exc.cost_usd, exc.tokens
-            run.status, run.stop_reason = FAILED, str(exc)
-            self.session.store.save(run, step)
-            raise
-        except BudgetExceededError as exc:
-            step.status, step.error = PAUSED, str(exc)
-            run.status, run.stop_reason = PAUSED, "budget"
-            self.session.store.save(run, step)
-            raise
         job, policy, rationale = answer.value
         out = JobDraft(intent, job, policy, rationale, refinements, answer.model, answer.cost_usd, rid)
-        step.model, step.cost_usd, step.tokens, step.attempts = (
-            answer.model,
-            answer.cost_usd,
-            answer.tokens,
-            answer.attempts,
-        )
-        step.output = out.to_dict()
-        step.prompts = answer.exchanges if self.session.log_prompts else None
-        run.status, run.result = COMPLETED, out.to_dict()
-        self.session.store.save(run, step)
+        self.session.save_completed(run, step, answer, out)
         return out
 
     def close(self) -> None:

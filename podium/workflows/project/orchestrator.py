@@ -8,7 +8,6 @@ state = await orch.resume(state.id)          # after a budget stop or an interru
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from podium.workflows.project.runner import ForecastHook, ProjectRunner, RunSett
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.state import COMPLETED, COMPLETED_UNVERIFIED, ProjectState
 from podium.workflows.project.store import ProjectStore
+from podium.workflows.session import workflow_environment
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -52,22 +52,15 @@ class ProjectOrchestrator:
         store: ProjectStore | None = None,
         settings: RunSettings | None = None,
     ) -> None:
-        from podium.catalog.store import podium_home
         from podium.telemetry import Telemetry
 
-        self.env = dict(os.environ if env is None else env)
-        if config is None:
-            from podium.config.root import load_config
-
-            config = load_config(env=self.env).config
-        self.config = config
-        self.home = home or podium_home(self.env)
+        self.env, self.config, self.home = workflow_environment(config, env, home)
         self.http_client = http_client
         self.clock = clock
         self._owns_telemetry = telemetry is None
-        self.telemetry = telemetry or Telemetry(config.telemetry, clock=clock)
+        self.telemetry = telemetry or Telemetry(self.config.telemetry, clock=clock)
         self.store = store or ProjectStore.in_home(self.home, clock=clock)
-        self.settings = settings or RunSettings(strategy=config.routing.default_strategy)
+        self.settings = settings or RunSettings(strategy=self.config.routing.default_strategy)
         self.warnings: list[str] = []
 
     @property

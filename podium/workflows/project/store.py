@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
@@ -26,6 +24,7 @@ from podium.workflows.project.checks import CheckOutcome
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.state import DONE, ProjectState, TaskState
 from podium.workflows.project.tasks import TaskSpec
+from podium.workflows.sqlite_store import SQLiteStore
 
 STORE_FILE = "projects.db"
 
@@ -68,46 +67,20 @@ _UPSERT_TASK = (
 Row = tuple[Any, ...]
 
 
-class ProjectStore:
+class ProjectStore(SQLiteStore):
     """Reads and writes project checkpoints. Safe to share between threads; open one per database file."""
 
+    MIGRATIONS = MIGRATIONS
+    MIGRATIONS_TABLE = "project_migrations"
+    PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000")
+
     def __init__(self, path: str | Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podium-projects")
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=10000")
-        self._migrate()
+        super().__init__(path, clock=clock)
 
     @classmethod
     def in_home(cls, home: Path, *, clock: Clock = SYSTEM_CLOCK) -> ProjectStore:
         return cls(home / STORE_FILE, clock=clock)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS project_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-            done = {r[0] for r in db.execute("SELECT name FROM project_migrations")}
-            for name, sql in MIGRATIONS:
-                if name not in done:
-                    for statement in filter(str.strip, sql.split(";")):
-                        db.execute(statement)
-                    db.execute("INSERT INTO project_migrations VALUES (?, ?)", (name, self._clock.now().isoformat()))
 
     # -- writing ----------------------------------------------------------------------------------------------------
 
@@ -253,14 +226,7 @@ class ProjectStore:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)  # writes already handed to the writer thread are committed first
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
 
 def _project_values(s: ProjectState) -> tuple[Any, ...]:
