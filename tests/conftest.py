@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from podium.testing import FakeUpstream
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -68,3 +73,20 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
 
     for var in (*LEGACY_OVERRIDES, *SEED_OVERRIDES):  # seed 001/004 names the loader also reads
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[FakeUpstream, str]]:
+    """The fake upstream on loopback and its base URL, accepting the requesting module's ``KEY``."""
+    from podium.testing import FakeUpstream, serve
+
+    fake = FakeUpstream(api_key=request.module.KEY)
+    with serve(fake.app) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture()
+def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
+    """``served``'s fake, with its scripts and recorded requests cleared."""
+    served[0].reset()
+    return served[0]

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from workflow_rig import config_map as rig_config_map
 
 from podium.cli.main import app
 from podium.config.root import PodiumConfig
 from podium.core.errors import BudgetExceededError, ValidationError
 from podium.core.types import Usage
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 from podium.workflows.app import AppBuilder, ArchitectureAdvisor, detect_app_type
 from podium.workflows.project import RunSettings
 from podium.workflows.records import RunStore
@@ -57,26 +57,8 @@ REJECTED = json.dumps({"approved": False, "findings": ["health() must report the
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture()
-def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
-    served[0].reset()
-    return served[0]
-
-
 def config_map(base: str) -> dict[str, Any]:
-    return {
-        "providers": {"openai": {"base_url": base + "/v1"}, "anthropic": {"base_url": base}},
-        "orchestration": {"orchestrator": {"model": f"openai:{PLANNER}"}, "fallback_strategy": {"models": []}},
-        "routing": {"chains": {"solo": [f"openai:{EXECUTOR}"]}, "chain": "solo"},
-        "resilience": {"retry": {"max_attempts": 1}},
-    }
+    return rig_config_map(base, EXECUTOR, orchestrator=PLANNER, anthropic=True)
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from workflow_rig import config_map as rig_config_map
 
 from podium.cli.main import app
 from podium.config.root import PodiumConfig
 from podium.core.errors import BudgetExceededError, PolicyViolationError, ValidationError
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 from podium.workflows.project import JobDrafter, ProjectOrchestrator, RunSettings, load_project_file, read_draft
 from podium.workflows.typed import InvalidModelOutputError
 
@@ -67,26 +67,8 @@ PLAN = json.dumps(
 )
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture()
-def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
-    served[0].reset()
-    return served[0]
-
-
 def config_map(base: str) -> dict[str, Any]:
-    return {
-        "providers": {"openai": {"base_url": base + "/v1"}},
-        "orchestration": {"orchestrator": {"model": f"openai:{DRAFTER}"}, "fallback_strategy": {"models": []}},
-        "routing": {"chains": {"solo": [f"openai:{EXECUTOR}"]}, "chain": "solo"},
-        "resilience": {"retry": {"max_attempts": 1}},
-    }
+    return rig_config_map(base, EXECUTOR, orchestrator=DRAFTER)
 
 
 @pytest.fixture()

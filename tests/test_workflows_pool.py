@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,13 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from workflow_rig import config_map as rig_config_map
 
 from podium.cli.main import app
 from podium.config.root import PodiumConfig
 from podium.core.errors import ValidationError
 from podium.core.types import Usage
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 from podium.workflows.project import AgentPool, ProjectSpec, RunSettings, parse_compare
 from podium.workflows.project.checks import CheckOutcome
 from podium.workflows.project.pool import AgentOutcome, best_result
@@ -42,26 +42,8 @@ TASKS = [
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture()
-def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
-    served[0].reset()
-    return served[0]
-
-
 def config_map(base: str) -> dict[str, Any]:
-    return {
-        "providers": {"openai": {"base_url": base + "/v1"}},
-        "orchestration": {"fallback_strategy": {"models": []}},
-        "routing": {"candidates": [f"openai:{EXECUTOR}"]},
-        "resilience": {"retry": {"max_attempts": 1}},
-    }
+    return rig_config_map(base, EXECUTOR, routing={"candidates": [f"openai:{EXECUTOR}"]})
 
 
 def spec(max_usd: str) -> ProjectSpec:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from podium.cli.main import app
 from podium.config.root import PodiumConfig
 from podium.core.errors import ValidationError
 from podium.core.types import Usage
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 from podium.workflows.problems import AnswerGrader, AnswerItem, ProblemGenerator, read_answers
 from podium.workflows.records import RunStore
 
@@ -38,19 +37,6 @@ def problem(n: int, variations: int = 1) -> str:
             "variations": [f"Variation {n}.{k}: climb {n + k} stairs" for k in range(1, variations + 1)],
         }
     )
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture()
-def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
-    served[0].reset()
-    return served[0]
 
 
 @pytest.fixture()

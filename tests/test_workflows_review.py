@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,12 @@ from typing import Any
 import pytest
 import yaml
 from typer.testing import CliRunner
+from workflow_rig import config_map as rig_config_map
 
 from podium.cli.main import app
 from podium.config.root import PodiumConfig
 from podium.core.types import Usage
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 from podium.workflows.project import ProjectOrchestrator, ProjectSpec, RunSettings
 
 KEY = "sk-test-review-0123456789"
@@ -37,29 +37,8 @@ TASKS = [
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
-@pytest.fixture()
-def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
-    served[0].reset()
-    return served[0]
-
-
 def config_map(base: str, *, anthropic: bool = True) -> dict[str, Any]:
-    providers: dict[str, Any] = {"openai": {"base_url": base + "/v1"}}
-    if anthropic:
-        providers["anthropic"] = {"base_url": base}
-    return {
-        "providers": providers,
-        "orchestration": {"fallback_strategy": {"models": []}},
-        "routing": {"chains": {"solo": [f"openai:{EXECUTOR}"]}, "chain": "solo"},
-        "resilience": {"retry": {"max_attempts": 1}},
-    }
+    return rig_config_map(base, EXECUTOR, anthropic=anthropic)
 
 
 def spec() -> ProjectSpec:

@@ -129,3 +129,15 @@ class WorkflowSession:
     def close(self) -> None:
         if self._owns_store:
             self.store.close()
+
+
+class SessionWorkflow:
+    """Base of the workflows run on a ``WorkflowSession``: the one given, or their own, closed with them."""
+
+    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, **session_kwargs: Any) -> None:
+        self.session = session or WorkflowSession(config, **session_kwargs)
+        self._owns_session = session is None
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()

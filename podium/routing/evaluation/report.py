@@ -65,6 +65,10 @@ _SHORT_KEYS = {"quality_threshold": "q>=", "cost_weight": "λ=", "size": "n=", "
 def _short_param(key: str, value: Any) -> str:
     if key == "model":
         return str(value).split(":", 1)[-1]
+    if key == "pair":
+        return "+".join(str(m).split(":", 1)[-1] for m in value)
+    if key == "strongest":
+        return "else " + str(value).split(":", 1)[-1]
     return f"{_SHORT_KEYS.get(key, key + '=')}{value}"
 
 

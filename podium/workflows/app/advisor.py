@@ -17,7 +17,7 @@ from podium.core.money import ZERO
 from podium.core.types import Message
 from podium.workflows.app.prompts import ADVISOR_SCHEMA, ADVISOR_SYSTEM, ARCHITECTURE_CONSTRAINT, advisor_prompt
 from podium.workflows.records import RunRecord, RunStep
-from podium.workflows.session import WorkflowSession, new_run_id
+from podium.workflows.session import SessionWorkflow, WorkflowSession, new_run_id
 from podium.workflows.typed import ask_typed
 
 WORKFLOW = "advise"
@@ -101,7 +101,7 @@ def _lowered(value: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.strip().lower() if isinstance(v, str) and k != "rationale" else v) for k, v in value.items()}
 
 
-class ArchitectureAdvisor:
+class ArchitectureAdvisor(SessionWorkflow):
     """Asks a reasoning model (the task table's ``reasoning`` row, or ``model``) for the architecture."""
 
     def __init__(
@@ -112,8 +112,7 @@ class ArchitectureAdvisor:
         model: str | None = None,
         **session_kwargs: Any,
     ) -> None:
-        self.session = session or WorkflowSession(config, **session_kwargs)
-        self._owns_session = session is None
+        super().__init__(config, session=session, **session_kwargs)
         self.model = model
 
     async def analyze(
@@ -162,7 +161,3 @@ class ArchitectureAdvisor:
         )
         self.session.save_completed(run, step, answer, decision)
         return decision
-
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()

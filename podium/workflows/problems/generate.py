@@ -24,7 +24,7 @@ from podium.workflows.problems.prompts import (
     generate_schema,
 )
 from podium.workflows.records import COMPLETED, RunRecord, RunStep
-from podium.workflows.session import WorkflowSession, new_run_id, positive_usd
+from podium.workflows.session import SessionWorkflow, new_run_id, positive_usd
 from podium.workflows.typed import TypedAnswer, ask_typed
 
 WORKFLOW = "problems-generate"
@@ -75,12 +75,8 @@ def check_request(topic: str, count: int, variations: int, difficulty: str) -> N
         )
 
 
-class ProblemGenerator:
+class ProblemGenerator(SessionWorkflow):
     """Generates problems through the task table's ``problem_generation`` row (a budget model by default)."""
-
-    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, **session_kwargs: Any) -> None:
-        self.session = session or WorkflowSession(config, **session_kwargs)
-        self._owns_session = session is None
 
     async def generate(
         self,
@@ -159,7 +155,3 @@ class ProblemGenerator:
             items.append(item)
         step.output = {"items": items, "duplicates": dropped}
         return answer
-
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()

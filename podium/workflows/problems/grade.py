@@ -21,7 +21,7 @@ from podium.core.types import Message
 from podium.workflows.problems.batch import BatchOutcome, dedup_key, run_steps
 from podium.workflows.problems.prompts import GRADE_PROMPT, GRADE_SCHEMA, GRADE_SYSTEM, GRADING_TASK_TYPE
 from podium.workflows.records import COMPLETED, RunRecord, RunStep
-from podium.workflows.session import WorkflowSession, new_run_id, positive_usd
+from podium.workflows.session import SessionWorkflow, new_run_id, positive_usd
 from podium.workflows.typed import TypedAnswer, ask_typed
 
 WORKFLOW = "problems-grade"
@@ -115,12 +115,8 @@ class GradeReport(BatchOutcome):
         }
 
 
-class AnswerGrader:
+class AnswerGrader(SessionWorkflow):
     """Grades answers through the task table's ``evaluation_grading`` row (a judge model by default)."""
-
-    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, **session_kwargs: Any) -> None:
-        self.session = session or WorkflowSession(config, **session_kwargs)
-        self._owns_session = session is None
 
     async def grade(
         self, answers: list[AnswerItem], *, rubric: str, max_usd: Any = Decimal("1.0"), run_id: str | None = None
@@ -182,7 +178,3 @@ class AnswerGrader:
             "feedback": value["feedback"].strip(),
         }
         return answer
-
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()

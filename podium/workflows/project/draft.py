@@ -28,7 +28,7 @@ from podium.core.types import Message
 from podium.workflows.project.draft_prompts import DRAFT_SCHEMA, DRAFT_SYSTEM, REFINE_PROMPT
 from podium.workflows.project.spec import ProjectSpec, load_project_file
 from podium.workflows.records import RunRecord, RunStep
-from podium.workflows.session import WorkflowSession, new_run_id
+from podium.workflows.session import SessionWorkflow, WorkflowSession, new_run_id
 from podium.workflows.typed import ask_typed
 
 WORKFLOW = "draft"
@@ -121,7 +121,7 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
     }
 
 
-class JobDrafter:
+class JobDrafter(SessionWorkflow):
     """Drafts and refines job specs with the orchestrator model (or ``model``)."""
 
     def __init__(
@@ -132,8 +132,7 @@ class JobDrafter:
         model: str | None = None,
         **session_kwargs: Any,
     ) -> None:
-        self.session = session or WorkflowSession(config, **session_kwargs)
-        self._owns_session = session is None
+        super().__init__(config, session=session, **session_kwargs)
         self.model = model or self.session.config.orchestration.orchestrator.model
 
     async def draft(self, intent: str, *, max_usd: Decimal = DEFAULT_DRAFT_MAX_USD) -> JobDraft:
@@ -189,10 +188,6 @@ class JobDrafter:
         out = JobDraft(intent, job, policy, rationale, refinements, answer.model, answer.cost_usd, rid)
         self.session.save_completed(run, step, answer, out)
         return out
-
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()
 
 
 def _checked(value: dict[str, Any], budget: Decimal | None) -> tuple[ProjectSpec, Policy]:

@@ -19,6 +19,7 @@ from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
 from podium.core.types import Message
 from podium.workflows.project.checks import FAILED, PASSED, SKIPPED, CheckOutcome
+from podium.workflows.project.settings import WORKFLOW, RunSettings
 from podium.workflows.project.state import ProjectState, TaskState
 from podium.workflows.typed import InvalidModelOutputError, ask_typed
 
@@ -125,3 +126,28 @@ async def review_answer(
             REVIEW_CHECK, FAILED, f"{typed.model} found {len(findings)} problem(s): {first}", detail="\n".join(findings)
         )
     return Review(outcome, typed.model, typed.cost_usd, typed.tokens)
+
+
+async def review_task(
+    client: Any, state: ProjectState, task: TaskState, text: str, settings: RunSettings
+) -> CheckOutcome:
+    """A model of another provider reviews the answer; its cost is the task's, its ledger row its own."""
+    meta = CallMeta(
+        project=state.id,
+        team=settings.team,
+        task_type=REVIEW_TASK_TYPE,
+        tags={"workflow": WORKFLOW, "task": task.id, "role": "reviewer"},
+    )
+    review = await review_answer(
+        client,
+        state,
+        task,
+        text,
+        author=task.model or "",
+        candidates=settings.review_candidates,
+        strategy=settings.review_strategy,
+        meta=meta,
+    )
+    task.cost_usd += review.cost_usd
+    task.tokens += review.tokens
+    return review.outcome

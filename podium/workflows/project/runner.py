@@ -12,8 +12,6 @@ predicted to do better (podium.workflows.project.escalation); a task that still 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
@@ -21,7 +19,6 @@ from podium.core.errors import BudgetExceededError, NoCandidateError, PodiumErro
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
-from podium.ledger import ForecastReport
 from podium.routing.task_analysis import analyze
 from podium.telemetry import WorkflowMetrics, workflow_span
 from podium.workflows.project import graph
@@ -31,7 +28,8 @@ from podium.workflows.project.decompose import UnusablePlanError, decompose
 from podium.workflows.project.deliverables import answer_files
 from podium.workflows.project.escalation import stronger_candidates
 from podium.workflows.project.outputs import write_task_output
-from podium.workflows.project.review import REVIEW_TASK_TYPE, review_answer, wants_review
+from podium.workflows.project.review import review_task, wants_review
+from podium.workflows.project.settings import WORKFLOW, ForecastHook, RunSettings
 from podium.workflows.project.state import (
     BLOCKED,
     COMPLETED,
@@ -51,30 +49,7 @@ from podium.workflows.project.state import (
 from podium.workflows.project.store import ProjectStore
 from podium.workflows.project.task_prompt import task_request, with_feedback
 from podium.workflows.project.tasks import plan_from_items
-from podium.workflows.project.tools import CheckTools
 from podium.workflows.project.verify import check_inputs, run_checks
-
-WORKFLOW = "project"
-ForecastHook = Callable[[ForecastReport], None]
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How tasks are run. ``candidates`` None lets the strategy choose among every reachable model."""
-
-    strategy: str = "cascade"
-    max_concurrency: int = 3
-    task_max_tokens: int | None = 4096
-    validation_retries: int = 1  # extra attempts, with the problems quoted, after a failed validation
-    orchestrator_model: str | None = None
-    candidates: tuple[str, ...] | None = None
-    check_tools: CheckTools = field(
-        default_factory=CheckTools
-    )  # the programs the criteria checks run (pytest's python, ruff)
-    review: str = "critical"  # off | critical | all: which passing answers a model of another provider reviews
-    review_strategy: str = "cheapest"  # how the reviewer is chosen among the other providers' models
-    review_candidates: tuple[str, ...] = ()  # models a reviewer may be; the orchestrator fills in reachable ones
-    team: str | None = None  # CallMeta.team of every call: an agent pool's shared budget (pool.py)
 
 
 class ProjectRunner:
@@ -319,7 +294,9 @@ class ProjectRunner:
             outcomes = await asyncio.to_thread(run_checks, files, inputs)
             check = check_output(task.spec, text).with_outcomes(outcomes)
             if check.passed and wants_review(self.settings.review, task):
-                check = check_output(task.spec, text).with_outcomes((*outcomes, await self._review(state, task, text)))
+                check = check_output(task.spec, text).with_outcomes(
+                    (*outcomes, await review_task(self.client, state, task, text, self.settings))
+                )
             task.checks = check.outcomes
             if self.metrics is not None:
                 self.metrics.record_delegation(
@@ -345,28 +322,6 @@ class ProjectRunner:
                 self.emit(EventType.ESCALATION, state, task_id=task.id, from_model=task.model, to_models=stronger)
             request = with_feedback(request, text, check.problems)
         return text, check, files
-
-    async def _review(self, state: ProjectState, task: TaskState, text: str) -> Any:
-        """A model of another provider reviews the answer; its cost is the task's, its ledger row its own."""
-        meta = CallMeta(
-            project=state.id,
-            team=self.settings.team,
-            task_type=REVIEW_TASK_TYPE,
-            tags={"workflow": WORKFLOW, "task": task.id, "role": "reviewer"},
-        )
-        review = await review_answer(
-            self.client,
-            state,
-            task,
-            text,
-            author=task.model or "",
-            candidates=self.settings.review_candidates,
-            strategy=self.settings.review_strategy,
-            meta=meta,
-        )
-        task.cost_usd += review.cost_usd
-        task.tokens += review.tokens
-        return review.outcome
 
     async def _route(self, request: Any, meta: CallMeta, candidates: tuple[str, ...] | None) -> Any:
         """Route among ``candidates``; an escalation none of whose models can take the request falls back to the
