@@ -52,7 +52,7 @@ def write_plot(report: EvalReport, path: str | Path) -> Path:
     ax.set_xlabel(f"cost relative to always calling {strongest} (log scale)")
     ax.set_ylabel(f"quality relative to {strongest}")
     ax.set_title(f"podium eval: cost vs quality on {report.prompts} held-out prompts "
-                 f"(trained on {report.train_prompts})")
+                 f"(router trained on {report.train_prompts} other prompts)")
     if report.curve:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, which="both", alpha=0.25)
