@@ -116,3 +116,34 @@ def test_the_client_routes_through_the_resolver(tmp_path: Path) -> None:
                                 CallMeta())
     assert isinstance(strategy.pool, CandidatePool)
     assert strategy.pool.models is not None and all(CATALOG.get(m).current for m in strategy.pool.models)
+
+
+def _trial_resolver(draws: list[float], config: PodiumConfig) -> CandidateResolver:
+    pool = ProviderPool(config.providers, env={"OPENAI_API_KEY": "sk-test-0123456789"}, clock=SYSTEM_CLOCK)
+    return CandidateResolver(CATALOG, pool, config.routing, router=lambda: None, random=iter(draws).__next__)
+
+
+def test_a_trial_model_gets_its_share_of_routed_calls_and_says_so() -> None:
+    config = PodiumConfig.from_mapping({"routing": {"trial_models": ["openai:gpt-4.1-mini"], "trial_share": 0.2}})
+    request = ChatRequest.from_prompt("What is the capital of France?")
+    drawn = _trial_resolver([0.1, 0.0], config).resolve(request, CallMeta(), trial=True)
+    assert isinstance(drawn, CandidateList) and list(drawn) == ["openai:gpt-4.1-mini"]
+    assert any("trial share 20%" in r and "openai:gpt-4.1-mini" in r for r in drawn.narrowed_by)
+    missed = _trial_resolver([0.5], config).resolve(request, CallMeta(), trial=True)
+    assert missed is not None and len(missed) > 1
+    explained = _trial_resolver([], config).resolve(request, CallMeta())  # an explanation draws nothing
+    assert explained is not None and len(explained) > 1
+
+
+def test_a_trial_model_outside_the_candidates_is_never_forced_in() -> None:
+    config = PodiumConfig.from_mapping({"routing": {"trial_models": ["anthropic:claude-haiku-4-5"],
+                                                    "trial_share": 0.5}})
+    found = _trial_resolver([0.0, 0.0], config).resolve(ChatRequest.from_prompt("hi"), CallMeta(), trial=True)
+    assert found is not None and "anthropic:claude-haiku-4-5" not in found  # no Anthropic key: not a candidate
+
+
+def test_trial_share_is_bounded() -> None:
+    from podium.core.errors import ConfigError
+
+    with pytest.raises((ConfigError, ValueError), match="trial_share"):
+        PodiumConfig.from_mapping({"routing": {"trial_share": 0.9}})

@@ -116,6 +116,11 @@ class RoutingSettings(BaseModel):
         "(env: PREFER_OPENSOURCE)",
     )
     expected_output_tokens: int = Field(default=256, ge=1, description="output tokens assumed when estimating cost")
+    trial_models: tuple[str, ...] = Field(
+        default=(), description="models new to this deployment: trial_share of routed calls that may use one go to "
+        "it, so feedback on its answers can correct the router (podium router train --from-ledger)",
+    )
+    trial_share: float = Field(default=0.1, ge=0, le=0.5, description="share of routed calls given to trial_models")
     selection: SelectionName = "greedy"
     weights: SelectionWeights = Field(default_factory=SelectionWeights)
     # auto: expected utility p - cost_weight * cost / (cost of the dearest candidate)

@@ -31,14 +31,16 @@ list is shorter than every reachable model.
 
 from __future__ import annotations
 
+import random as _random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from podium.config.orchestration import USE_CASES, ExecutorConfig
 from podium.config.routing import RoutingSettings
-from podium.core.errors import ConfigError, NoCandidateError, UnknownModelError
+from podium.core.errors import ConfigError, ContextWindowError, NoCandidateError, UnknownModelError
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallMeta
+from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest
 from podium.engine.providers import ProviderPool
 
@@ -246,16 +248,24 @@ class CandidateResolver:
         *,
         router: Callable[[], Any],
         policies_for: Callable[[CallMeta], Any] = lambda _meta: None,
+        random: Callable[[], float] | None = None,
     ) -> None:
         self._catalog = catalog
         self._providers = providers
         self._settings = settings
         self._router = router
         self._policies_for = policies_for
+        self._random = random or _random.Random().random  # injected in tests; a trial draw is not a secret
         self._replay: Any = None
 
-    def resolve(self, request: ChatRequest, meta: CallMeta, explicit: Sequence[str] | None = None) -> list[str] | None:
-        """The candidate list for this call, or None for "the strategy's own default list" (nothing narrowed it)."""
+    def resolve(
+        self, request: ChatRequest, meta: CallMeta, explicit: Sequence[str] | None = None, *, trial: bool = False
+    ) -> list[str] | None:
+        """The candidate list for this call, or None for "the strategy's own default list" (nothing narrowed it).
+
+        ``trial`` (a call about to run, not an explanation) lets ``routing.trial_share`` of calls go to one of
+        ``routing.trial_models``, so a model new to the deployment gets answers to rate.
+        """
         candidates: Sequence[str] | None = explicit
         if candidates is None and self._settings.candidates is None:
             candidates = default_candidates(self._catalog, self._providers, self._settings, request, meta)
@@ -264,10 +274,27 @@ class CandidateResolver:
         if candidates is None and self._providers.replay:
             candidates = self._replay_models()
         candidates = self._allowed(candidates, request, meta)
-        return narrow(
+        found = narrow(
             candidates, catalog=self._catalog, providers=self._providers, settings=self._settings,
             router=self._router, request=request,
         )
+        if found is None:
+            return None
+        found = fitting(self._catalog, found, request)  # a routed prompt goes only to models whose window holds it
+        return self._trial(found) if trial else found
+
+    def _trial(self, found: Sequence[str]) -> Sequence[str]:
+        s = self._settings
+        if not s.trial_models or s.trial_share <= 0:
+            return found
+        ids = {self._catalog.get(m).id for m in s.trial_models if m in self._catalog}
+        among = [m for m in found if m in ids]
+        if not among or self._random() >= s.trial_share:
+            return found
+        chosen = among[int(self._random() * len(among)) % len(among)]
+        why = (f"trial share {s.trial_share:.0%}: this call goes to {chosen} (routing.trial_models), so ratings of "
+               "its answers can teach the router")
+        return CandidateList([chosen], (*_reasons(found), why))
 
     def _allowed(self, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta) -> Sequence[str] | None:
         policies = self._policies_for(meta)
@@ -314,3 +341,17 @@ class CandidateResolver:
         if not found:
             raise ReplayMissError("any recorded model", request.last_user_text)
         return found
+
+
+def fitting(catalog: Any, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
+    """The candidates whose context window holds the prompt; all of them unchanged when each does."""
+    tokens = estimate_request_tokens(request)
+    specs = [catalog.get(c) for c in candidates]
+    if all(tokens <= s.context_window for s in specs):
+        return candidates
+    kept = [c for c, s in zip(candidates, specs, strict=True) if tokens <= s.context_window]
+    if not kept:
+        widest = max(specs, key=lambda s: s.context_window)
+        raise ContextWindowError(widest.id, tokens, widest.context_window)
+    reasons = (*getattr(candidates, "narrowed_by", ()), "candidates narrowed to models whose context window holds the prompt")
+    return CandidateList(kept, reasons)

@@ -22,7 +22,7 @@ from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
 from podium.core.routed import RoutedResult, RouteStep, RoutingDecision
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk
-from podium.engine.candidates import CandidateList, CandidateResolver
+from podium.engine.candidates import CandidateResolver
 from podium.engine.embeddings import EmbeddingCaller, refuse_embedding_model
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
@@ -188,7 +188,7 @@ class Podium:
         """Run a routing strategy and return its RoutedResult (completion, attempts, decision)."""
         req = _as_request(request)
         m = replace(meta or CallMeta(), strategy=strategy)  # the caller's meta is theirs: never mutate it
-        strat = self._strategy(strategy, candidates, req, m)
+        strat = self._strategy(strategy, candidates, req, m, trial=True)
         scope = _CallScope(request_id or self._ids())
 
         calls = 0
@@ -281,16 +281,16 @@ class Podium:
 
     # -- internals ----------------------------------------------------------------------------------------------
 
-    def _strategy(self, name: str, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta) -> Strategy:
+    def _strategy(
+        self, name: str, candidates: Sequence[str] | None, request: ChatRequest, meta: CallMeta, *, trial: bool = False
+    ) -> Strategy:
         from podium.routing import build_strategy
 
         settings = self._routing_settings()
         if self._resolver is None:
             self._resolver = CandidateResolver(self.catalog, self._providers, settings, router=self.router,
                                                policies_for=self._policy_set)
-        resolved = self._resolver.resolve(request, meta, candidates)
-        if resolved is not None:  # a routed prompt goes only to models whose window holds it
-            resolved = _fitting(self.catalog, resolved, request)
+        resolved = self._resolver.resolve(request, meta, candidates, trial=trial)
         return build_strategy(name, settings=settings, catalog=self.catalog, router=self.router(), candidates=resolved)
 
     def _routing_settings(self) -> RoutingSettings:
@@ -414,20 +414,6 @@ class Podium:
     def _warn(self, violations: Sequence[Violation]) -> None:
         for v in violations:
             self._emit(Event(EventType.POLICY_WARNING, v.to_dict()))
-
-
-def _fitting(catalog: Catalog, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
-    """The candidates whose context window holds the prompt; all of them unchanged when each does."""
-    tokens = estimate_request_tokens(request)
-    specs = [catalog.get(c) for c in candidates]
-    if all(tokens <= s.context_window for s in specs):
-        return candidates
-    kept = [c for c, s in zip(candidates, specs, strict=True) if tokens <= s.context_window]
-    if not kept:
-        widest = max(specs, key=lambda s: s.context_window)
-        raise ContextWindowError(widest.id, tokens, widest.context_window)
-    reasons = (*getattr(candidates, "narrowed_by", ()), "candidates narrowed to models whose context window holds the prompt")
-    return CandidateList(kept, reasons)
 
 
 def _as_request(request: ChatRequest | str) -> ChatRequest:
