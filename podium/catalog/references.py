@@ -55,6 +55,7 @@ def model_references(config: Any) -> Iterator[tuple[str, str]]:
         if getattr(routing, key):
             yield f"routing.{key}", getattr(routing, key)
     yield from _listed("routing.ensemble_models", routing.ensemble_models)
+    yield from _listed("routing.trial_models", routing.trial_models)
     for task, row in routing.task_table.items():
         yield f"routing.task_table.{task}.primary", row.primary
         yield from _listed(f"routing.task_table.{task}.fallbacks", row.fallbacks)

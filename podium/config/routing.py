@@ -179,6 +179,7 @@ class RoutingSettings(BaseModel):
             if DEFAULT_CHAINS.get(name) != chain:
                 names.update(chain)
         names.update(self.ensemble_models or ())
+        names.update(self.trial_models)
         names.update(m for m in (self.judge_model, self.aggregator_model) if m)
         return names
 
