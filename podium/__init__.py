@@ -6,38 +6,36 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from podium.catalog import Catalog
     from podium.core.errors import (
         AllAttemptsFailedError,
         AuthenticationError,
+        BadRequestError,
         BudgetExceededError,
+        CircuitOpenError,
         ConfigError,
         ContentPolicyError,
         ContextWindowExceededError,
         MalformedResponseError,
         MissingAPIKeyError,
+        NoCandidateError,
         PodiumError,
+        PolicyViolationError,
         ProviderError,
         RateLimitError,
         ReplayMissError,
         ServerError,
         UnknownModelError,
-        ValidationError,
-    )
-    from podium.catalog import Catalog
-    from podium.core.errors import (
-        BadRequestError,
-        CircuitOpenError,
-        NoCandidateError,
-        PolicyViolationError,
         UnknownPriceError,
         UpstreamConnectionError,
         UpstreamTimeoutError,
+        ValidationError,
     )
     from podium.core.model_spec import ModelSpec
     from podium.core.pipeline import CallMeta
+    from podium.core.routed import RoutedResult, RoutingDecision
     from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
     from podium.engine import CompletionStream, Podium, SyncPodium
-    from podium.core.routed import RoutedResult, RoutingDecision
 
 __version__ = "0.1.0"
 

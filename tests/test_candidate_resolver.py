@@ -20,8 +20,8 @@ from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest
 from podium.engine.candidates import CandidateList, CandidateResolver, reachable_models
 from podium.engine.providers import ProviderPool
-from podium.routing.strategies.base import CandidatePool, RoutingDecision, call_in_order
 from podium.routing.selection import Candidate
+from podium.routing.strategies.base import CandidatePool, RoutingDecision, call_in_order
 
 runner = CliRunner()
 CODE_PROMPT = "Write a function to filter odd numbers."  # a recorded prompt

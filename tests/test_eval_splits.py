@@ -29,7 +29,7 @@ def small() -> list:
 def test_line_quality_is_the_random_mix_of_cheapest_and_strongest() -> None:
     from decimal import Decimal
 
-    cheap, strong = Point("c", 0.6, Decimal("1")), Point("s", 0.9, Decimal("11"))
+    cheap, strong = Point("c", 0.6, Decimal(1)), Point("s", 0.9, Decimal(11))
     assert splits.line_quality(cheap, strong, 1.0) == pytest.approx(0.6)
     assert splits.line_quality(cheap, strong, 6.0) == pytest.approx(0.75)
     assert splits.line_quality(cheap, strong, 20.0) == pytest.approx(0.9)

@@ -29,8 +29,10 @@ EASY = [
 ]
 HARD = [
     "Prove that there are infinitely many primes congruent to 3 mod 4.",
-    "Implement a thread-safe LRU cache in Python with O(1) get and put, with unit tests, and explain the "
-    "concurrency design.",
+    (
+        "Implement a thread-safe LRU cache in Python with O(1) get and put, with unit tests, and explain the "
+        "concurrency design."
+    ),
     "Design a distributed rate limiter for a multi-region API gateway; discuss consistency trade-offs.",
 ]
 KEY_SETS = [("openai",), ("anthropic",), ("gemini",), ("openai", "anthropic", "gemini")]

@@ -24,6 +24,16 @@ import numpy as np
 from podium.catalog.store import podium_home
 from podium.core.errors import ValidationError
 from podium.core.model_spec import PROFILE_CATEGORIES, PROFILE_KEYS
+from podium.routing.arena_priors import (
+    EXPERT_ELO,
+    EXPERT_PRIOR_WEIGHT,
+    FREE_FORM_ELO,
+    FREE_FORM_PRIOR_WEIGHT,
+    SCORE_CENTER,
+    SCORE_UNIT,
+    is_free_form,
+    with_prior,
+)
 from podium.routing.decision_rules import choose, choose_by_utility, choose_cheapest
 from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
 from podium.routing.plans import PlanTable
@@ -84,23 +94,8 @@ SLOPE_NAMES: tuple[str, ...] = (
     *(f"profile*difficulty={d}" for d in DIFFICULTIES),
     "profile*log_chars",
 )
-# Profile figures are Arena Elo-equivalent; the router sees (score - center) / unit.
-SCORE_CENTER, SCORE_UNIT = 1200.0, 100.0
 # Per-model corrections are damped (a smaller column scale = stronger regularisation toward 0).
 OFFSET_SCALE = 0.5
-# Expert prompts (proofs, concurrency, distributed design: task analysis says which) barely occur in the recorded
-# benchmarks, so the learned part cannot tell how hard they are. For them the prediction is the profile's own
-# meaning instead: the Arena chance that the model's answer is preferred to a frontier-level one (Elo 1400, about
-# the strongest current models' overall figure), blended with the learned logit at this weight (1 = prior only).
-EXPERT_ELO = 1400.0
-EXPERT_PRIOR_WEIGHT = 1.0
-# Free-form prompts (no choice, number, code or JSON to check) are judged, not scored: what "good" means there is
-# what the Arena measures. The recorded benchmarks are all closed questions, so for free-form prompts the learned
-# logit is blended half and half with the Arena chance of an answer preferred to GPT-4-0314's (Elo 1186, the
-# baseline Arena-Hard judges against).
-FREE_FORM_ELO = 1186.0
-FREE_FORM_PRIOR_WEIGHT = 0.5
-ELO_LOGIT_UNIT = 400.0 / float(np.log(10.0))  # Elo points per logit of the Bradley-Terry win probability
 _EXPERT_COLUMN = 1 + len(TASK_TYPES) + DIFFICULTIES.index("expert")
 
 
@@ -112,13 +107,6 @@ def slope_features(p: TaskProfile, n_chars: int) -> np.ndarray:
     out[1 + len(TASK_TYPES) + DIFFICULTIES.index(p.difficulty)] = 1.0
     out[-1] = float(np.log1p(n_chars) / 8.0)
     return out
-
-
-def _with_prior(logits: np.ndarray, scaled_scores: np.ndarray, elo: float, weight: float) -> np.ndarray:
-    """The learned logit blended (at ``weight``) with the Arena chance that the model's answer beats one of
-    Elo ``elo``."""
-    prior = (scaled_scores * SCORE_UNIT + SCORE_CENTER - elo) / ELO_LOGIT_UNIT
-    return (1.0 - weight) * logits + weight * prior
 
 
 def profile_scores(profile: Any) -> np.ndarray:
@@ -137,14 +125,6 @@ class PromptFeatures:
     category: str
     task_type: str
     free_form: bool = False
-
-
-def is_free_form(prompt: str) -> bool:
-    """No closed answer to check: not a choice, a final number or code (the recorded benchmarks' kinds)."""
-    from podium.core.types import ChatRequest
-    from podium.routing.gates.answers import answer_kind
-
-    return answer_kind(ChatRequest.from_prompt(prompt)) is None
 
 
 class QualityRouter:
@@ -219,9 +199,9 @@ class QualityRouter:
         scores = self._score_matrix[rows, k]
         out = base + scores * gain + OFFSET_SCALE * self._offset_matrix[rows, k - 1]
         if f.slope[_EXPERT_COLUMN]:
-            out = _with_prior(out, scores, EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
+            out = with_prior(out, scores, EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
         elif f.free_form:
-            out = _with_prior(out, scores, FREE_FORM_ELO, FREE_FORM_PRIOR_WEIGHT)
+            out = with_prior(out, scores, FREE_FORM_ELO, FREE_FORM_PRIOR_WEIGHT)
         return out
 
     def logits_matrix(
@@ -240,11 +220,11 @@ class QualityRouter:
             if offset is not None:
                 out[:, j] += OFFSET_SCALE * offset[categories - 1]
             expert = slope[:, _EXPERT_COLUMN] > 0
-            out[expert, j] = _with_prior(out[expert, j], self._scores[m][categories[expert]], EXPERT_ELO,
+            out[expert, j] = with_prior(out[expert, j], self._scores[m][categories[expert]], EXPERT_ELO,
                                          EXPERT_PRIOR_WEIGHT)
             if free_form is not None:
                 judged = free_form & ~expert
-                out[judged, j] = _with_prior(out[judged, j], self._scores[m][categories[judged]], FREE_FORM_ELO,
+                out[judged, j] = with_prior(out[judged, j], self._scores[m][categories[judged]], FREE_FORM_ELO,
                                              FREE_FORM_PRIOR_WEIGHT)
         return out
 

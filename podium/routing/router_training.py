@@ -24,9 +24,9 @@ from podium.routing.learned_router import (
     QualityRouter,
     choose_by_utility,
     choose_cheapest,
+    is_free_form,
     profile_features,
     profile_scores,
-    is_free_form,
     slope_features,
 )
 from podium.routing.plans import PlanTable

@@ -19,9 +19,9 @@ from starlette.routing import Route
 from podium.config.server import ServerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.pipeline import CallMeta
+from podium.server.api_routes import NOT_FOUND_HANDLERS, api_routes
 from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService, Target
 from podium.server.errors import GatewayError, scrubbed_traceback, to_gateway_error
-from podium.server.api_routes import NOT_FOUND_HANDLERS, api_routes
 from podium.server.feedback import feedback_route
 from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
 from podium.server.openai_request import TAGS_HEADER, ParsedChat, call_tags, parse_chat_request, refuse_unhonoured
