@@ -56,31 +56,33 @@ def _tags(spec: ModelSpec) -> str:
     return " ".join(tags)
 
 
-def _table(specs: list[ModelSpec]) -> Table:
+# Below this width the table keeps one line per model: the id whole, prices, context, quality and status flags;
+# capabilities and price sources are in `--json` and `podium models show ID`.
+WIDE_TABLE = 140
+
+
+def _flags(spec: ModelSpec) -> str:
+    return " ".join(t for t, on in (("free", spec.free_tier), ("open", spec.open_weights),
+                                    ("legacy", spec.legacy), ("retired", spec.deprecated)) if on)
+
+
+def _table(specs: list[ModelSpec], width: int) -> Table:
     table = Table(title=f"{len(specs)} models", show_lines=False)
-    # Numbers never wrap; names and sources fold, so a narrow terminal still shows every column.
-    for column, justify, no_wrap in (
-        ("id", "left", False),
-        ("provider", "left", False),
-        ("$/1M in", "right", True),
-        ("$/1M out", "right", True),
-        ("context", "right", True),
-        ("quality", "right", True),
-        ("tags", "left", False),
-        ("price source", "left", False),
-    ):
-        table.add_column(column, justify=justify, no_wrap=no_wrap, overflow="fold")  # type: ignore[arg-type]
+    wide = width >= WIDE_TABLE
+    columns = [("id", "left", False), ("$/1M in", "right", True), ("$/1M out", "right", True),
+               ("context", "right", True), ("quality", "right", True)]
+    columns += [("provider", "left", False), ("tags", "left", False), ("price source", "left", False)] if wide \
+        else [("flags", "left", False)]
+    for column, justify, no_wrap in columns:
+        # Numbers keep their whole width (the header's, or the widest value); the id folds when it must.
+        minimum = {"$/1M in": 7, "$/1M out": 8, "context": 9, "quality": 7}.get(column)
+        table.add_column(column, justify=justify, no_wrap=no_wrap, overflow="fold",  # type: ignore[arg-type]
+                         min_width=minimum, max_width=7 if column == "flags" else None)
     for s in specs:
-        table.add_row(
-            s.id,
-            s.provider,
-            decimal_str(s.input_per_million) or "?",
-            decimal_str(s.output_per_million) or "?",
-            f"{s.context_window:,}",
-            "-" if s.quality is None else f"{s.quality.overall.score:.0f}",
-            _tags(s),
-            _short_source(s),
-        )
+        row = [s.id, decimal_str(s.input_per_million) or "?", decimal_str(s.output_per_million) or "?",
+               f"{s.context_window:,}", "-" if s.quality is None else f"{s.quality.overall.score:.0f}"]
+        row += [s.provider, _tags(s), _short_source(s)] if wide else [_flags(s)]
+        table.add_row(*row)
     return table
 
 
@@ -133,7 +135,8 @@ def list_models(
     if as_json:
         typer.echo(json.dumps([spec_to_mapping(s) for s in specs], indent=1))
         return
-    Console().print(_table(specs))
+    console = Console()
+    console.print(_table(specs, console.width))
 
 
 def _parse_date(value: str | None) -> date:
