@@ -84,34 +84,39 @@ def export_rows(rows: Iterable[Mapping[str, Any]], fmt: str) -> str:
 
 def plot_report(report: CostReport, path: Path) -> Path:
     """Draw spend per period (and the baseline's, when the report has one) to a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig, _ = report_figure(report)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def report_figure(report: CostReport) -> tuple[Any, Any]:
+    """(figure, axes) of the spend plot. Periods are evenly spaced labels, not a date axis: one day of data is one
+    point labelled with that day, not an axis spanning years."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     periods = sorted({line.period for line in report.lines if line.period is not None})
-    spent = [_sum(report.lines, p, "cost_usd") for p in periods]
+    xs = list(range(len(periods)))
     fig, ax = plt.subplots(figsize=(8, 4))
-    try:
-        ax.plot(periods, spent, marker="o", label="spent")
-        if report.baseline is not None:
-            ax.plot(
-                periods,
-                [_sum(report.lines, p, "baseline_cost_usd") for p in periods],
-                marker="x",
-                linestyle="--",
-                label=f"on {report.baseline}",
-            )
-        ax.set_title(f"Podium spend per {_UNIT[report.period]}")
-        ax.set_ylabel("USD")
-        ax.legend()
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
-    finally:
-        plt.close(fig)
-    return path
+    ax.plot(xs, [_sum(report.lines, p, "cost_usd") for p in periods], marker="o", label="spent")
+    if report.baseline is not None:
+        ax.plot(xs, [_sum(report.lines, p, "baseline_cost_usd") for p in periods], marker="x", linestyle="--",
+                label=f"on {report.baseline}")
+    ax.set_xticks(xs, [p.isoformat() for p in periods], rotation=30, ha="right")
+    ax.set_xlim(-0.5, max(0.5, len(xs) - 0.5))
+    ax.set_title(f"Podium spend per {_UNIT[report.period]}")
+    ax.set_ylabel("USD")
+    ax.legend()
+    fig.tight_layout()
+    return fig, ax
 
 
 def _sum(lines: Sequence[Any], period: date, attr: str) -> float:
