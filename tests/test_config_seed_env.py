@@ -38,7 +38,7 @@ def test_the_seed_file_in_the_working_directory_is_found_after_podiums_own_locat
     cwd, home = tmp_path / "project", tmp_path / "home"
     cwd.mkdir()
     seed = write_seed_file(cwd)
-    assert search_path(cwd, home)[-1] == seed
+    assert search_path(cwd, home)[-2] == seed  # only the task-router tool's flat file comes after it
     loaded = load_config(env={}, cwd=cwd, home=home)
     assert loaded.path == seed
     orch = loaded.config.orchestration
@@ -65,7 +65,7 @@ def test_config_check_and_path_show_the_seed_file(tmp_path: Path, monkeypatch: p
     as_json = json.loads(runner.invoke(app, ["config", "check", "--json"], env=WIDE).stdout)
     assert as_json["path"] == str(seed) and as_json["sources"]["orchestration.quality_threshold"] == "file"
     listed = runner.invoke(app, ["config", "path"]).stdout.splitlines()
-    assert listed[-1] == f"* {seed}" and all(line.startswith("  ") for line in listed[:-1])
+    assert listed[-2] == f"* {seed}" and all(line.startswith("  ") for i, line in enumerate(listed) if i != len(listed) - 2)
 
 
 # -- (d) seed 004's variable names ----------------------------------------------------------------------------------

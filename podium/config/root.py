@@ -19,6 +19,7 @@ from podium.config.providers import DEFAULT_PROVIDERS, ProviderSettings, sdk_bas
 from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
 from podium.config.server import ServerSettings
+from podium.config.task_router_file import from_flat, is_flat
 from podium.config.telemetry import TelemetrySettings, check_otlp_protocol
 from podium.config.validation import config_error_from, flatten, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError
@@ -28,6 +29,7 @@ CONFIG_ENV_VAR = "PODIUM_CONFIG"
 DEFAULT_FILE_NAME = "podium.yaml"
 # The orchestration tool's location for its file, searched after Podium's own locations.
 SEED_FILE = Path(".tta") / "orchestration-config.yaml"
+TASK_ROUTER_FILE = Path("orchestration_config.yaml")  # the task-router tool's flat file
 
 
 class PodiumConfig(BaseModel):
@@ -138,12 +140,13 @@ def find_config_file(env: Mapping[str, str], cwd: Path, home: Path) -> Path | No
 def search_path(cwd: Path, home: Path, env: Mapping[str, str] | None = None) -> list[Path]:
     """Where Podium looks for a config file when none is named, first match wins: ./podium.yaml,
     ./.podium/config.yaml, $XDG_CONFIG_HOME/podium/config.yaml (~/.config when unset), then the orchestration
-    tool's ./.tta/orchestration-config.yaml."""
+    tool's ./.tta/orchestration-config.yaml, then the task-router tool's flat ./orchestration_config.yaml."""
     return [
         cwd / DEFAULT_FILE_NAME,
         cwd / ".podium" / "config.yaml",
         config_home(home, os.environ if env is None else env) / "podium" / "config.yaml",
         cwd / SEED_FILE,
+        cwd / TASK_ROUTER_FILE,
     ]
 
 
@@ -188,7 +191,10 @@ def load_config(
             file = cwd / file
     else:
         file = find_config_file(env, cwd, home)
-    data = _canonical_provider_keys(read_yaml_file(file)) if file is not None else {}
+    data = read_yaml_file(file) if file is not None else {}
+    if is_flat(data):  # the task-router tool's flat orchestration_config.yaml
+        data = from_flat(data)
+    data = _canonical_provider_keys(data)
     sources = {key: "file" for key in flatten(data)}
     if use_env_overrides:
         data, sdk_sources = _sdk_base_urls(data, env)
