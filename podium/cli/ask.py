@@ -133,7 +133,7 @@ def ask(
     if explain and routed is not None:
         for line in render_routed(routed):
             typer.echo(line, err=True)
-    for note in notes(completion, fallback, explained=explain):
+    for note in notes(completion, fallback, explained=explain) + budget_warnings(fallbacks):
         typer.echo(f"note: {note}", err=True)
 
 
@@ -150,6 +150,23 @@ def answer_json(completion: Completion, fallback: dict[str, Any] | None = None) 
     if fallback is not None:
         data["fallback"] = fallback
     return data
+
+
+def budget_warnings(events: list[Event]) -> list[str]:
+    """A budget that crossed its alert threshold on this call (``cost_tracking.alert_threshold`` and the like)."""
+    out = []
+    for e in events:
+        if e.type != EventType.BUDGET_WARNING:
+            continue
+        d = e.data
+        out.append(f"budget {d.get('scope')} has spent ${d.get('spent_usd')} of ${d.get('limit_usd')} "
+                   f"({_share(d.get('ratio'))}, alert threshold {_share(d.get('threshold'))})")
+    return out
+
+
+def _share(value: Any) -> str:
+    x = float(value or 0)
+    return f"{x:.0%}" if x >= 0.1 else f"{x:.2%}"
 
 
 def fallback_record(completion: Completion, events: list[Event]) -> dict[str, Any] | None:
@@ -252,7 +269,7 @@ async def _run(
     strategy = routed_strategy(config, opts.model, opts.strategy)
 
     def on_event(event: Event) -> None:
-        if event.type == EventType.FALLBACK:
+        if event.type in (EventType.FALLBACK, EventType.BUDGET_WARNING):
             events.append(event)
 
     client = Podium.from_config(config, env=cli_env(), http_client=None, emit=on_event)
