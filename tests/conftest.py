@@ -90,3 +90,14 @@ def fake(served: tuple[FakeUpstream, str]) -> FakeUpstream:
     """``served``'s fake, with its scripts and recorded requests cleared."""
     served[0].reset()
     return served[0]
+
+
+@pytest.fixture(scope="module")
+def upstream(request: pytest.FixtureRequest) -> Iterator[FakeUpstream]:
+    """The fake upstream on loopback (its URL as ``.base_url``), accepting the module's ``UPSTREAM_KEY`` or ``KEY``."""
+    from podium.testing import FakeUpstream, serve
+
+    fake = FakeUpstream(api_key=getattr(request.module, "UPSTREAM_KEY", None) or request.module.KEY)
+    with serve(fake.app) as base_url:
+        fake.base_url = base_url  # type: ignore[attr-defined]
+        yield fake

@@ -20,19 +20,11 @@ from podium.engine.providers import ProviderPool
 from podium.ledger.budgets import UsageKey
 from podium.providers import openai_wire
 from podium.server.embeddings_api import embeddings_json, parse_embeddings_request
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 from podium.testing.fake_upstream_wire import embedding_vector
 
 SMALL, LARGE = "openai:text-embedding-3-small", "openai:text-embedding-3-large"
 TEXTS = ["hello world", "podium gateway embeds"]  # 11 and 21 characters: the fake bills 3 + 6 tokens
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=UPSTREAM_KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 @pytest.fixture(autouse=True)

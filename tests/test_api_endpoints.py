@@ -24,20 +24,12 @@ from podium.ledger import LedgerReader
 from podium.providers.tool_calls import tool_call
 from podium.server import create_app
 from podium.telemetry import Telemetry
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 KEY = "sk-upstream-api-tests-0123456789"
 MINI, HAIKU, FLASH = "openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "gemini:gemini-2.5-flash"
 WEATHER_TOOL = {"name": "get_weather", "description": "Weather in a city",
                 "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 @pytest.fixture(autouse=True)

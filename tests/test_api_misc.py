@@ -16,17 +16,9 @@ from podium.cli.main import app
 from podium.config.root import load_config
 from podium.core.types import Usage
 from podium.engine import Podium
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 runner = CliRunner(env={"COLUMNS": "200"})
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -8,25 +8,16 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-from test_api_endpoints import KEY, MINI, gateway
+from test_api_endpoints import KEY, MINI, gateway  # noqa: F401  (KEY: the upstream fixture reads it)
 from typer.testing import CliRunner
 
 from podium.catalog import Catalog
 from podium.cli.main import app
 from podium.core.types import Usage
 from podium.ledger import Ledger, LedgerReader
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 runner = CliRunner(env={"COLUMNS": "200"})
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 def _report(db: str, by: str) -> dict[str, dict]:

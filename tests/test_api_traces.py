@@ -21,7 +21,7 @@ from podium.config.server import ServerSettings
 from podium.core.types import Usage
 from podium.server import create_app
 from podium.telemetry import Telemetry, TracingConfig, configure_tracing
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 KEY = "sk-upstream-trace-tests-0123456789"
 MINI, HAIKU = "openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"
@@ -32,14 +32,6 @@ TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN}-01"
 
 def wire(model_id: str) -> str:
     return Catalog.bundled().get(model_id).api_model
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pytest
 
 from podium import AuthenticationError, Podium, RateLimitError, Usage
 from podium.config.root import PodiumConfig
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 KEY = "sk-test-secret-0123456789"
 CASES = [
@@ -16,14 +16,6 @@ CASES = [
     ("anthropic:claude-haiku-4-5", None, "anthropic", "ANTHROPIC_API_KEY", ""),
     ("gemini:gemini-2.5-flash", "gemini-2.5-flash", "gemini", "GOOGLE_API_KEY", ""),
 ]
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 def client_for(upstream: FakeUpstream, tmp_path) -> Podium:

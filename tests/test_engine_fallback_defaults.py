@@ -17,18 +17,10 @@ from podium import AllAttemptsFailedError, AuthenticationError, Podium
 from podium.config.root import PodiumConfig
 from podium.core.errors import ConfigError, ProviderError
 from podium.ledger import LedgerReader
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 KEY = "sk-test-secret-0123456789"
 ENV = {"OPENAI_API_KEY": KEY, "GOOGLE_API_KEY": KEY, "GEMINI_API_KEY": KEY, "ANTHROPIC_API_KEY": KEY, "OLLAMA_API_KEY": KEY}
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 def _closed_port() -> int:

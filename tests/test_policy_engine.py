@@ -18,17 +18,9 @@ from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Message
 from podium.engine.providers import ProviderPool
 from podium.policy import Policy, PolicyDocument, PolicyHierarchy
-from podium.testing import FakeUpstream, ScriptedProvider, SingleProviderRegistry, serve
+from podium.testing import FakeUpstream, ScriptedProvider, SingleProviderRegistry
 
 KEY = "sk-test-policy-0123456789"
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 def live_client(upstream: FakeUpstream, tmp_path, policy: dict) -> Podium:

@@ -17,7 +17,7 @@ from podium.core.model_spec import ModelSpec, PriceTier
 from podium.core.tokens import estimate_text_tokens
 from podium.core.types import ChatRequest, Usage
 from podium.engine import Podium
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 D = Decimal
 KEY = "sk-test-pricing-0123456789"
@@ -158,14 +158,6 @@ def test_a_negative_request_fee_is_refused() -> None:
 
 
 # -- the bill and the reservation, through the engine and the ledger ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 def _client(upstream: FakeUpstream, home: Path, **config: object) -> Podium:

@@ -40,14 +40,6 @@ WIRE_MODEL = "gpt-4o-mini"
 ASK = [{"role": "user", "content": "What is the capital of France?"}]
 
 
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream(api_key=UPSTREAM_KEY)
-    with serve(fake.app) as base_url:
-        fake.base_url = base_url
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _fresh(upstream: FakeUpstream) -> None:
     upstream.reset()
