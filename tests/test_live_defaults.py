@@ -6,7 +6,6 @@ own wire format), with no config beyond the providers' base URLs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 
 from podium.catalog import Catalog
 from podium.cli.main import app
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 runner = CliRunner()
 KEY = "sk-live-defaults-0123456789"
@@ -38,16 +37,9 @@ HARD = [
 KEY_SETS = [("openai",), ("anthropic",), ("gemini",), ("openai", "anthropic", "gemini")]
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
 @pytest.fixture()
-def fake(upstream: tuple[FakeUpstream, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeUpstream:
-    fake, base = upstream
+def fake(upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeUpstream:
+    fake, base = upstream, upstream.base_url  # type: ignore[attr-defined]
     fake.reset()
     monkeypatch.chdir(tmp_path)
     (tmp_path / "podium.yaml").write_text(

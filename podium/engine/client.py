@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.embeddings import EmbeddingResult
@@ -24,6 +24,7 @@ from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.candidates import CandidateResolver
 from podium.engine.embeddings import EmbeddingCaller, refuse_embedding_model
+from podium.engine.fallbacks import FallbackChooser, NextUntriedModel
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
@@ -53,14 +54,6 @@ def routed_strategy(
     return (routing.default_strategy if routing is not None else None) or DEFAULT_STRATEGY
 
 
-class FallbackChooser(Protocol):
-    """Which models to try after a failed attempt (``NextUntriedModel``, ``resilience.FallbackPolicy``)."""
-
-    def next_candidates(
-        self, error: BaseException, tried: Sequence[ModelSpec], candidates: Sequence[ModelSpec]
-    ) -> list[ModelSpec]: ...
-
-
 @dataclass(slots=True)
 class _CallScope:
     """One user-level call: every upstream attempt under it shares the request id and counts attempts."""
@@ -68,16 +61,6 @@ class _CallScope:
     request_id: str
     attempts: int = 0
     tried: list[tuple[str, BaseException]] = field(default_factory=list)
-
-
-class NextUntriedModel:
-    """Default fallback policy: on a provider error, move to the next configured model not yet tried."""
-
-    def next_candidates(
-        self, error: BaseException, tried: Sequence[ModelSpec], candidates: Sequence[ModelSpec]
-    ) -> list[ModelSpec]:
-        tried_ids = {m.id for m in tried}
-        return [m for m in candidates if m.id not in tried_ids]
 
 
 class Podium:
