@@ -23,21 +23,30 @@ import numpy as np
 
 from podium.catalog.store import podium_home
 from podium.core.errors import ValidationError
-from podium.core.model_spec import PROFILE_CATEGORIES, PROFILE_KEYS
+from podium.core.model_spec import PROFILE_KEYS
 from podium.routing.arena_priors import (
     EXPERT_ELO,
     EXPERT_PRIOR_WEIGHT,
-    FREE_FORM_ELO,
-    FREE_FORM_PRIOR_WEIGHT,
-    SCORE_CENTER,
-    SCORE_UNIT,
     is_free_form,
+    judged_logits,
+    separability,
     with_prior,
 )
 from podium.routing.decision_rules import choose, choose_by_utility, choose_cheapest
 from podium.routing.features import HashedVocabulary, hashed_counts, pack_array, unpack_array
 from podium.routing.plans import PlanTable
-from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, TaskProfile, analyze
+from podium.routing.router_features import (
+    _EXPERT_COLUMN,
+    CATEGORY_KEYS,
+    CATEGORY_OF_TASK,
+    DENSE_NAMES,
+    OFFSET_SCALE,
+    SLOPE_NAMES,
+    profile_features,
+    profile_scores,
+    slope_features,
+)
+from podium.routing.task_analysis import analyze
 
 if TYPE_CHECKING:
     from podium.routing.task_classifier import TaskClassifier
@@ -46,74 +55,6 @@ log = logging.getLogger(__name__)
 
 FORMAT = "podium-quality-router/3"
 SHIPPED_NAME = "router_default.json.gz"
-DENSE_NAMES: tuple[str, ...] = (
-    *(f"task={t}" for t in TASK_TYPES),
-    *(f"difficulty={d}" for d in DIFFICULTIES),
-    "needs_reasoning",
-    "speed_critical",
-    "log_chars",
-)
-CATEGORY_KEYS: tuple[str, ...] = PROFILE_KEYS  # index 0 is "overall"; categories follow
-assert CATEGORY_KEYS[1:] == PROFILE_CATEGORIES
-_TASK_WEIGHT = 3.0  # task type carries most of the signal; scaled up so regularization does not wash it out
-
-
-def dense_features(
-    prompt: str, counts: dict[int, float] | None = None, classifier: TaskClassifier | None = None
-) -> np.ndarray:
-    """Task-profile features: task type and difficulty one-hots, flags, log length."""
-    return profile_features(analyze(prompt, counts=counts, classifier=classifier), len(prompt))
-
-
-def profile_features(p: TaskProfile, n_chars: int) -> np.ndarray:
-    """``dense_features`` from a profile already computed."""
-    out = np.zeros(len(DENSE_NAMES), dtype=np.float32)
-    out[TASK_TYPES.index(p.task_type)] = _TASK_WEIGHT
-    out[len(TASK_TYPES) + DIFFICULTIES.index(p.difficulty)] = 1.0
-    base = len(TASK_TYPES) + len(DIFFICULTIES)
-    out[base] = float(p.needs_reasoning)
-    out[base + 1] = float(p.speed_critical)
-    out[base + 2] = float(np.log1p(n_chars) / 8.0)
-    return out
-
-
-# Task type -> the profile category whose figure rates a model for it.
-CATEGORY_OF_TASK: dict[str, str] = {
-    "code": "code",
-    "math": "math",
-    "reasoning": "reasoning",
-    "planning": "reasoning",
-    "knowledge_qa": "knowledge",
-    "extraction": "knowledge",
-    "writing": "writing",
-    "chat": "writing",
-}
-SLOPE_NAMES: tuple[str, ...] = (
-    "profile",
-    *(f"profile*task={t}" for t in TASK_TYPES),
-    *(f"profile*difficulty={d}" for d in DIFFICULTIES),
-    "profile*log_chars",
-)
-# Per-model corrections are damped (a smaller column scale = stronger regularisation toward 0).
-OFFSET_SCALE = 0.5
-_EXPERT_COLUMN = 1 + len(TASK_TYPES) + DIFFICULTIES.index("expert")
-
-
-def slope_features(p: TaskProfile, n_chars: int) -> np.ndarray:
-    """What the strength of a model's profile is multiplied by: how much a better model helps on this prompt."""
-    out = np.zeros(len(SLOPE_NAMES), dtype=np.float32)
-    out[0] = 1.0
-    out[1 + TASK_TYPES.index(p.task_type)] = 1.0
-    out[1 + len(TASK_TYPES) + DIFFICULTIES.index(p.difficulty)] = 1.0
-    out[-1] = float(np.log1p(n_chars) / 8.0)
-    return out
-
-
-def profile_scores(profile: Any) -> np.ndarray:
-    """A QualityProfile as the router's scaled vector, in ``PROFILE_KEYS`` order."""
-    return np.asarray([(profile.score(k) - SCORE_CENTER) / SCORE_UNIT for k in PROFILE_KEYS], dtype=np.float64)
-
-
 @dataclass(frozen=True, slots=True)
 class PromptFeatures:
     """One prompt's features: hashed n-gram columns and values, dense task features, slope features, category."""
@@ -150,6 +91,7 @@ class QualityRouter:
         *,
         plans: PlanTable | None = None,
         task_classifier: TaskClassifier | None = None,
+        gain_reference: float | None = None,
     ) -> None:
         self.models: tuple[str, ...] = tuple(models)
         n_cols = len(vocabulary) + len(DENSE_NAMES)
@@ -176,6 +118,8 @@ class QualityRouter:
         self._info = dict(info or {})
         self.plans = plans
         self.task_classifier = task_classifier
+        # The average training prompt's gain: a judged prompt's separability is its gain relative to this.
+        self.gain_reference = gain_reference
 
     # -- prediction -------------------------------------------------------------------------------------------
 
@@ -201,7 +145,7 @@ class QualityRouter:
         if f.slope[_EXPERT_COLUMN]:
             out = with_prior(out, scores, EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
         elif f.free_form:
-            out = with_prior(out, scores, FREE_FORM_ELO, FREE_FORM_PRIOR_WEIGHT)
+            out = judged_logits(scores, float(separability(gain, self.gain_reference)))
         return out
 
     def logits_matrix(
@@ -214,18 +158,17 @@ class QualityRouter:
         base = np.asarray(prompt_x @ np.concatenate([self._coef_sparse, self._coef_dense])).ravel() + self._intercept
         gain = slope @ self._slope
         out = np.empty((len(base), len(models)), dtype=np.float64)
+        scores = np.column_stack([self._scores[m][categories] for m in models])
+        expert = slope[:, _EXPERT_COLUMN] > 0
         for j, m in enumerate(models):
-            out[:, j] = base + self._scores[m][categories] * gain
+            out[:, j] = base + scores[:, j] * gain
             offset = self._offsets.get(m)
             if offset is not None:
                 out[:, j] += OFFSET_SCALE * offset[categories - 1]
-            expert = slope[:, _EXPERT_COLUMN] > 0
-            out[expert, j] = with_prior(out[expert, j], self._scores[m][categories[expert]], EXPERT_ELO,
-                                         EXPERT_PRIOR_WEIGHT)
-            if free_form is not None:
-                judged = free_form & ~expert
-                out[judged, j] = with_prior(out[judged, j], self._scores[m][categories[judged]], FREE_FORM_ELO,
-                                             FREE_FORM_PRIOR_WEIGHT)
+            out[expert, j] = with_prior(out[expert, j], scores[expert, j], EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
+        if free_form is not None:
+            judged = free_form & ~expert
+            out[judged] = judged_logits(scores[judged], separability(gain[judged], self.gain_reference))
         return out
 
     def task_type(self, prompt: str) -> str:
@@ -270,7 +213,7 @@ class QualityRouter:
             "models": self.models, "vocabulary": self._vocab,
             "prompt_coef": np.concatenate([self._coef_sparse, self._coef_dense]), "slope_coef": self._slope,
             "offsets": self._offsets, "intercept": self._intercept, "scores": self._scores, "info": self._info,
-            "plans": self.plans, "task_classifier": self.task_classifier,
+            "plans": self.plans, "task_classifier": self.task_classifier, "gain_reference": self.gain_reference,
         }
         args.update(changes)
         return QualityRouter(**args)
@@ -317,6 +260,7 @@ class QualityRouter:
             "scores": {m: [float(x) for x in self._scores[m]] for m in self.models if m in self._scores},
             "info": self._info,
             "plans": None if self.plans is None else self.plans.to_dict(),
+            "gain_reference": self.gain_reference,
         }
 
     @classmethod
@@ -339,6 +283,7 @@ class QualityRouter:
             {m: np.asarray(v, dtype=np.float64) for m, v in (data.get("scores") or {}).items()},
             data.get("info"),
             plans=PlanTable.from_dict(data["plans"]) if data.get("plans") else None,
+            gain_reference=data.get("gain_reference"),
         )
 
     def save(self, path: str | Path) -> None:

@@ -13,23 +13,22 @@ import numpy as np
 
 from podium.core.errors import ValidationError
 from podium.providers.recorded_data import EvalRecord, eval_names
+from podium.routing.arena_priors import is_free_form
 from podium.routing.datasets import kfold
+from podium.routing.decision_rules import choose_by_utility, choose_cheapest
 from podium.routing.features import HashedVocabulary, hashed_counts
-from podium.routing.learned_router import (
+from podium.routing.learned_router import QualityRouter
+from podium.routing.plans import PlanTable
+from podium.routing.router_features import (
     CATEGORY_KEYS,
     CATEGORY_OF_TASK,
     DENSE_NAMES,
     OFFSET_SCALE,
     SLOPE_NAMES,
-    QualityRouter,
-    choose_by_utility,
-    choose_cheapest,
-    is_free_form,
     profile_features,
     profile_scores,
     slope_features,
 )
-from podium.routing.plans import PlanTable
 from podium.routing.task_analysis import analyze
 
 if TYPE_CHECKING:
@@ -186,8 +185,15 @@ def _fit(
         progress(stage, 1, 1)
     offsets = {m: coef[n_prompt + len(SLOPE_NAMES) + j * n_cat: n_prompt + len(SLOPE_NAMES) + (j + 1) * n_cat]
                for j, m in enumerate(models)}
-    return QualityRouter(models, vocab, coef[:n_prompt], coef[n_prompt:n_prompt + len(SLOPE_NAMES)], offsets,
-                         intercept, scores, task_classifier=data.classifier)
+    slope_coef = coef[n_prompt:n_prompt + len(SLOPE_NAMES)]
+    return QualityRouter(models, vocab, coef[:n_prompt], slope_coef, offsets, intercept, scores,
+                         task_classifier=data.classifier, gain_reference=_gain_reference(data, slope_coef))
+
+
+def _gain_reference(data: _Featurized, slope_coef: np.ndarray) -> float:
+    """The average training prompt's gain (how much a stronger model helps), each benchmark weighing the same."""
+    weights = _weights(data.records, np.arange(len(data.records)))
+    return float(np.average(data.slope @ slope_coef, weights=weights))
 
 
 def fit_router(
