@@ -12,7 +12,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ _FOCUS_CHARS = 800
 _HEAD_CHARS = 200  # the opening usually states the task ("Write a function ...", "Please answer ...")
 _CHAR_FOCUS_CHARS = 400
 _CHAR_NGRAMS = (3, 4, 5)
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 def focus_text(prompt: str) -> str:
@@ -100,7 +103,7 @@ class HashedVocabulary:
         pos = np.minimum(np.searchsorted(self.buckets, keys), len(self) - 1)
         return float(np.mean(self.buckets[pos] == keys))
 
-    def matrix(self, counts: Sequence[dict[int, float]]) -> Any:
+    def matrix(self, counts: Sequence[dict[int, float]]) -> csr_matrix:
         """A scipy CSR matrix (n_prompts x len(self)) for training."""
         from scipy.sparse import csr_matrix
 

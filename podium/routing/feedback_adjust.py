@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,11 @@ ANY_MODEL = "*"
 DEFAULT_GATE_WEIGHT = 0.3
 DEFAULT_L2 = 16.0  # per offset; four offsets add up, so together as strong as ~16 verdicts at P=0.5
 _EPS = 1e-6
+
+if TYPE_CHECKING:
+    from podium.routing.plans import PlanTable
+    from podium.routing.strategies.base import QualityPredictor
+
 
 
 def file_sha256(path: Path) -> str:
@@ -52,7 +57,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def analyzed_task_type(router: Any, prompt: str) -> str:
+def analyzed_task_type(router: QualityPredictor, prompt: str) -> str:
     """The router's own task type for ``prompt`` when it has one, else Podium's task analysis."""
     of = getattr(router, "task_type", None)
     if callable(of):
@@ -95,7 +100,7 @@ class ReferenceLogits:
     """The base's mean logit per (model, task type) over reference prompts: where an example without its prompt
     sits before the adjustment."""
 
-    def __init__(self, base: Any, prompts: Sequence[str], models: Sequence[str] | None = None) -> None:
+    def __init__(self, base: QualityPredictor, prompts: Sequence[str], models: Sequence[str] | None = None) -> None:
         sums: dict[tuple[str, str], list[float]] = {}
         for prompt in prompts:
             task = analyzed_task_type(base, prompt)
@@ -111,7 +116,7 @@ class ReferenceLogits:
 
 
 def _design(
-    base: Any, examples: Sequence[LabelledAnswer], reference: ReferenceLogits | None
+    base: QualityPredictor, examples: Sequence[LabelledAnswer], reference: ReferenceLogits | None
 ) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(parameter cells, each example's cell indices (-1: none), base logit, target, weight)."""
     cells: dict[tuple[str, str], int] = {}
@@ -138,7 +143,7 @@ def _design(
 
 
 def fit_offsets(
-    base: Any,
+    base: QualityPredictor,
     examples: Sequence[LabelledAnswer],
     *,
     l2: float = DEFAULT_L2,
@@ -195,7 +200,7 @@ class FeedbackAdjustedRouter:
     """A router (``predict``/``models``/``task_type``) whose predictions carry this deployment's learned offsets."""
 
     def __init__(
-        self, base: Any, offsets: Mapping[str, Mapping[str, float]], info: Mapping[str, Any] | None = None
+        self, base: QualityPredictor, offsets: Mapping[str, Mapping[str, float]], info: Mapping[str, Any] | None = None
     ) -> None:
         self.base = base
         self.models: tuple[str, ...] = tuple(base.models)
@@ -203,7 +208,7 @@ class FeedbackAdjustedRouter:
         self._info = dict(info or {})
 
     @property
-    def plans(self) -> Any:
+    def plans(self) -> PlanTable | None:
         """The base's cascade plans, when it carries any (the learned cascade reads them)."""
         return getattr(self.base, "plans", None)
 
@@ -229,7 +234,7 @@ class FeedbackAdjustedRouter:
 
     @classmethod
     def fit(
-        cls, base: Any, examples: Sequence[LabelledAnswer], *, l2: float = DEFAULT_L2,
+        cls, base: QualityPredictor, examples: Sequence[LabelledAnswer], *, l2: float = DEFAULT_L2,
         reference_prompts: Sequence[str] = (), info: Mapping[str, Any] | None = None,
     ) -> FeedbackAdjustedRouter:
         """Fit the offsets on ``examples``; ``reference_prompts`` place the examples logged without a prompt."""

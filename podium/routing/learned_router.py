@@ -12,7 +12,7 @@ import gzip
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -49,6 +49,9 @@ from podium.routing.router_features import (
 from podium.routing.task_analysis import analyze
 
 if TYPE_CHECKING:
+    from scipy.sparse import spmatrix
+
+    from podium.core.model_spec import ModelSpec, QualityProfile
     from podium.routing.task_classifier import TaskClassifier
 
 log = logging.getLogger(__name__)
@@ -149,7 +152,7 @@ class QualityRouter:
         return out
 
     def logits_matrix(
-        self, prompt_x: Any, slope: np.ndarray, categories: np.ndarray, models: Sequence[str],
+        self, prompt_x: spmatrix | np.ndarray, slope: np.ndarray, categories: np.ndarray, models: Sequence[str],
         free_form: np.ndarray | None = None,
     ) -> np.ndarray:
         """Logits for many prompts at once (training and evaluation): ``prompt_x`` holds the hashed n-gram and
@@ -194,7 +197,7 @@ class QualityRouter:
 
     # -- profiles -----------------------------------------------------------------------------------------------
 
-    def with_profiles(self, profiles: Mapping[str, Any]) -> QualityRouter:
+    def with_profiles(self, profiles: Mapping[str, QualityProfile | None]) -> QualityRouter:
         """The same router rating models by ``profiles`` (model id -> QualityProfile), e.g. the configured catalog's.
 
         Profiles replace the ones the router was trained with, so a user's override counts; a trained model whose
@@ -204,11 +207,11 @@ class QualityRouter:
         scores.update({m: profile_scores(p) for m, p in profiles.items() if p is not None})
         return self._copy(scores=scores)
 
-    def with_catalog(self, catalog: Any) -> QualityRouter:
+    def with_catalog(self, catalog: Iterable[ModelSpec]) -> QualityRouter:
         """``with_profiles`` over every model of ``catalog`` that has a profile."""
         return self.with_profiles({s.id: s.quality for s in catalog if s.quality is not None})
 
-    def _copy(self, **changes: Any) -> QualityRouter:
+    def _copy(self, **changes: object) -> QualityRouter:
         args: dict[str, Any] = {
             "models": self.models, "vocabulary": self._vocab,
             "prompt_coef": np.concatenate([self._coef_sparse, self._coef_dense]), "slope_coef": self._slope,

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.catalog.store import podium_home
 from podium.core.clock import SYSTEM_CLOCK, Clock
@@ -27,6 +27,9 @@ FORMAT = "podium-router-registry/1"
 REGISTRY = "registry.json"
 KINDS: tuple[str, ...] = ("shipped", "trained", "feedback")
 SHIPPED_ID = "shipped"
+
+if TYPE_CHECKING:
+    from podium.routing.strategies.base import QualityPredictor
 
 
 def versions_dir(home: Path | None = None) -> Path:
@@ -216,7 +219,7 @@ def active_router_path(home: Path | None = None) -> Path | None:
     return store.path_of(store.in_use())
 
 
-def load_router_file(path: Path, load_base: Callable[[Path], Any]) -> Any:
+def load_router_file(path: Path, load_base: Callable[[Path], QualityPredictor]) -> QualityPredictor:
     """The router in ``path``: a full router file (``load_base``) or a feedback adjustment over one."""
     if is_adjustment_file(path):
         return FeedbackAdjustedRouter.load(path, load_base)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,9 @@ from podium.routing.router_features import (
 from podium.routing.task_analysis import analyze
 
 if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+    from podium.core.model_spec import ModelSpec
     from podium.routing.task_classifier import TaskClassifier
 
 # progress(stage, done, total): lets the CLI draw a progress bar without this module knowing about rich.
@@ -51,7 +54,7 @@ def _model_ids(records: Sequence[EvalRecord], rated: Mapping[str, np.ndarray] | 
     return tuple(sorted(m for m in seen if rated is None or m in rated))
 
 
-def catalog_scores(catalog: Any = None) -> dict[str, np.ndarray]:
+def catalog_scores(catalog: Iterable[ModelSpec] | None = None) -> dict[str, np.ndarray]:
     """Every profiled model's scaled figures (the bundled catalog unless one is given)."""
     if catalog is None:
         from podium.catalog import Catalog
@@ -101,7 +104,7 @@ class _Featurized:
         task_of = {r.prompt: t for r, t in zip(self.records, self.task_types, strict=True)}
         return fit_plan_table(answered, task_of.__getitem__)
 
-    def prompt_matrix(self, vocab: HashedVocabulary) -> Any:
+    def prompt_matrix(self, vocab: HashedVocabulary) -> csr_matrix:
         from scipy.sparse import csr_matrix, hstack
 
         return hstack([vocab.matrix(self.counts), csr_matrix(self.dense)]).tocsr()
@@ -118,8 +121,8 @@ class _Featurized:
                     ys.append(outcome.correct >= 0.5)
         return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(ys, dtype=int)
 
-    def design(self, prompt_x: Any, models: Sequence[str], scores: Mapping[str, np.ndarray],
-               rows: np.ndarray, cols: np.ndarray) -> Any:
+    def design(self, prompt_x: csr_matrix, models: Sequence[str], scores: Mapping[str, np.ndarray],
+               rows: np.ndarray, cols: np.ndarray) -> csr_matrix:
         """One row per (prompt, model) pair: prompt features, profile x slope features, per-model offset one-hot."""
         from scipy.sparse import csr_matrix, hstack
 

@@ -1,15 +1,21 @@
 """``podium eval --plot``: cost vs quality for every strategy, baseline and threshold curve (matplotlib, Agg).
 
 Both axes are relative to always calling the strongest model, cost on a log scale (strategies span 1%-100%
-of its cost), with dashed reference lines at the strongest model's quality and cost.
+of its cost), with dashed reference lines at the strongest model's quality and cost. Point labels never overlap each other, the
+legend or the reference labels (``label_placement``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from podium.routing.evaluation.harness import EvalReport
+from podium.routing.evaluation.label_placement import place_labels
 from podium.routing.evaluation.metrics import Point
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _FLOOR = 1e-4  # a zero-cost point still needs a place on a log axis
 
@@ -22,22 +28,33 @@ def _xy(p: Point, report: EvalReport) -> tuple[float, float]:
 
 def write_plot(report: EvalReport, path: str | Path) -> Path:
     """Write a PNG to ``path``; matplotlib is imported here so ``import podium`` stays light."""
+    fig = cost_quality_figure(report)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)  # as ``podium costs report --plot`` does
+    fig.savefig(out, format="png", bbox_inches="tight")
+    return out
+
+
+def cost_quality_figure(report: EvalReport) -> Figure:
+    """The figure ``write_plot`` saves (Agg): sweeps, one labelled point per strategy, reference lines."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(10, 6.5), dpi=110)
+    FigureCanvasAgg(fig)  # label placement measures text on this canvas's renderer
     ax = fig.add_subplot()
     for name in dict.fromkeys(p.name for p in report.curve):
         pts = sorted(_xy(p, report) for p in report.curve if p.name == name)
         ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", linewidth=1.4, label=f"{name} (sweep)")
-    for i, p in enumerate([*report.strategies, report.oracle]):
-        x, y = _xy(p, report)
+    labelled = [*report.strategies, report.oracle]
+    anchors = [_xy(p, report) for p in labelled]
+    for p, (x, y) in zip(labelled, anchors, strict=True):
         color = "black" if p.name in ("always-strongest", "oracle") else None
         ax.scatter([x], [y], s=40, zorder=3, color=color, edgecolors="black", linewidths=0.5)
-        ax.annotate(p.name, (x, y), textcoords="offset points", xytext=(6, 6 if i % 2 else -11), fontsize=8)
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.9)
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.9)
     ax.axhline(0.95, color="grey", linestyle=":", linewidth=0.8)
@@ -46,6 +63,7 @@ def write_plot(report: EvalReport, path: str | Path) -> Path:
     ax.text(0.011, 0.955, "95%", fontsize=8, color="grey")
     ax.set_xscale("log")
     ax.set_xlim(0.01, 1.5)
+    ax.set_ylim(ax.get_ylim())  # fixed before the labels are placed, so their pixel boxes stay where measured
     percent = FuncFormatter(lambda v, _pos: f"{v:.0%}" if v >= 0.01 else f"{v:.1%}")
     ax.xaxis.set_major_formatter(percent)
     ax.yaxis.set_major_formatter(percent)
@@ -56,7 +74,5 @@ def write_plot(report: EvalReport, path: str | Path) -> Path:
     if report.curve:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, which="both", alpha=0.25)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)  # as ``podium costs report --plot`` does
-    fig.savefig(out, format="png", bbox_inches="tight")
-    return out
+    place_labels(ax, anchors, [p.name for p in labelled], fontsize=8)
+    return fig

@@ -4,9 +4,9 @@ saw (``by-model``), the two things a user's own traffic and today's models depen
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,12 @@ MMLU_TEST_SAMPLE = 1000
 MMLU_TRAIN_SAMPLE = 3000
 SPLIT_STRATEGIES: tuple[str, ...] = ("cheapest", "cascade", "auto")
 Stage = Callable[[str], None]
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from podium.core.model_spec import ModelSpec
+    from podium.routing.task_classifier import TaskClassifier
 
 
 def _rank(record: EvalRecord, seed: int) -> bytes:
@@ -122,7 +128,7 @@ class HiddenModelRow:
 def by_model(
     records: Sequence[EvalRecord],
     *,
-    catalog: Any = None,
+    catalog: Iterable[ModelSpec] | None = None,
     test_fraction: float = 0.3,
     seed: int = 0,
     models: Sequence[str] | None = None,
@@ -161,7 +167,7 @@ def by_model(
     return out
 
 
-def _classifier(train: Sequence[EvalRecord], seed: int) -> Any:
+def _classifier(train: Sequence[EvalRecord], seed: int) -> TaskClassifier | None:
     from podium.core.errors import ValidationError
     from podium.routing.router_training import TASK_CLASSIFIER_MIN_DF
     from podium.routing.task_classifier import TaskClassifier, train_task_classifier
@@ -206,7 +212,7 @@ def model_json(rows: Sequence[HiddenModelRow]) -> list[dict[str, Any]]:
              "auc_hidden": r.auc_hidden, "auc_seen": r.auc_seen} for r in rows]
 
 
-def render_split(data: dict[str, Any]) -> Any:
+def render_split(data: dict[str, Any]) -> Table:
     """A rich table of a split's JSON object."""
     from rich.table import Table
 

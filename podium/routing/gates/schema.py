@@ -20,7 +20,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _is_type(value: Any, name: str) -> bool:
+def _is_type(value: object, name: str) -> bool:
     if name in ("number", "integer") and isinstance(value, bool):
         return False
     if name == "integer" and isinstance(value, float):
@@ -28,7 +28,7 @@ def _is_type(value: Any, name: str) -> bool:
     return isinstance(value, _TYPES.get(name, (object,)))
 
 
-def schema_errors(value: Any, schema: Any, path: str = "$") -> list[str]:
+def schema_errors(value: object, schema: object, path: str = "$") -> list[str]:
     """Every way ``value`` breaks ``schema``, each as ``"<json path>: <problem>"``; [] when it conforms."""
     if schema is False:
         return [f"{path}: no value is allowed here"]
@@ -42,7 +42,7 @@ def schema_errors(value: Any, schema: Any, path: str = "$") -> list[str]:
     return errors
 
 
-def _check_type(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_type(value: object, schema: dict[str, Any], path: str) -> list[str]:
     wanted = schema.get("type")
     if wanted is None:
         return []
@@ -52,7 +52,7 @@ def _check_type(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     return [f"{path}: expected {' or '.join(names)}, got {type(value).__name__}"]
 
 
-def _check_enum(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_enum(value: object, schema: dict[str, Any], path: str) -> list[str]:
     errors = []
     if "enum" in schema and value not in schema["enum"]:
         errors.append(f"{path}: {value!r} is not one of {schema['enum']!r}")
@@ -61,7 +61,7 @@ def _check_enum(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     return errors
 
 
-def _check_object(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_object(value: object, schema: dict[str, Any], path: str) -> list[str]:
     if not isinstance(value, dict):
         return []
     errors = [f"{path}: missing required property {k!r}" for k in schema.get("required", []) if k not in value]
@@ -77,7 +77,7 @@ def _check_object(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     return errors
 
 
-def _check_array(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_array(value: object, schema: dict[str, Any], path: str) -> list[str]:
     if not isinstance(value, list):
         return []
     errors = []
@@ -92,7 +92,7 @@ def _check_array(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     return errors
 
 
-def _check_string(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_string(value: object, schema: dict[str, Any], path: str) -> list[str]:
     if not isinstance(value, str):
         return []
     errors = []
@@ -103,7 +103,7 @@ def _check_string(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     return errors
 
 
-def _check_number(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_number(value: object, schema: dict[str, Any], path: str) -> list[str]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return []
     bounds = (
@@ -119,7 +119,7 @@ def _check_number(value: Any, schema: dict[str, Any], path: str) -> list[str]:
     ]
 
 
-def _check_combinators(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+def _check_combinators(value: object, schema: dict[str, Any], path: str) -> list[str]:
     errors: list[str] = []
     for sub in schema.get("allOf", []):
         errors.extend(schema_errors(value, sub, path))

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import doctest
 import json
 import re
 import secrets
@@ -57,7 +56,11 @@ def prompt_tests(prompt: str) -> PromptTests:
         outside = outside.replace(block, "")
     asserts = tuple(line.strip() for line in _ASSERT_LINE.findall(outside))[:_MAX_TESTS]
     text = _NOT_OUTPUT.sub("", prompt)
-    has_doctest = bool(doctest.DocTestParser().get_examples(text)) if ">>>" in text else False
+    has_doctest = False
+    if ">>>" in text:
+        import doctest  # with unittest it costs ~40 ms of start-up; only prompts quoting a session need it
+
+        has_doctest = bool(doctest.DocTestParser().get_examples(text))
     return PromptTests(asserts, text if has_doctest else "", blocks)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from podium.config.routing import RoutingSettings
 from podium.core.errors import ValidationError
@@ -124,7 +123,7 @@ def build_strategy(
     catalog: ModelLookup,
     router: QualityPredictor | None = None,
     candidates: Sequence[str] | None = None,
-    **overrides: Any,
+    **overrides: object,
 ) -> Strategy:
     """The strategy called ``name``; ``overrides`` replace settings fields (e.g. ``quality_threshold=0.8``)."""
     name = strategy_name(name)

@@ -1,0 +1,105 @@
+"""Point labels that never overlap: each label takes the nearest free spot around its point (deterministic).
+
+Candidates are tried ring by ring (near first) in eight directions around the point; a spot is free when the label's
+box, in display pixels, meets no label placed before it, no other text or legend, no marker, and stays inside the
+axes. A label that had to move away from its point gets a thin leader line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
+
+RINGS_PT: tuple[float, ...] = (6, 12, 20, 30, 42, 56, 72, 90)  # distances from the point, in points
+# (dx, dy, horizontal alignment, vertical alignment): right, upper right, up, ... clockwise from the right
+DIRECTIONS: tuple[tuple[float, float, str, str], ...] = (
+    (1, 0, "left", "center"), (0.7, 0.7, "left", "bottom"), (0, 1, "center", "bottom"), (-0.7, 0.7, "right", "bottom"),
+    (-1, 0, "right", "center"), (-0.7, -0.7, "right", "top"), (0, -1, "center", "top"), (0.7, -0.7, "left", "top"),
+)
+_GAP_PX = 2.0  # labels keep this much air between them
+_MARKER_PX = 5.0  # half the side of the box a marker occupies
+_LEADER_FROM_PT = 13.0  # labels further than this from their point get a leader line
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _outside(box: Bbox, frame: Bbox) -> float:
+    """How far ``box`` sticks out of ``frame``, as an area-like penalty."""
+    out = max(0.0, frame.x0 - box.x0) + max(0.0, box.x1 - frame.x1)
+    out += max(0.0, frame.y0 - box.y0) + max(0.0, box.y1 - frame.y1)
+    return out * max(box.width, box.height)
+
+
+def _cost(box: Bbox, taken: Sequence[Bbox], frame: Bbox) -> float:
+    return sum(_overlap(box, t) for t in taken) + _outside(box, frame)
+
+
+def _markers(ax: Axes, anchors: Sequence[tuple[float, float]]) -> list[Bbox]:
+    from matplotlib.transforms import Bbox
+
+    pts = ax.transData.transform(anchors) if anchors else []
+    return [Bbox.from_extents(x - _MARKER_PX, y - _MARKER_PX, x + _MARKER_PX, y + _MARKER_PX) for x, y in pts]
+
+
+def _text_box(label: Annotation, renderer: RendererBase) -> Bbox:
+    from matplotlib.text import Text
+
+    label.update_positions(renderer)  # an annotation's text moves to its offset only here (or when drawn)
+    return Text.get_window_extent(label, renderer).padded(_GAP_PX / 2)  # the text alone, not its leader line
+
+
+def place_labels(
+    ax: Axes, anchors: Sequence[tuple[float, float]], names: Sequence[str], *, fontsize: float = 8
+) -> list[Annotation]:
+    """Annotate each anchor (data coordinates) with its name where no two labels (or a label and a marker, legend
+    or other text) overlap. Call after the axes' limits and scales are final."""
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    taken = [t.get_window_extent(renderer).padded(_GAP_PX) for t in ax.texts]
+    legend = ax.get_legend()
+    if legend is not None:
+        taken.append(legend.get_window_extent(renderer))
+    markers = _markers(ax, anchors)
+    labels: list[Annotation] = []
+    for i, (anchor, name) in enumerate(zip(anchors, names, strict=True)):
+        others = [*taken, *(m for j, m in enumerate(markers) if j != i)]
+        probe = ax.annotate(name, anchor, textcoords="offset points", xytext=(0, 0), fontsize=fontsize)
+        x, y, ha, va = _free_spot(probe, others, frame, renderer)
+        probe.remove()
+        leader = {"arrowstyle": "-", "color": "grey", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3}
+        label = ax.annotate(
+            name, anchor, textcoords="offset points", xytext=(x, y), fontsize=fontsize, ha=ha, va=va,
+            arrowprops=leader if (x * x + y * y) ** 0.5 > _LEADER_FROM_PT else None,
+        )
+        taken.append(_text_box(label, renderer))
+        labels.append(label)
+    return labels
+
+
+def _free_spot(
+    probe: Annotation, others: Sequence[Bbox], frame: Bbox, renderer: RendererBase
+) -> tuple[float, float, str, str]:
+    """The nearest offset (points) and alignment where ``probe`` meets nothing; else the least crowded one."""
+    best: tuple[float, float, float, str, str] | None = None
+    for ring in RINGS_PT:
+        for dx, dy, ha, va in DIRECTIONS:
+            probe.set_position((dx * ring, dy * ring))
+            probe.set_horizontalalignment(ha)
+            probe.set_verticalalignment(va)
+            cost = _cost(_text_box(probe, renderer), others, frame)
+            if cost == 0:
+                return dx * ring, dy * ring, ha, va
+            if best is None or cost < best[0]:
+                best = (cost, dx * ring, dy * ring, ha, va)
+    assert best is not None
+    return best[1:]
