@@ -25,28 +25,33 @@ EXPERT_PRIOR_WEIGHT = 1.0
 # separates models (a greeting barely does; a multi-step derivation does a lot). So for these prompts the prediction
 # is the chance that the answer is judged as good as the strongest candidate's:
 #     σ(JUDGED_MARGIN - k * (top - score) / ELO_LOGIT_UNIT)
-# with ``k`` the prompt's separability. ``k`` is 1 for a prompt that separates models as much as the average Arena
-# prompt does, and HARD_SEPARABILITY for an Arena-Hard-like prompt. For a given prompt it is the learned router's own
-# estimate of how much a stronger model helps (its gain: slope features · learned slope) relative to the average
-# training prompt's, so longer, code, math and reasoning prompts separate more than short chat and writing.
+# with ``k`` the prompt's separability: 1 for a prompt that separates models as much as the average Arena prompt,
+# HARD_SEPARABILITY for an Arena-Hard-like one. ``k`` comes from task analysis (difficulty and task type), not from
+# the learned weights: those are fitted on closed benchmarks and shift with the training mix.
 # JUDGED_MARGIN is a design constant, not a fitted figure: the recorded benchmarks hold no judged answers. A
 # candidate as strong as the strongest is judged as good with probability 0.78, so at the default quality threshold
-# (0.7) a candidate may stand about 72/k Elo below the strongest: on a short chat prompt (k about 0.5) about 140 Elo,
-# the distance from GPT-4-1106 down to Mixtral-8x7B; on an average prompt about 70 (GPT-5 down to GPT-5-mini is 52);
-# on an Arena-Hard-like prompt about 27.
+# (0.7) a candidate may stand about 72/k Elo below the strongest: on a simple chat prompt (k = 0.45) about 160 Elo,
+# the distance from GPT-4-1106 down to Mixtral-8x7B (136) but not to GPT-3.5-1106 (182); on a moderate code prompt
+# (k = 0.88) about 80 (GPT-5 down to GPT-5-mini is 52); on an expert prompt about 27.
 JUDGED_MARGIN = float(np.log(0.78 / 0.22))
 # Fitted on Arena-Hard-Auto v0.1 (2024-07-31): the logit of each model's win rate against GPT-4-0314, regressed on
 # its Arena Elo (2025-03-26 snapshot) in logit units, over the 41 models in both (r = 0.94), has slope 2.71: hard
 # prompts separate models 2.7 times as much as the average Arena prompt. `tools/fit_separability.py` refits it.
 HARD_SEPARABILITY = 2.71
-MIN_SEPARABILITY = 0.25  # even a greeting separates a 7B model from a frontier one a little
+# Separability by task analysis' difficulty. Expert prompts are Arena-Hard-like. The average Arena prompt is 1 and
+# Arena-Hard-like prompts are a minority of it, so simple and moderate prompts must average below 1; complex ones
+# sit between the average and the hard ones. Design constants around the two measured anchors (1 and 2.71).
+DIFFICULTY_SEPARABILITY: dict[str, float] = {"simple": 0.45, "moderate": 0.8, "complex": 1.6,
+                                             "expert": HARD_SEPARABILITY}
+# Code, math, reasoning and planning separate a little more than the average prompt: the LMArena coding category's
+# Elo spread is 0.95-1.13 times the overall one (11 models, `tools/profile_sources.csv`).
+TASK_SEPARABILITY: dict[str, float] = {"code": 1.1, "math": 1.1, "reasoning": 1.1, "planning": 1.1}
 
 
-def separability(gain: np.ndarray | float, gain_reference: float | None) -> np.ndarray:
-    """How much a prompt separates models relative to the average prompt (1), from the router's learned gain."""
-    if not gain_reference or gain_reference <= 0:
-        return np.ones_like(np.asarray(gain, dtype=np.float64))
-    return np.clip(np.asarray(gain, dtype=np.float64) / gain_reference, MIN_SEPARABILITY, HARD_SEPARABILITY)
+def separability(task_type: str, difficulty: str) -> float:
+    """How much a prompt of this task type and difficulty separates models, relative to the average prompt (1)."""
+    k = DIFFICULTY_SEPARABILITY.get(difficulty, 1.0) * TASK_SEPARABILITY.get(task_type, 1.0)
+    return min(HARD_SEPARABILITY, k)
 
 
 def judged_logits(scaled_scores: np.ndarray, k: np.ndarray | float) -> np.ndarray:

@@ -29,7 +29,6 @@ from podium.routing.arena_priors import (
     EXPERT_PRIOR_WEIGHT,
     is_free_form,
     judged_logits,
-    separability,
     with_prior,
 )
 from podium.routing.decision_rules import choose, choose_by_utility, choose_cheapest
@@ -45,6 +44,7 @@ from podium.routing.router_features import (
     profile_features,
     profile_scores,
     slope_features,
+    slope_separability,
 )
 from podium.routing.task_analysis import analyze
 
@@ -94,7 +94,6 @@ class QualityRouter:
         *,
         plans: PlanTable | None = None,
         task_classifier: TaskClassifier | None = None,
-        gain_reference: float | None = None,
     ) -> None:
         self.models: tuple[str, ...] = tuple(models)
         n_cols = len(vocabulary) + len(DENSE_NAMES)
@@ -121,8 +120,6 @@ class QualityRouter:
         self._info = dict(info or {})
         self.plans = plans
         self.task_classifier = task_classifier
-        # The average training prompt's gain: a judged prompt's separability is its gain relative to this.
-        self.gain_reference = gain_reference
 
     # -- prediction -------------------------------------------------------------------------------------------
 
@@ -148,7 +145,7 @@ class QualityRouter:
         if f.slope[_EXPERT_COLUMN]:
             out = with_prior(out, scores, EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
         elif f.free_form:
-            out = judged_logits(scores, float(separability(gain, self.gain_reference)))
+            out = judged_logits(scores, float(slope_separability(f.slope)[0]))
         return out
 
     def logits_matrix(
@@ -171,7 +168,7 @@ class QualityRouter:
             out[expert, j] = with_prior(out[expert, j], scores[expert, j], EXPERT_ELO, EXPERT_PRIOR_WEIGHT)
         if free_form is not None:
             judged = free_form & ~expert
-            out[judged] = judged_logits(scores[judged], separability(gain[judged], self.gain_reference))
+            out[judged] = judged_logits(scores[judged], slope_separability(slope[judged]))
         return out
 
     def task_type(self, prompt: str) -> str:
@@ -216,7 +213,7 @@ class QualityRouter:
             "models": self.models, "vocabulary": self._vocab,
             "prompt_coef": np.concatenate([self._coef_sparse, self._coef_dense]), "slope_coef": self._slope,
             "offsets": self._offsets, "intercept": self._intercept, "scores": self._scores, "info": self._info,
-            "plans": self.plans, "task_classifier": self.task_classifier, "gain_reference": self.gain_reference,
+            "plans": self.plans, "task_classifier": self.task_classifier
         }
         args.update(changes)
         return QualityRouter(**args)
@@ -263,7 +260,6 @@ class QualityRouter:
             "scores": {m: [float(x) for x in self._scores[m]] for m in self.models if m in self._scores},
             "info": self._info,
             "plans": None if self.plans is None else self.plans.to_dict(),
-            "gain_reference": self.gain_reference,
         }
 
     @classmethod
@@ -286,7 +282,6 @@ class QualityRouter:
             {m: np.asarray(v, dtype=np.float64) for m, v in (data.get("scores") or {}).items()},
             data.get("info"),
             plans=PlanTable.from_dict(data["plans"]) if data.get("plans") else None,
-            gain_reference=data.get("gain_reference"),
         )
 
     def save(self, path: str | Path) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from podium.core.model_spec import PROFILE_CATEGORIES, PROFILE_KEYS
-from podium.routing.arena_priors import SCORE_CENTER, SCORE_UNIT
+from podium.routing.arena_priors import SCORE_CENTER, SCORE_UNIT, separability
 from podium.routing.task_analysis import DIFFICULTIES, TASK_TYPES, TaskProfile, analyze
 
 if TYPE_CHECKING:
@@ -81,3 +81,14 @@ def slope_features(p: TaskProfile, n_chars: int) -> np.ndarray:
 def profile_scores(profile: QualityProfile) -> np.ndarray:
     """A QualityProfile as the router's scaled vector, in ``PROFILE_KEYS`` order."""
     return np.asarray([(profile.score(k) - SCORE_CENTER) / SCORE_UNIT for k in PROFILE_KEYS], dtype=np.float64)
+
+
+_TASK_COLUMNS = slice(1, 1 + len(TASK_TYPES))
+_DIFFICULTY_COLUMNS = slice(1 + len(TASK_TYPES), 1 + len(TASK_TYPES) + len(DIFFICULTIES))
+_SEPARABILITY = np.asarray([[separability(t, d) for d in DIFFICULTIES] for t in TASK_TYPES], dtype=np.float64)
+
+
+def slope_separability(slope: np.ndarray) -> np.ndarray:
+    """Each prompt's separability (``arena_priors.separability``) from its slope features' task and difficulty."""
+    rows = np.atleast_2d(slope)
+    return _SEPARABILITY[rows[:, _TASK_COLUMNS].argmax(axis=1), rows[:, _DIFFICULTY_COLUMNS].argmax(axis=1)]

@@ -188,15 +188,8 @@ def _fit(
         progress(stage, 1, 1)
     offsets = {m: coef[n_prompt + len(SLOPE_NAMES) + j * n_cat: n_prompt + len(SLOPE_NAMES) + (j + 1) * n_cat]
                for j, m in enumerate(models)}
-    slope_coef = coef[n_prompt:n_prompt + len(SLOPE_NAMES)]
-    return QualityRouter(models, vocab, coef[:n_prompt], slope_coef, offsets, intercept, scores,
-                         task_classifier=data.classifier, gain_reference=_gain_reference(data, slope_coef))
-
-
-def _gain_reference(data: _Featurized, slope_coef: np.ndarray) -> float:
-    """The average training prompt's gain (how much a stronger model helps), each benchmark weighing the same."""
-    weights = _weights(data.records, np.arange(len(data.records)))
-    return float(np.average(data.slope @ slope_coef, weights=weights))
+    return QualityRouter(models, vocab, coef[:n_prompt], coef[n_prompt:n_prompt + len(SLOPE_NAMES)], offsets,
+                         intercept, scores, task_classifier=data.classifier)
 
 
 def fit_router(
