@@ -6,16 +6,14 @@ the providers layer, and ``podium.routing.datasets`` builds on it.
 
 from __future__ import annotations
 
-import ast
 import csv
 import gzip
 import io
 import logging
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,9 +21,9 @@ from typing import Protocol
 
 from podium.core.errors import PodiumError, ValidationError
 from podium.core.model_spec import ModelSpec
-from podium.core.money import token_cost
 from podium.core.tokens import estimate_text_tokens as estimate_tokens  # recorded files carry text, not tokens
 from podium.core.types import Usage
+from podium.providers.recorded_cells import cell_correct, cell_cost, cell_text
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +183,9 @@ class ModelNameResolver:
         if price is None:
             log.warning("%s: no price known for %r; recording its cost as 0", self._source, model_id)
             return Decimal(0)
-        return token_cost(usage.input_tokens, price.input_per_million) + token_cost(
-            usage.output_tokens, price.output_per_million
-        )
+        priced = ModelSpec(id=model_id, provider="recorded", api_model=model_id,
+                           input_per_million=price.input_per_million, output_per_million=price.output_per_million)
+        return priced.cost(usage) or Decimal(0)
 
 
 def read_recorded(path: str | Path, *, catalog: ModelLookup | None = None) -> list[EvalRecord]:
@@ -298,65 +296,11 @@ def _parse_outcomes(
         for name in models:
             model_id = resolver.model_id(name)
             cost = resolver.call_cost(model_id, prompt, "", output_tokens=OUTCOME_ONLY_ANSWER_TOKENS)
-            outcomes[model_id] = Outcome(_correct(path, row_no, name, row[name]), cost, "")
+            outcomes[model_id] = Outcome(cell_correct(path, row_no, name, row[name]), cost, "")
         subject = row.get("subject") or ""
         records.append(EvalRecord(f"{eval_name}.{subject or 'all'}.{row_no - 2}", prompt,
                                   row.get("eval_name") or eval_name, outcomes))
     return records
-
-
-def _text(cell: str) -> str:
-    """RouterBench stores prompts and answers as Python list reprs; join the parts into one text."""
-    cell = cell or ""
-    if cell.startswith("[") and cell.endswith("]"):
-        try:
-            parts = ast.literal_eval(cell)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return cell
-        if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
-            # Some rows repeat the same prompt twice (batched calls); keep each distinct part once.
-            return "\n".join(dict.fromkeys(parts))
-    return cell
-
-
-def _correct(path: Path, row_no: int, column: str, cell: str) -> float:
-    text = (cell or "").strip().lower()
-    if text in ("", "nan", "none"):
-        return 0.0
-    if text in ("true", "false"):
-        return 1.0 if text == "true" else 0.0
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise ValidationError(
-            f"{path} row {row_no}: column {column!r} holds {cell!r}; correctness must be 0..1, true/false or empty",
-            field=column,
-            value=cell,
-        )
-    return value
-
-
-_PICO_USD = Decimal("1e-12")
-
-
-def _cost(path: Path, row_no: int, column: str, cell: str) -> Decimal | None:
-    text = (cell or "").strip()
-    if not text or text.lower() == "nan":
-        return None
-    try:
-        value = Decimal(text)  # the text as recorded: never through float arithmetic
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0:
-        raise ValidationError(
-            f"{path} row {row_no}: column {column!r} holds {cell!r}; a cost must be a non-negative number of USD",
-            field=column,
-            value=cell,
-        )
-    # Recorders wrote floats ("0.00046479999999999997"): keep whole pico-dollars, which drops only that noise.
-    return value.quantize(_PICO_USD).normalize() if value else value
 
 
 def _parse_routerbench(
@@ -364,15 +308,15 @@ def _parse_routerbench(
 ) -> list[EvalRecord]:
     records: list[EvalRecord] = []
     for row_no, row in enumerate(rows, start=first_row):
-        prompt = _text(row["prompt"])
+        prompt = cell_text(row["prompt"])
         outcomes: dict[str, Outcome] = {}
         for name in models:
-            response = _text(row.get(f"{name}|model_response", ""))
+            response = cell_text(row.get(f"{name}|model_response", ""))
             model_id = resolver.model_id(name)
-            cost = _cost(path, row_no, f"{name}|total_cost", row.get(f"{name}|total_cost", ""))
+            cost = cell_cost(path, row_no, f"{name}|total_cost", row.get(f"{name}|total_cost", ""))
             if cost is None:
                 cost = resolver.call_cost(model_id, prompt, response)
-            outcomes[model_id] = Outcome(_correct(path, row_no, name, row[name]), cost, response)
+            outcomes[model_id] = Outcome(cell_correct(path, row_no, name, row[name]), cost, response)
         records.append(EvalRecord(row["sample_id"] or f"{path.name}:{row_no}", prompt, row["eval_name"], outcomes))
     return records
 
@@ -389,7 +333,7 @@ def _parse_routellm(
             response = row.get(f"{name}_response", "") or ""
             model_id = resolver.model_id(name)
             cost = resolver.call_cost(model_id, prompt, response)
-            outcomes[model_id] = Outcome(_correct(path, row_no, name, row[name]), cost, response)
+            outcomes[model_id] = Outcome(cell_correct(path, row_no, name, row[name]), cost, response)
         records.append(EvalRecord(f"{eval_name}.{row_no - 2}", prompt, eval_name, outcomes))
     return records
 
