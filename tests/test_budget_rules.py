@@ -197,17 +197,14 @@ def test_process_mode_is_exclusive(tmp_path: Path) -> None:
 
 
 async def test_settings_build_the_seed_budgets(tmp_path: Path) -> None:
-    class CostTracking:  # seed 001's orchestration.cost_tracking
-        enabled = True
-        budget_limit_usd = Decimal("0.001")
-        alert_threshold = 0.8
+    from podium.config import PodiumConfig
 
-    settings = LedgerSettings(
-        url=sqlite_url(tmp_path),
-        budgets=[BudgetSettings(scope="org", id="acme", limit_usd=5)],
-        daily_budget_usd=Decimal(50),
-    )
-    middleware, ledger = build_ledger_middleware(settings, home=tmp_path, cost_tracking=CostTracking())
+    settings = PodiumConfig.model_validate({
+        "orchestration": {"cost_tracking": {"budget_limit_usd": "0.001"}},  # seed 001's monthly budget (an alias)
+        "ledger": {"url": sqlite_url(tmp_path), "budgets": [{"scope": "org", "id": "acme", "limit_usd": 5}],
+                   "daily_budget_usd": 50},
+    }).ledger
+    middleware, ledger = build_ledger_middleware(settings, home=tmp_path)
     assert middleware is not None and ledger is not None
     try:
         scopes = sorted((b.scope, b.period, str(b.limit_usd)) for b in ledger.budgets)

@@ -178,7 +178,18 @@ def test_default_config_file_round_trips_to_the_defaults(tmp_path: Path) -> None
     written = create_default_config(tmp_path / "podium.yaml")
     loaded = load_config(written, env={}, cwd=tmp_path, home=tmp_path)
     assert loaded.path == written
-    assert loaded.config == PodiumConfig()
+    defaults = PodiumConfig()
+    assert loaded.config.orchestration == defaults.orchestration
+    for section in ("providers", "ledger", "telemetry", "server", "policy", "models", "mode", "default_model"):
+        assert getattr(loaded.config, section) == getattr(defaults, section), section
+    # The file writes the seed's routing keys out, so (as before) its executors, free-model preference and
+    # fallback list apply: as aliases of routing.* and resilience.fallback.models.
+    assert [u.alias for u in loaded.config.aliases_used()] == [
+        "orchestration.prefer_free_models", "orchestration.executors", "orchestration.fallback_strategy.models",
+        "orchestration.cost_tracking",
+    ]
+    assert loaded.config.routing.executors == defaults.orchestration.executors
+    assert loaded.config.resilience.fallback.models == defaults.orchestration.fallback_strategy.models
     # The threshold is left commented out: a written file does not change routing until the user sets it.
     assert loaded.sources["orchestration.quality_threshold"] == "default"
     assert "# Executors" in written.read_text()  # commented, as the seed's example is

@@ -43,7 +43,8 @@ def test_the_seed_file_in_the_working_directory_is_found_after_podiums_own_locat
     assert loaded.path == seed
     orch = loaded.config.orchestration
     assert orch.quality_threshold == 0.9 and orch.executors[0].model_id == "gemini:gemini-2.5-pro"
-    assert orch.candidate_rules().prefer_free and len(orch.candidate_rules().executors) == 1
+    routing = loaded.config.routing  # the seed's routing keys are aliases of these
+    assert routing.prefer_free_models and routing.executors == orch.executors
     assert loaded.source_of("orchestration.quality_threshold") == "file"
     assert loaded.source_of("routing.default_strategy") == "default"
     # Podium's own files come first: ~/.config/podium/config.yaml, then ./podium.yaml, win over the seed file.

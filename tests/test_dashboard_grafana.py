@@ -73,7 +73,8 @@ def test_every_expression_is_extracted_and_names_an_exposed_metric(dashboard: di
         "orchestration_delegations_success_total", "orchestration_validations_total",
         "orchestration_validations_passed_total", "orchestration_workflow_duration_ms_bucket",
         "orchestration_orchestrator_tokens_total", "orchestration_executor_tokens_total",
-        "orchestration_orchestrator_cost_usd", "orchestration_executor_cost_usd", "orchestration_total_cost_usd",
+        "orchestration_orchestrator_cost_usd_total", "orchestration_executor_cost_usd_total",
+        "orchestration_total_cost_usd_total",
         "orchestration_cost_savings_percent",
     }  # fmt: skip
     assert seed_bases <= referenced, sorted(seed_bases - referenced)

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from podium.cli.main import app
 from podium.config import load_config
-from podium.config.routing import effective_routing
 
 runner = CliRunner()
 CASCADE = ["ask", "Write a function to filter odd numbers.", "--strategy", "cascade", "--replay", "--json"]
@@ -28,5 +27,5 @@ def test_init_changes_no_routing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     without = _tried(tmp_path)
     assert runner.invoke(app, ["init"]).exit_code == 0
     loaded = load_config(tmp_path / "podium.yaml", env={}, cwd=tmp_path, home=tmp_path)
-    assert effective_routing(loaded.config.routing, loaded.config.orchestration).quality_threshold is None
+    assert loaded.config.routing.quality_threshold is None
     assert _tried(tmp_path) == without

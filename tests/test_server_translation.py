@@ -151,7 +151,7 @@ def test_keys_from_env_authenticate_and_unset_variables_fail_at_startup():
 def test_key_budgets_become_ledger_budgets():
     settings = ServerSettings(keys=[{"id": "a", "key_env": "K", "budget_usd": "2.50", "budget_period": "month"}])
     config = gateway_config(PodiumConfig(), settings)
-    (budget,) = config.ledger.budgets
+    (budget,) = [b for b in config.ledger.budgets if b.scope == "key"]  # beside the default monthly budget
     assert (budget.scope, budget.id, budget.period, budget.limit_usd, budget.mode) == (
         "key",
         "a",

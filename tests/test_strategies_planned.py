@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from podium.catalog import Catalog
 from podium.config.orchestration import OrchestrationConfig
-from podium.config.routing import RoutingSettings, effective_routing
+from podium.config.routing import RoutingSettings
 from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
@@ -101,10 +101,12 @@ async def test_without_plan_models_or_with_a_named_chain_the_fixed_cascade_runs(
     assert type(named).__name__ == "CascadeStrategy"
 
 
-def test_effective_routing_maps_seed_quality_threshold_only_when_set() -> None:
+def test_seed_quality_threshold_is_an_alias_applied_only_when_set() -> None:
+    from podium.config import PodiumConfig
+
     routing = RoutingSettings()
-    assert effective_routing(routing, OrchestrationConfig()).quality_threshold is None
-    assert effective_routing(routing, OrchestrationConfig(quality_threshold=0.9)).quality_threshold == 0.9
+    assert PodiumConfig().routing.quality_threshold is None
+    seeded = PodiumConfig(orchestration=OrchestrationConfig(quality_threshold=0.9))
+    assert seeded.routing.quality_threshold == 0.9
     explicit = RoutingSettings(quality_threshold=0.6)
-    assert effective_routing(explicit, OrchestrationConfig(quality_threshold=0.9)).quality_threshold == 0.6
     assert routing.threshold == 0.7 and explicit.threshold == 0.6

@@ -185,7 +185,7 @@ def test_project_run_serves_orchestration_metrics_mid_run_and_writes_the_exporte
     for final in (prom, exported):
         assert final["orchestration_workflows_total"] == 1
         assert final["orchestration_delegations_total"] == 2
-        assert final["orchestration_total_cost_usd"] > 0
+        assert final["orchestration_total_cost_usd_total"] > 0
     assert _refused(url)  # the command's metrics server stops with it
 
 

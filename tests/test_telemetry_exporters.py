@@ -46,9 +46,9 @@ def test_json_exporter_writes_families_and_samples(tmp_path: Path) -> None:
     JSONExporter(path).export(_telemetry().registry)
     data = json.loads(path.read_text())
     by_name = {m["name"]: m for m in data["metrics"]}
-    assert by_name["orchestration_total_cost_usd"]["type"] == "gauge"
+    assert by_name["orchestration_total_cost_usd"]["type"] == "counter"
     assert by_name["orchestration_total_cost_usd"]["samples"] == [
-        {"name": "orchestration_total_cost_usd", "labels": {}, "value": 0.009}
+        {"name": "orchestration_total_cost_usd_total", "labels": {}, "value": 0.009}
     ]
     tasks = by_name["orchestration_tasks"]["samples"]
     assert tasks == [{"name": "orchestration_tasks_total", "labels": {"complexity": "moderate"}, "value": 1.0}]

@@ -29,9 +29,9 @@ SEED_000_NAMES = {
     "orchestration_workflow_duration_ms_sum",
     "orchestration_orchestrator_tokens_total",
     "orchestration_executor_tokens_total",
-    "orchestration_orchestrator_cost_usd",
-    "orchestration_executor_cost_usd",
-    "orchestration_total_cost_usd",
+    "orchestration_orchestrator_cost_usd_total",
+    "orchestration_executor_cost_usd_total",
+    "orchestration_total_cost_usd_total",
     "orchestration_cost_savings_percent",
 }
 SPEC = ModelSpec(
@@ -70,10 +70,11 @@ def test_seed_000_names_are_exposed_exactly_in_both_formats() -> None:
     _seed_workflow(WorkflowMetrics(registry))
     names = {name for name, _ in _samples(registry)}
     assert SEED_000_NAMES <= names
-    # The cost sums carry no _total suffix, as the seed spells them, and no stray variant appears.
-    assert not {"orchestration_orchestrator_cost_usd_total", "orchestration_total_cost_usd_total"} & names
+    # The cost sums are counters (a scrape mid-run sees them grow): one series each, the _total one.
+    assert not {"orchestration_orchestrator_cost_usd", "orchestration_total_cost_usd"} & names
     om = generate_openmetrics(registry).decode()
-    assert "\norchestration_total_cost_usd 0.009\n" in om
+    assert "# TYPE orchestration_total_cost_usd counter" in om
+    assert "\norchestration_total_cost_usd_total 0.009\n" in om
     assert "# TYPE orchestration_cost_savings_percent gauge" in om
     assert "# TYPE orchestration_workflows counter" in om
 
@@ -104,7 +105,7 @@ def test_costs_stay_exact_decimals_until_collected() -> None:
     for _ in range(10):
         w.record_orchestrator(1, Decimal("0.1"))
     assert w.total_cost.value() == Decimal("1.0")  # ten float 0.1 additions would give 0.9999999999999999
-    assert _value(registry, "orchestration_total_cost_usd") == 1.0
+    assert _value(registry, "orchestration_total_cost_usd_total") == 1.0
     assert w.savings_percent is None  # no baseline yet
 
 

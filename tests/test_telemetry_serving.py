@@ -58,6 +58,6 @@ async def test_asgi_app_serves_text_and_openmetrics() -> None:
         text = await client.get("/metrics")
         om = await client.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
-    assert "orchestration_orchestrator_cost_usd 0.25" in text.text
+    assert "orchestration_orchestrator_cost_usd_total 0.25" in text.text
     assert om.headers["content-type"].startswith("application/openmetrics-text")
     assert om.text.rstrip().endswith("# EOF")

@@ -169,7 +169,7 @@ async def test_events_and_workflow_metrics(rig: Rig) -> None:
         )
         == 2
     )
-    assert sample("orchestration_total_cost_usd") == pytest.approx(float(state.spent_usd))
+    assert sample("orchestration_total_cost_usd_total") == pytest.approx(float(state.spent_usd))
 
 
 async def test_interrupted_run_resumes_without_repeating_done_tasks(rig: Rig) -> None:

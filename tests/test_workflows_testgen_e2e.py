@@ -202,7 +202,7 @@ async def test_plan_then_delegate_writes_validated_tests_and_records_everything(
     assert _sample(registry, "orchestration_validations_passed_total") == 1
     assert _sample(registry, "orchestration_orchestrator_tokens_total") == PLAN_USAGE.total_tokens
     assert _sample(registry, "orchestration_executor_tokens_total") == GEN_USAGE.total_tokens
-    assert Decimal(str(_sample(registry, "orchestration_total_cost_usd"))) == s.total_cost_usd
+    assert Decimal(str(_sample(registry, "orchestration_total_cost_usd_total"))) == s.total_cost_usd
     assert _sample(registry, "orchestration_cost_savings_percent") == pytest.approx(float(s.savings_percent))
     assert _sample(registry, "orchestration_workflow_duration_ms_count") == 1
 
@@ -385,7 +385,7 @@ async def test_max_cost_refuses_before_anything_is_sent_and_the_run_still_counts
     assert refused.value.limit == Decimal("0.0001")
     assert fake.count() == 0 and not (tmp_path / "calc_test.py").exists()
     assert _sample(telemetry.registry, "orchestration_workflows_total") == 1
-    assert _sample(telemetry.registry, "orchestration_total_cost_usd") == 0
+    assert _sample(telemetry.registry, "orchestration_total_cost_usd_total") == 0
 
 
 async def test_delegate_defaults_the_use_case_from_task_analysis(

@@ -223,7 +223,7 @@ class Catalog:
         ]
 
 
-def _merged_profile(spec: ModelSpec, value: Any, label: str) -> Any:
+def _merged_profile(spec: ModelSpec, value: object, label: str) -> dict[str, Any] | None:
     """A user's ``quality:`` entry over the model's profile: figures without a source are the user's own."""
     from podium.catalog.mapping import _Invalid
 

@@ -50,19 +50,19 @@ def decimal_str(value: Decimal | None) -> str | None:
     return format(value.normalize(), "f")
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid("use a string")
     return value
 
 
-def _name(value: Any) -> str:
+def _name(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _Invalid("use a non-empty string")
     return value.strip()
 
 
-def _price(value: Any) -> Decimal | None:
+def _price(value: object) -> Decimal | None:
     if value is None:
         return None
     try:
@@ -74,14 +74,14 @@ def _price(value: Any) -> Decimal | None:
     return amount
 
 
-def _fee(value: Any) -> Decimal | None:
+def _fee(value: object) -> Decimal | None:
     try:
         return _price(value)
     except _Invalid:
         raise _Invalid('use a non-negative USD amount per request, such as "0.005"') from None
 
 
-def _price_tier(raw: Any) -> PriceTier:
+def _price_tier(raw: object) -> PriceTier:
     if isinstance(raw, PriceTier):
         return raw
     if not isinstance(raw, Mapping):
@@ -95,7 +95,7 @@ def _price_tier(raw: Any) -> PriceTier:
     return PriceTier(_positive_int(raw.get("above_input_tokens")), **prices)  # type: ignore[arg-type]
 
 
-def _price_tiers(value: Any) -> tuple[PriceTier, ...]:
+def _price_tiers(value: object) -> tuple[PriceTier, ...]:
     if value is None:
         return ()
     if not isinstance(value, (list, tuple)):
@@ -112,23 +112,23 @@ def tier_to_mapping(tier: PriceTier) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _positive_int(value: Any) -> int:
+def _positive_int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _Invalid("use a whole number of at least 1")
     return value
 
 
-def _optional_positive_int(value: Any) -> int | None:
+def _optional_positive_int(value: object) -> int | None:
     return None if value is None else _positive_int(value)
 
 
-def _flag(value: Any) -> bool:
+def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise _Invalid("use true or false")
     return value
 
 
-def _string_list(value: Any) -> tuple[str, ...]:
+def _string_list(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) and v for v in value):
@@ -136,7 +136,7 @@ def _string_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _capabilities(value: Any) -> frozenset[str]:
+def _capabilities(value: object) -> frozenset[str]:
     try:
         caps = _string_list(value)
     except _Invalid as exc:
@@ -147,19 +147,19 @@ def _capabilities(value: Any) -> frozenset[str]:
     return frozenset(caps)
 
 
-def _tier(value: Any) -> str:
+def _tier(value: object) -> str:
     if value not in QUALITY_TIERS:
         raise _Invalid(f"use one of {', '.join(QUALITY_TIERS)}")
     return str(value)
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if value not in MODEL_KINDS:
         raise _Invalid(f"use one of {', '.join(MODEL_KINDS)}")
     return str(value)
 
 
-def _as_of(value: Any) -> date | None:
+def _as_of(value: object) -> date | None:
     if value is None or isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -175,7 +175,7 @@ _PROFILE_HINT = (f"use a mapping with keys from {', '.join(PROFILE_KEYS)} ('over
                  "Elo-equivalent number such as 1250 or a mapping {score, source, as_of, estimate, note}")
 
 
-def _figure(key: str, value: Any) -> QualityFigure:
+def _figure(key: str, value: object) -> QualityFigure:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return QualityFigure(float(value))
     if not isinstance(value, Mapping) or not isinstance(value.get("score"), (int, float)) \
@@ -193,7 +193,7 @@ def _figure(key: str, value: Any) -> QualityFigure:
     )
 
 
-def figures_from_mapping(value: Any) -> dict[str, QualityFigure]:
+def figures_from_mapping(value: object) -> dict[str, QualityFigure]:
     """Quality figures by key (overall and categories) from a profile mapping; any subset of ``PROFILE_KEYS``."""
     if not isinstance(value, Mapping) or not value:
         raise _Invalid(_PROFILE_HINT)
@@ -203,7 +203,7 @@ def figures_from_mapping(value: Any) -> dict[str, QualityFigure]:
     return {k: _figure(k, v) for k, v in value.items()}
 
 
-def _quality(value: Any) -> QualityProfile | None:
+def _quality(value: object) -> QualityProfile | None:
     if value is None or isinstance(value, QualityProfile):
         return value
     figures = figures_from_mapping(value)
@@ -253,7 +253,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 assert set(_PARSERS) == set(SPEC_FIELDS), "every ModelSpec field needs a parser"
 
 
-def _bad(label: str, field: str, value: Any, valid: str) -> ConfigError:
+def _bad(label: str, field: str, value: object, valid: str) -> ConfigError:
     return ConfigError(
         f"model {label}: {field} = {value!r} is not valid; {valid}",
         field=f"models.{label}.{field}",
@@ -320,7 +320,7 @@ def spec_to_mapping(spec: ModelSpec) -> dict[str, Any]:
     return out
 
 
-def specs_from_document(doc: Any, *, origin: str) -> list[ModelSpec]:
+def specs_from_document(doc: object, *, origin: str) -> list[ModelSpec]:
     """Parse a models file: ``{"models": [ ... ]}`` or a bare list of entries."""
     entries = doc.get("models") if isinstance(doc, Mapping) else doc
     if not isinstance(entries, list):
@@ -337,6 +337,6 @@ def document_from_specs(specs: Iterable[ModelSpec]) -> dict[str, Any]:
     return {"version": 1, "models": [spec_to_mapping(s) for s in specs]}
 
 
-def _entry_label(entry: Any, index: int, origin: str) -> str:
+def _entry_label(entry: object, index: int, origin: str) -> str:
     ident = entry.get("id") if isinstance(entry, Mapping) else None
     return f"{ident} ({origin} entry {index + 1})" if ident else f"{origin} entry {index + 1}"

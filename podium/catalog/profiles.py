@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from podium.catalog.mapping import _Invalid, figures_from_mapping
 from podium.core.errors import ConfigError
@@ -21,7 +20,7 @@ from podium.core.model_spec import ModelSpec, QualityProfile
 PROFILES_FILE = "quality_profiles.json"
 
 
-def profiles_from_document(doc: Any, *, origin: str) -> dict[str, QualityProfile]:
+def profiles_from_document(doc: object, *, origin: str) -> dict[str, QualityProfile]:
     """``{"profiles": {model id: {overall: {...}, code: {...}, ...}}}`` -> profiles by model id."""
     entries = doc.get("profiles") if isinstance(doc, Mapping) else None
     if not isinstance(entries, Mapping):

@@ -2,7 +2,8 @@
 first call that reaches it.
 
 What counts as a model reference: ``default_model``; ``orchestration.orchestrator.model``, each executor's
-``provider:model``, ``orchestration.fallback_strategy.models``; ``routing.candidates``, ``chains``,
+``provider:model``, ``orchestration.fallback_strategy.models``; ``routing.executors`` and
+``resilience.fallback.models`` when set directly (not through those aliases); ``routing.candidates``, ``chains``,
 ``judge_model``, ``ensemble_models``, ``aggregator_model`` and each ``task_table`` row's ``primary`` and
 ``fallbacks``; and ``server.keys[i].allowed_models`` entries that are plain names (globs such as ``openai:*`` and
 ``podium/*`` virtual models are patterns, not references). Policy model lists are globs over ids, bare names and
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from podium.catalog.catalog import Catalog
+from podium.config.aliases import key_of
+from podium.config.root import PodiumConfig
 
 _GLOB_CHARS = frozenset("*?[")
 _VIRTUAL_PREFIX = "podium/"
@@ -38,7 +40,7 @@ class BadModelReference:
         )
 
 
-def model_references(config: Any) -> Iterator[tuple[str, str]]:
+def model_references(config: PodiumConfig) -> Iterator[tuple[str, str]]:
     """(config key, model name) for every model ``config`` (a PodiumConfig) names, in the order of the file."""
     if config.default_model:
         yield "default_model", config.default_model
@@ -48,6 +50,11 @@ def model_references(config: Any) -> Iterator[tuple[str, str]]:
         yield f"orchestration.executors[{i}].model", executor.model_id
     yield from _listed("orchestration.fallback_strategy.models", orch.fallback_strategy.models)
     routing = config.routing
+    if key_of(config, "routing.executors") == "routing.executors":
+        for i, executor in enumerate(routing.executors):
+            yield f"routing.executors[{i}].model", executor.model_id
+    if key_of(config, "resilience.fallback.models") == "resilience.fallback.models":
+        yield from _listed("resilience.fallback.models", config.resilience.fallback.models)
     yield from _listed("routing.candidates", routing.candidates)
     for name, chain in routing.chains.items():
         yield from _listed(f"routing.chains.{name}", chain)
@@ -70,7 +77,7 @@ def _listed(key: str, names: Iterable[str] | None) -> Iterator[tuple[str, str]]:
         yield f"{key}[{i}]", name
 
 
-def check_model_references(config: Any, catalog: Catalog) -> list[BadModelReference]:
+def check_model_references(config: PodiumConfig, catalog: Catalog) -> list[BadModelReference]:
     """Every reference in ``config`` that ``catalog`` cannot resolve, with up to three suggestions each."""
     return [
         BadModelReference(key, name, tuple(catalog.suggest(name)))

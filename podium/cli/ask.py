@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -191,7 +191,7 @@ def notes(completion: Completion, fallback: dict[str, Any] | None, *, explained:
     return out
 
 
-def _prompt_text(prompt: str | None, stdin: Any) -> str:
+def _prompt_text(prompt: str | None, stdin: TextIO | None) -> str:
     """The prompt argument, then whatever was piped in (like `llm`), separated by a blank line."""
     piped = "" if stdin is None or stdin.isatty() else stdin.read()
     parts = [p for p in (prompt, piped.strip("\n")) if p and p.strip()]

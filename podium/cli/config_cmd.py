@@ -47,13 +47,15 @@ def check(
     no_env: Annotated[bool, typer.Option("--no-env", help="Ignore PODIUM_* environment overrides.")] = False,
 ) -> None:
     """Validate the config (every model it names must be in the catalog) and print every effective value with its
-    source (file, env:VAR or default)."""
+    source (file, env:VAR, alias:KEY or default), then each alias used and the canonical key it maps to."""
     loaded = load_cli_config(ctx, file, use_env_overrides=not no_env)
     _check_model_references(ctx, loaded)
     if as_json:
         typer.echo(json.dumps(_as_json(loaded), indent=2))
         return
     Console().print(_table(loaded))
+    for use in loaded.config.aliases_used():
+        typer.echo(f"alias: {use.line()}")
     typer.echo(f"ok: {loaded.path} is valid" if loaded.path else "ok: no config file found; the built-in defaults are valid")
 
 
@@ -76,6 +78,9 @@ def _check_model_references(ctx: typer.Context, loaded: LoadedConfig) -> None:
 def _where(loaded: LoadedConfig, key: str, lines: dict[str, int]) -> str:
     """Where a value came from: the file and line, the environment variable, or the built-in defaults."""
     source = loaded.source_of(key.split("[", 1)[0])
+    if source.startswith("alias:"):  # a canonical key filled in by an alias: point at the alias
+        canonical = key.split("[", 1)[0]
+        key, source = source[6:] + key[len(canonical):], loaded.source_of(source[6:])
     if source.startswith("env:"):
         return f"environment variable {source[4:]}"
     if source == "default" or loaded.path is None:
@@ -111,6 +116,7 @@ def _as_json(loaded: LoadedConfig) -> dict[str, Any]:
         "path": str(loaded.path) if loaded.path else None,
         "config": loaded.config.model_dump(mode="json"),
         "sources": loaded.sources,
+        "aliases": [{"alias": u.alias, "canonical": u.canonical, "value": u.value} for u in loaded.config.aliases_used()],
     }
 
 

@@ -26,6 +26,7 @@ from podium.ledger import (
     plot_report,
 )
 from podium.ledger.reports import GROUPS, PERIODS
+from podium.ledger.rows import row_category
 
 app = typer.Typer(
     name="costs", help="Spend reports, statistics, exports and forecasts from the cost ledger.", no_args_is_help=True
@@ -42,6 +43,14 @@ DbOpt = Annotated[
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only calls from this date on (YYYY-MM-DD).")]
 PeriodOpt = Annotated[str, typer.Option("--period", help=f"Bucket size: {', '.join(PERIODS)}.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+CategoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--category",
+        help="Only calls of this category: a `category` tag, else the workflow (testgen, project, ...), else "
+        "orchestration (a strategy chose the model) or direct (a model was named). `--by category` lists them.",
+    ),
+]
 
 
 def open_reader(ctx: typer.Context | None, db: str | None, *, must_exist: bool = True) -> LedgerReader:
@@ -93,12 +102,29 @@ def parse_since(value: str | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _rows(ctx: typer.Context, db: str | None, since: str | None, *, must_exist: bool = True) -> list[dict]:
+def _rows(
+    ctx: typer.Context, db: str | None, since: str | None, *, must_exist: bool = True, category: str | None = None
+) -> list[dict]:
     reader = open_reader(ctx, db, must_exist=must_exist)
     try:
-        return reader.rows(since=parse_since(since))
+        rows = reader.rows(since=parse_since(since))
     finally:
         reader.close()
+    return rows if category is None else in_category(rows, category)
+
+
+def in_category(rows: list[dict], category: str) -> list[dict]:
+    """The rows of ``category``; a category no call has is an error naming those the ledger holds."""
+    chosen = [r for r in rows if row_category(r) == category]
+    if rows and not chosen:
+        known = sorted({row_category(r) for r in rows})
+        raise ValidationError(
+            f"--category {category}: no calls of that category; the ledger has {', '.join(known)}",
+            field="category",
+            value=category,
+            valid=known,
+        )
+    return chosen
 
 
 @app.command("report")
@@ -115,8 +141,9 @@ def report_command(
     ] = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
+    category: CategoryOpt = None,
 ) -> None:
-    """Spend by period and model/strategy/task/key/provider/user/tag, with savings against a baseline model.
+    """Spend by period and model/strategy/task/key/provider/user/tag/category, with savings against a baseline model.
 
     ``--by tag`` puts a call in one line per key=value of its tags, so those lines may add up to more than the total.
     """
@@ -126,7 +153,7 @@ def report_command(
         from podium.cli.context import cli_catalog, load_cli_config
 
         spec = cli_catalog(load_cli_config(ctx)).get(baseline)  # bundled prices plus the user's own
-    report = build_report(_rows(ctx, db, since), period=period, by=by, baseline=spec)
+    report = build_report(_rows(ctx, db, since, category=category), period=period, by=by, baseline=spec)
     if plot is not None:
         plot_report(report, plot)
     if as_json:
@@ -155,17 +182,23 @@ def report_command(
                 f"{fmt_usd(line.savings_usd)}" + ("" if pct is None else f" ({pct:.0f}%)"),
             ]
         rows.append(cells)
-    print_table(Console(), f"Spend {period} by {by}" + (f" vs {spec.id}" if spec else ""), cols, rows)
+    title = f"Spend {period} by {by}" + (f" in category {category}" if category else "")
+    print_table(Console(), title + (f" vs {spec.id}" if spec else ""), cols, rows)
     if plot is not None:
         typer.echo(f"wrote {plot}")
 
 
 @app.command("stats")
 def stats_command(
-    ctx: typer.Context, period: PeriodOpt = "daily", since: SinceOpt = None, as_json: JsonOpt = False, db: DbOpt = None
+    ctx: typer.Context,
+    period: PeriodOpt = "daily",
+    since: SinceOpt = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    category: CategoryOpt = None,
 ) -> None:
     """Calls, outcomes, tokens, spend and latency per period."""
-    lines = build_stats(_rows(ctx, db, since), period=period)
+    lines = build_stats(_rows(ctx, db, since, category=category), period=period)
     if as_json:
         typer.echo(json.dumps([line.to_dict() for line in lines], indent=2))
         return
@@ -214,10 +247,11 @@ def export_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     since: SinceOpt = None,
     db: DbOpt = None,
+    category: CategoryOpt = None,
 ) -> None:
     """Every ledger row as CSV or JSON (money as exact decimal strings)."""
     out = None if out is None else writable_file(out, "--out")
-    text = export_rows(_rows(ctx, db, since), fmt)
+    text = export_rows(_rows(ctx, db, since, category=category), fmt)
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -75,7 +73,7 @@ def _module_exists(module: str) -> bool:
         return False
 
 
-def _load_group(ctx: typer.Context, name: str, module: str, attribute: str = "app") -> Any:
+def _load_group(ctx: typer.Context, name: str, module: str, attribute: str = "app") -> click.Command | None:
     """Import ``module`` and build the command for ``name`` exactly as ``add_typer`` / ``register`` would.
     ``attribute`` names a typer app or a command function; a module without it may offer ``register``."""
     mod = importlib.import_module(module)
@@ -108,21 +106,21 @@ def _single_command(sub: typer.Typer) -> bool:
     )
 
 
-def _plain_flag(param: Any) -> None:
+def _plain_flag(param: click.Parameter) -> None:
     """Show an on/off flag without a value type: typer 0.2x prints ``<bool>`` beside ``--json`` and ``--help``, as
     if the flag took a value. Typer shows a metavar in place of the type, and flags use their metavar nowhere else."""
     if getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.metavar is None:
         param.metavar = ""
 
 
-def _plain_options(command: Any, ctx: Any) -> None:
+def _plain_options(command: click.Command, ctx: click.Context) -> None:
     """``_plain_flag`` on every option of ``command`` and on its help option."""
     help_option = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
     for param in [*getattr(command, "params", []), *([help_option] if help_option is not None else [])]:
         _plain_flag(param)
 
 
-def _plain_flags(command: Any, ctx: Any) -> Any:
+def _plain_flags(command: click.Command, ctx: click.Context) -> click.Command:
     """``_plain_options`` on ``command`` and all its subcommands."""
     _plain_options(command, ctx)
     for sub in (getattr(command, "commands", None) or {}).values():
@@ -149,12 +147,12 @@ class PodiumGroup(TyperGroup):
             **{n: (m, "app") for n, m in self.command_groups},
         }
 
-    def list_commands(self, ctx: Any) -> list[str]:
+    def list_commands(self, ctx: click.Context) -> list[str]:
         names = list(super().list_commands(ctx))
         names += [n for n, (m, _) in self._lazy().items() if n not in names and _module_exists(m)]
         return names
 
-    def format_help(self, ctx: Any, formatter: Any) -> None:
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # the listing shows each command's one-line help from `command_help`, without importing the command
         self._listing_help = True
         try:
@@ -162,7 +160,7 @@ class PodiumGroup(TyperGroup):
         finally:
             self._listing_help = False
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
             return _plain_flags(cmd, ctx)
@@ -176,20 +174,24 @@ class PodiumGroup(TyperGroup):
             self.commands[cmd_name] = _plain_flags(cmd, ctx)  # later lookups (help, completion) skip the import
         return cmd
 
-    def get_params(self, ctx: Any) -> list[Any]:
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         _plain_options(self, ctx)
         return super().get_params(ctx)
 
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         """As click does, with ``Did you mean 'models'?`` chosen among every command, mounted or not."""
         name = args[0] if args else ""
         if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            import difflib
+
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             if close:
                 ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
         return super().resolve_command(ctx, args)
 
-    def invoke(self, ctx: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
@@ -217,6 +219,8 @@ def _safe_env() -> dict[str, str]:
 
 def package_version() -> str:
     """The installed distribution's version (what pip knows), else the source tree's ``podium.__version__``."""
+    import importlib.metadata  # email, zipfile and sockets come with it: only --version needs them
+
     try:
         return importlib.metadata.version("podium")
     except importlib.metadata.PackageNotFoundError:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from podium.cli.context import cli_env, load_cli_config
 from podium.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
+    from podium.config import PodiumConfig
 
 app = typer.Typer(name="policy", help="Check policy files and explain what policies allow.", no_args_is_help=True)
 
@@ -17,7 +21,7 @@ EXIT_ERRORS = 2
 EXIT_DENIED = 1  # `policy explain`: a hard policy denies the model, so scripts can test the answer
 
 
-def _catalog(config: Any) -> Any:
+def _catalog(config: PodiumConfig) -> Catalog:
     from podium.catalog import Catalog, podium_home
 
     return Catalog.default(podium_home(cli_env())).with_overrides(config.models)

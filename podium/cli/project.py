@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import typer
 from rich.markup import escape
 
 from podium.cli.context import cli_env, load_cli_config
 from podium.cli.project_draft import draft
+from podium.cli.tables import Column, print_table
 from podium.core.errors import ValidationError
 from podium.core.events import EventType
 from podium.core.money import fmt_usd, usd
+
+if TYPE_CHECKING:
+    from podium.ledger.forecast import ForecastReport
+    from podium.workflows.project import CheckOutcome, ProjectOrchestrator, ProjectState, TaskResult
 
 app = typer.Typer(
     help="Multi-step projects: plan into tasks, route each to the cheapest suitable model, checkpoint, resume.",
@@ -114,7 +120,6 @@ def resume(
 def list_projects(as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False) -> None:
     """Projects in $PODIUM_HOME/projects.db, newest first."""
     from rich.console import Console
-    from rich.table import Table
 
     store = _store()
     try:
@@ -127,19 +132,32 @@ def list_projects(as_json: Annotated[bool, typer.Option("--json", help="One JSON
     if not rows:
         typer.echo('no projects yet; start one with `podium project run --project "..."`', err=True)
         return
-    table = Table("title", "status", "tasks", "spent", "budget", "updated")
-    table.add_column("id", no_wrap=True)  # ids are copied into `resume` / `show`: never wrapped
-    for r in rows:
-        table.add_row(
-            escape(r["title"]),
-            _styled_status(r["status"]),
+    cells = [
+        [
+            str(r["id"]),
+            str(r["title"]),
+            str(r["status"]),
             f"{r['tasks_done']}/{r['tasks_total']}",
             fmt_usd(Decimal(r["spent_usd"]), 4),
             fmt_usd(Decimal(r["max_usd"]), 2),
-            r["updated_at"][:16],
-            escape(r["id"]),
-        )
-    Console().print(table)
+            str(r["updated_at"])[:16].replace("T", " "),
+        ]
+        for r in rows
+    ]
+    print_table(Console(), "projects", LIST_COLUMNS, cells)
+
+
+# The id is what `resume` and `show` take, so it leads and is never cut; in a narrow terminal each project is a line
+# of id and title, then its figures.
+LIST_COLUMNS = (
+    Column("id", key=True),
+    Column("title", key=True),
+    Column("status"),
+    Column("tasks", right=True),
+    Column("spent", right=True),
+    Column("budget", right=True),
+    Column("updated"),
+)
 
 
 @app.command("show")
@@ -206,14 +224,16 @@ def _orchestrator(
     max_concurrency: int,
     orchestrator_model: str | None,
     review: str = "critical",
-) -> Any:
+) -> ProjectOrchestrator:
     from podium.workflows.project import ProjectOrchestrator
 
     settings = _settings(ctx, strategy, max_concurrency, orchestrator_model, review)
     return ProjectOrchestrator(load_cli_config(ctx).config, env=cli_env(), settings=settings)
 
 
-def _finish(orch: Any, start: Any, as_json: bool) -> None:
+def _finish(
+    orch: ProjectOrchestrator, start: Callable[[ProgressView], Awaitable[ProjectState]], as_json: bool
+) -> None:
     """Run with a live view (none with --json), print the result, and exit non-zero when not completed."""
     view = ProgressView(quiet=as_json)
     view.attach(orch)
@@ -261,14 +281,14 @@ class ProgressView:
         )
         self.bar = self.progress.add_task("planning", total=None)
 
-    def attach(self, orch: Any) -> None:
+    def attach(self, orch: ProjectOrchestrator) -> None:
         orch.add_hook(EventType.TASK_STARTED, self._started)
         orch.add_hook(EventType.TASK_COMPLETED, self._completed)
         orch.add_hook(EventType.TASK_FAILED, self._failed)
         orch.add_hook(EventType.VALIDATION_FAILED, self._validation_failed)
         orch.add_hook(EventType.BUDGET_WARNING, self._budget_warning)
 
-    def forecast(self, report: Any) -> None:
+    def forecast(self, report: ForecastReport) -> None:
         self.progress.update(self.bar, description="running tasks", total=len(report.per_task), completed=0)
         self._line(
             f"forecast: {len(report.per_task)} task(s), estimated {fmt_usd(report.estimated_total_usd, 4)} "
@@ -276,24 +296,26 @@ class ProgressView:
             always=True,
         )
 
-    def _started(self, task_id: str, title: str = "", **_: Any) -> None:
+    def _started(self, task_id: str, title: str = "", **_: object) -> None:
         self.progress.update(self.bar, description=f"running {task_id}")
 
-    def _completed(self, task_id: str, result: Any, **_: Any) -> None:
+    def _completed(self, task_id: str, result: TaskResult, **_: object) -> None:
         self.progress.advance(self.bar)
         self._line(
             f"[green]✓[/] {escape(task_id)} · {escape(str(result.model))} · {fmt_usd(result.cost_usd, 6)} "
             f"· score {result.score:.2f}"
         )
 
-    def _failed(self, task_id: str, error: str = "", **_: Any) -> None:
+    def _failed(self, task_id: str, error: str = "", **_: object) -> None:
         self.progress.advance(self.bar)
         self._line(f"[red]✗[/] {escape(task_id)}: {escape(error)}")
 
-    def _validation_failed(self, task_id: str, problems: Any = (), attempt: int = 1, **_: Any) -> None:
+    def _validation_failed(
+        self, task_id: str, problems: Sequence[str] = (), attempt: int = 1, **_: object
+    ) -> None:
         self._line(f"[yellow]![/] {escape(task_id)} attempt {attempt} failed validation: {escape('; '.join(problems))}")
 
-    def _budget_warning(self, ratio: float = 0.0, phase: str = "", **_: Any) -> None:
+    def _budget_warning(self, ratio: float = 0.0, phase: str = "", **_: object) -> None:
         self._line(f"[yellow]⚠[/] {escape(phase)}: {ratio:.0%} of the budget used", always=True)
 
     def _line(self, text: str, *, always: bool = False) -> None:
@@ -308,7 +330,7 @@ class ProgressView:
         self.progress.stop()
 
 
-def _render_state(state: Any) -> None:
+def _render_state(state: ProjectState) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -351,7 +373,7 @@ def _styled_status(status: str) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
-def _checks_summary(checks: Any) -> str:
+def _checks_summary(checks: Sequence[CheckOutcome]) -> str:
     """``2/3 passed`` over the checks that ran (skipped and unchecked ones are not counted)."""
     ran = [c for c in checks if c.status in ("passed", "failed")]
     if not ran:

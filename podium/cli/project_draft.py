@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from podium.cli.context import cli_env, load_cli_config
 from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd
+
+if TYPE_CHECKING:
+    from podium.workflows.project import JobDrafter
+    from podium.workflows.project.draft import JobDraft
 
 
 def draft(
@@ -58,8 +63,14 @@ def draft(
     )
 
 
-async def _draft(drafter: Any, intent: str | None, refine: str | None, current: Any, max_usd: Any) -> Any:
-    result = current if intent is None else await drafter.draft(intent, max_usd=max_usd)
+async def _draft(
+    drafter: JobDrafter, intent: str | None, refine: str | None, current: JobDraft | None, max_usd: Decimal
+) -> JobDraft:
+    if intent is not None:
+        result = await drafter.draft(intent, max_usd=max_usd)
+    else:
+        assert current is not None, "the draft in --out is read when no intent is given"
+        result = current
     if refine is not None:
         result = await drafter.refine(result, refine, max_usd=max_usd)
     return result

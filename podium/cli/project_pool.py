@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from podium.cli.context import cli_env
 from podium.core.money import fmt_usd
+
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.workflows.project import AgentPool, PoolResult, ProjectSpec, RunSettings
+    from podium.workflows.project.pool import PoolAgent
 
 EXIT_INCOMPLETE = 1
 
@@ -28,7 +34,13 @@ def is_pool(run_id: str) -> bool:
 
 
 def run_pool(
-    config: Any, settings: Any, agents: list[Any], spec: Any, output_dir: Path, pool_id: str | None, as_json: bool
+    config: PodiumConfig,
+    settings: RunSettings,
+    agents: list[PoolAgent],
+    spec: ProjectSpec,
+    output_dir: Path,
+    pool_id: str | None,
+    as_json: bool,
 ) -> None:
     from podium.workflows.project import AgentPool
 
@@ -38,14 +50,14 @@ def run_pool(
     _finish(pool, lambda: pool.run(spec, output_dir=output_dir, pool_id=pool_id), as_json)
 
 
-def resume_pool(config: Any, pool_id: str, max_usd: Decimal | None, as_json: bool) -> None:
+def resume_pool(config: PodiumConfig, pool_id: str, max_usd: Decimal | None, as_json: bool) -> None:
     from podium.workflows.project import AgentPool
 
     pool = AgentPool(config, env=cli_env())
     _finish(pool, lambda: pool.resume(pool_id, max_usd=max_usd), as_json)
 
 
-def _finish(pool: Any, start: Any, as_json: bool) -> None:
+def _finish(pool: AgentPool, start: Callable[[], Awaitable[PoolResult]], as_json: bool) -> None:
     try:
         result = asyncio.run(start())
     finally:
@@ -67,7 +79,7 @@ def _finish(pool: Any, start: Any, as_json: bool) -> None:
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
-def _render(result: Any) -> None:
+def _render(result: PoolResult) -> None:
     from rich.console import Console
     from rich.table import Table
 

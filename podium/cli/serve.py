@@ -8,12 +8,16 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from podium.cli.context import cli_env, load_cli_config
 from podium.cli.flags import reject_blank
+
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.config.server import ServerSettings
 
 
 def serve_command(
@@ -102,7 +106,7 @@ def worker_app() -> Any:
     return create_app(None, _server_settings(cfg, spec["host"], spec["port"]), config=cfg, env=cli_env())
 
 
-def _check_workers(cfg: Any, workers: int) -> None:
+def _check_workers(cfg: PodiumConfig, workers: int) -> None:
     """Refuse what cannot work across processes; warn about limits that would count per worker."""
     from podium.core.errors import ConfigError
 
@@ -132,7 +136,7 @@ def _fast_server_options() -> dict[str, str]:
     return options
 
 
-def _server_settings(cfg: Any, host: str | None, port: int | None) -> Any:
+def _server_settings(cfg: PodiumConfig, host: str | None, port: int | None) -> ServerSettings:
     """The ``server:`` section (defaults until the root config has one) with --host/--port applied."""
     import pydantic
 

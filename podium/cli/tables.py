@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -26,7 +27,7 @@ def print_table(console: Console, title: str, columns: Sequence[Column], rows: S
         for column, width in zip(columns, widths, strict=True):
             table.add_column(column.name, justify="right" if column.right else "left", min_width=width, no_wrap=False)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(escape(cell) for cell in row))  # values are text, never markup
         console.print(table)
         return
     console.print(title, markup=False, highlight=False)

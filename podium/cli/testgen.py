@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,11 @@ from podium.cli.ask import parse_max_cost
 from podium.cli.context import cli_env, load_cli_config
 from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd
+
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.workflows import ExecutorChoice, WorkflowSummary
+    from podium.workflows.testgen import GenerationOptions, GenerationResult, ModuleAnalysis, PlannedCall
 
 _RULE = "=" * 80
 _ICONS = {"orchestrator": "🧠 [Orchestrator]", "executor": "🤖 [Executor]", "validate": "🔍 [Orchestrator]"}
@@ -121,7 +126,7 @@ def _target(file: Path, out: Path | None, *, overwrite: bool) -> tuple[Any, Path
     return analysis, output
 
 
-def _report(result: Any, as_json: bool) -> None:
+def _report(result: GenerationResult, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     else:
@@ -131,7 +136,9 @@ def _report(result: Any, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-async def _run(config: Any, analysis: Any, options: Any, *, quiet: bool) -> Any:
+async def _run(
+    config: PodiumConfig, analysis: ModuleAnalysis, options: GenerationOptions, *, quiet: bool
+) -> GenerationResult:
     from podium.engine import Podium
     from podium.telemetry import Telemetry
     from podium.workflows.testgen import generate_tests
@@ -168,7 +175,9 @@ def _progress(console: Console, quiet: bool) -> Iterator[Any]:
         yield show
 
 
-async def _dry_run(config: Any, analysis: Any, options: Any) -> Any:
+async def _dry_run(
+    config: PodiumConfig, analysis: ModuleAnalysis, options: GenerationOptions
+) -> tuple[ExecutorChoice, list[PlannedCall]]:
     from podium.engine import Podium
     from podium.workflows.testgen import dry_run
 
@@ -177,7 +186,9 @@ async def _dry_run(config: Any, analysis: Any, options: Any) -> Any:
         return await dry_run(client, analysis, config.orchestration, options=options, env=env)
 
 
-def _print_dry_run(analysis: Any, choice: Any, calls: list[Any], as_json: bool) -> None:
+def _print_dry_run(
+    analysis: ModuleAnalysis, choice: ExecutorChoice, calls: list[PlannedCall], as_json: bool
+) -> None:
     worst = [c.worst_case_usd for c in calls]
     total = None if any(w is None for w in worst) else sum((w for w in worst if w is not None), Decimal(0))
     if as_json:
@@ -221,7 +232,7 @@ def _print_dry_run(analysis: Any, choice: Any, calls: list[Any], as_json: bool) 
     console.print(f"Worst case (no repair): {fmt_usd(total)}. Nothing was sent.", markup=False)
 
 
-def _print_summary(result: Any) -> None:
+def _print_summary(result: GenerationResult) -> None:
     s, report = result.summary, result.report
     console = Console(highlight=False, soft_wrap=True)
     executors = ", ".join(s.executor_models) or "none"
@@ -252,7 +263,7 @@ def _print_summary(result: Any) -> None:
         console.print(line, markup=False)
 
 
-def _percent(summary: Any) -> str:
+def _percent(summary: WorkflowSummary) -> str:
     if summary.baseline_cost_usd is None:
         return "n/a (the orchestrator model has no price)"
     pct = summary.savings_percent

@@ -18,11 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from podium.config.orchestration import canonical_provider
 from podium.config.telemetry import telemetry_env_overrides
 from podium.core.errors import ConfigError
+from podium.core.json_types import JSONValue
 
 GENERIC_PREFIX = "PODIUM__"
 
@@ -65,13 +64,15 @@ class EnvOverride:
 
     var: str
     key: str
-    value: Any
+    value: JSONValue  # the variable's text, or the YAML/JSON it holds ([...] or {...})
 
 
 def _parse(var: str, raw: str) -> Any:
     text = raw.strip()
     if not text.startswith(("[", "{")):
         return raw
+    import yaml  # only a list or mapping value needs the parser: a plain run never loads it
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -93,7 +94,7 @@ _SEED_VALID = {
 }
 
 
-def check_seed_value(var: str, key: str, value: Any) -> Any:
+def check_seed_value(var: str, key: str, value: object) -> object:
     """A task-router variable's value, or one ConfigError naming the variable, the key it sets and the valid values."""
     text = str(value).strip()
     number = _number(text)

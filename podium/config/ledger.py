@@ -43,6 +43,10 @@ class BudgetSettings(BaseModel):
 class LedgerSettings(BaseModel):
     """Where the ledger lives, how it locks, and which budgets it enforces.
 
+    ``budgets`` is the one list of spending limits the ledger enforces (podium.ledger.budgets); the aliases
+    ``daily_budget_usd`` and ``orchestration.cost_tracking`` (a monthly global budget, $100 unless changed or
+    disabled) are folded into it when the config loads, and the gateway adds each ``server.keys[].budget_usd``.
+
     ``mode: shared`` (default) checks and reserves budgets in one database transaction per batch, so any number of
     processes may share the database; a reservation waits for that commit. ``mode: process`` keeps the
     authoritative budget counters in memory and takes an exclusive lock on the database so no second process can
@@ -58,8 +62,9 @@ class LedgerSettings(BaseModel):
     mode: Literal["shared", "process"] = "shared"
     log_text: bool = False  # store prompt and response text in every row
     budgets: tuple[BudgetSettings, ...] = ()
-    daily_budget_usd: Money | None = Field(default=None, ge=0)  # env: DAILY_BUDGET_USD; global, per day
-    cost_tracking_mode: BudgetMode = "hard"  # mode of orchestration.cost_tracking.budget_limit_usd (monthly, global)
+    # Alias of a `budgets` entry {scope: global, period: day} (env: DAILY_BUDGET_USD); folded in by podium.config.aliases.
+    daily_budget_usd: Money | None = Field(default=None, ge=0)
+    cost_tracking_mode: BudgetMode = "hard"  # mode of the budgets made from daily_budget_usd and orchestration.cost_tracking
     batch_max: int = Field(default=512, ge=1)  # rows per write transaction (group commit)
     sqlite_synchronous: Literal["normal", "full"] = "normal"  # normal survives a process crash; full also a power cut
     busy_timeout_ms: int = Field(default=10_000, ge=0)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,7 +64,7 @@ class ExecutorConfig(_Section):
 
     @field_validator("use_cases", mode="before")
     @classmethod
-    def _use_cases(cls, value: Any) -> Any:
+    def _use_cases(cls, value: object) -> object:
         if isinstance(value, str):  # `use_cases: simple` is a common slip for a one-item list
             value = [value]
         if isinstance(value, (list, tuple)):
@@ -121,8 +120,9 @@ class CostTrackingConfig(_Section):
 class OrchestrationConfig(_Section):
     """The ``orchestration:`` block: an orchestrator, executors by use case, fallbacks, cost tracking.
 
-    ``prefer_free_models`` and ``executors`` also shape routed calls (``podium ask``, the library, ``podium
-    serve``) when they are set in a file, a variable or code; see ``candidate_rules`` and podium.engine.candidates.
+    The orchestrator/executor workflow (podium.workflows) reads this section. Its routing, fallback and budget keys
+    are aliases that podium.config.aliases folds into ``routing:``, ``resilience.fallback`` and ``ledger.budgets``
+    when the config loads; the engine reads only those.
     """
 
     enabled: bool = True
@@ -142,26 +142,3 @@ class OrchestrationConfig(_Section):
         """The value of the environment variable ``env_name`` (from ``env``, default the process environment)."""
         value = (os.environ if env is None else env).get(env_name)
         return value or None
-
-    def candidate_rules(self) -> CandidateRules:
-        """What this block asks of routed calls' candidates.
-
-        Rule (like ``quality_threshold`` in ``effective_routing``): a key counts only when the user set it, in a
-        file, a variable or code (it is in ``model_fields_set``); the built-in defaults leave routing alone. With
-        ``enabled: false`` nothing applies.
-        """
-        if not self.enabled:
-            return CandidateRules()
-        chosen = self.model_fields_set
-        return CandidateRules(
-            prefer_free="prefer_free_models" in chosen and self.prefer_free_models,
-            executors=self.executors if "executors" in chosen else (),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateRules:
-    """The orchestration settings routed calls follow: prefer $0 models, and route to the listed executors."""
-
-    prefer_free: bool = False
-    executors: tuple[ExecutorConfig, ...] = ()

@@ -26,7 +26,7 @@ class EnforcementMode(str, Enum):
     SOFT = "soft"
 
 
-def _lower_list(value: Any) -> Any:
+def _lower_list(value: object) -> object:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, (list, tuple)):
@@ -55,7 +55,7 @@ class Policy(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _seed_names(cls, data: Any) -> Any:
+    def _seed_names(cls, data: object) -> object:
         """Policy files of the original governance tool spell the per-task cap ``cost_cap_usd``; the same rule."""
         if isinstance(data, Mapping) and "cost_cap_usd" in data:
             data = dict(data)
@@ -66,7 +66,7 @@ class Policy(BaseModel):
 
     @field_validator("enforcement_mode", mode="before")
     @classmethod
-    def _mode_case(cls, value: Any) -> Any:
+    def _mode_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
     _lists = field_validator(
@@ -108,7 +108,7 @@ class _PolicyScopes(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _bare_policy_and_empty_sections(cls, data: Any) -> Any:
+    def _bare_policy_and_empty_sections(cls, data: object) -> object:
         """A bare policy (the orchestration file's ``policy: {enforcement_mode: hard, ...}``) is one global policy."""
         if not isinstance(data, Mapping):
             return data

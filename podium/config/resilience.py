@@ -98,6 +98,11 @@ class FallbackSettings(_Frozen):
         "reported instead of being paid around at another provider's price",
     )
     prefer_other_provider: bool = Field(default=True, description="provider down: the same model elsewhere first")
+    models: tuple[str, ...] = Field(
+        default=(),
+        description="models a call that names its model moves to, in order, when that model fails (alias: "
+        "orchestration.fallback_strategy.models); none by default, so a call never lands on a model nobody chose",
+    )
     local: bool = Field(default=True, description="when every remote provider fails, use the local_models")
     local_models: tuple[str, ...] = Field(
         default=(),

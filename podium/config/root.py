@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from podium.config.aliases import AliasUse, canonical_sections
 from podium.config.env_overrides import apply_overrides, collect_env_overrides
 from podium.config.ledger import LedgerSettings
 from podium.config.orchestration import OrchestrationConfig, canonical_provider
@@ -51,7 +52,7 @@ class PodiumConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _empty_sections_are_defaults(cls, data: Any) -> Any:
+    def _empty_sections_are_defaults(cls, data: object) -> object:
         """``routing:`` with nothing under it (a section left empty or all commented out) means the defaults."""
         if isinstance(data, Mapping):
             sections = ("orchestration", "routing", "ledger", "resilience", "telemetry", "server", "policy")
@@ -60,7 +61,7 @@ class PodiumConfig(BaseModel):
 
     @field_validator("providers", mode="before")
     @classmethod
-    def _merge_providers(cls, value: Any) -> Any:
+    def _merge_providers(cls, value: object) -> object:
         """User entries override built-in ones field by field; new names add providers."""
         if value is None:
             value = {}
@@ -79,18 +80,33 @@ class PodiumConfig(BaseModel):
 
     @field_validator("models", mode="before")
     @classmethod
-    def _no_models(cls, value: Any) -> Any:
+    def _no_models(cls, value: object) -> object:
         return [] if value is None else value
 
     @model_validator(mode="after")
     def _executors_use_known_providers(self) -> PodiumConfig:
-        for i, ex in enumerate(self.orchestration.executors):
-            if ex.provider not in self.providers:
-                raise ValueError(
-                    f"orchestration.executors[{i}].provider {ex.provider!r} is not a known provider; "
-                    f"known: {', '.join(sorted(self.providers))} (add others under `providers:`)"
-                )
+        for key, executors in (("orchestration", self.orchestration.executors), ("routing", self.routing.executors)):
+            for i, ex in enumerate(executors):
+                if ex.provider not in self.providers:
+                    raise ValueError(
+                        f"{key}.executors[{i}].provider {ex.provider!r} is not a known provider; "
+                        f"known: {', '.join(sorted(self.providers))} (add others under `providers:`)"
+                    )
         return self
+
+    @model_validator(mode="after")
+    def _aliases_folded(self) -> PodiumConfig:
+        """Every alias folded into its canonical key (podium.config.aliases), so runtime code reads only those."""
+        folded = canonical_sections(self.orchestration, self.routing, self.resilience, self.ledger)
+        # Frozen: the sections are replaced once, here, while the object is being built.
+        object.__setattr__(self, "routing", folded.routing)
+        object.__setattr__(self, "resilience", folded.resilience)
+        object.__setattr__(self, "ledger", folded.ledger)
+        return self
+
+    def aliases_used(self) -> tuple[AliasUse, ...]:
+        """The aliases this configuration set, each with the canonical key it maps to (``podium config check``)."""
+        return canonical_sections(self.orchestration, self.routing, self.resilience, self.ledger).uses
 
     @classmethod
     def from_mapping(
@@ -208,8 +224,12 @@ def load_config(
     config = PodiumConfig.from_mapping(data, path=file, sources=sources)
     if use_env_overrides:
         check_otlp_protocol(env, config.telemetry)  # only once it is known whether tracing is on
-    effective = flatten(config.model_dump(mode="json"))
-    return LoadedConfig(config=config, path=file, sources={k: sources.get(k, "default") for k in effective})
+    effective = {k: sources.get(k, "default") for k in flatten(config.model_dump(mode="json"))}
+    for use in config.aliases_used():  # a canonical key filled in by an alias says so
+        canonical = use.canonical.split(" ", 1)[0]
+        if effective.get(canonical) == "default":
+            effective[canonical] = f"alias:{use.alias}"
+    return LoadedConfig(config=config, path=file, sources=effective)
 
 
 def _sdk_base_urls(data: dict[str, Any], env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

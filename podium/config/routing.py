@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from podium.config.orchestration import CandidateRules
+from podium.config.orchestration import ExecutorConfig
 
 StrategyName = Literal["cheapest", "cascade", "fallback", "ensemble", "auto", "table"]
 SelectionName = Literal["greedy", "weighted", "pareto"]
@@ -46,7 +46,7 @@ class TaskRoute(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _fallback_alias(cls, data: Any) -> Any:
+    def _fallback_alias(cls, data: object) -> object:
         if not isinstance(data, dict) or "fallback" not in data:
             return data
         if "fallbacks" in data:
@@ -56,7 +56,7 @@ class TaskRoute(BaseModel):
 
     @field_validator("fallbacks", mode="before")
     @classmethod
-    def _one_fallback(cls, value: Any) -> Any:
+    def _one_fallback(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
 
 
@@ -86,6 +86,12 @@ class SelectionWeights(BaseModel):
     w_quality: float = Field(default=0.6, ge=0)
     w_cost: float = Field(default=0.3, ge=0)
     w_latency: float = Field(default=0.1, ge=0)
+    w_trust: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of the model's trust (podium.routing.trust: a measured quality figure, not deprecated, "
+        "no training on outputs), as the project orchestrator's w_trust",
+    )
 
 
 # Used by cheapest, ensemble and the router-derived cascade when `quality_threshold` is not set.
@@ -102,7 +108,14 @@ class RoutingSettings(BaseModel):
     router-derived cascade it is the predicted probability of a good answer a model must reach (unset: 0.7).
     For the learned cascade (the default strategy) it is the share of the best learned quality each task type
     must keep, at the lowest cost; unset, the learned cascade trades quality for cost by
-    ``cascade_cost_weight`` instead. A user's ``orchestration.quality_threshold`` fills it in (``effective_routing``).
+    ``cascade_cost_weight`` instead. ``orchestration.quality_threshold`` is its alias (podium.config.aliases).
+
+    Knobs that look alike but are distinct concepts: the gate thresholds (``confidence_threshold``,
+    ``judge_threshold``, ``logprob_threshold``, ``consistency_threshold``) are each one gate's pass mark on that gate's
+    own scale; the cost weights belong to one strategy each, on different scales: ``cost_weight`` (auto: quality -
+    w x cost / dearest candidate's cost), ``weights.w_cost`` (weighted selection over normalised objectives) and
+    ``cascade_cost_weight`` (learned cascade: quality - w x cost in strongest-model calls). ``chains`` defines
+    named model orders, ``chain`` picks one for the cascade, ``cascade_plans`` lets learned plans replace them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -121,6 +134,12 @@ class RoutingSettings(BaseModel):
         "it, so feedback on its answers can correct the router (podium router train --from-ledger)",
     )
     trial_share: float = Field(default=0.1, ge=0, le=0.5, description="share of routed calls given to trial_models")
+    prefer_free_models: bool = Field(
+        default=False, description="keep only $0 models when one qualifies (alias: orchestration.prefer_free_models)"
+    )
+    executors: tuple[ExecutorConfig, ...] = Field(
+        default=(), description="models routed calls use by use case (alias: orchestration.executors)"
+    )
     selection: SelectionName = "greedy"
     weights: SelectionWeights = Field(default_factory=SelectionWeights)
     # auto: expected utility p - cost_weight * cost / (cost of the dearest candidate)
@@ -160,13 +179,18 @@ class RoutingSettings(BaseModel):
     # table: rows given in podium.yaml are merged over DEFAULT_TASK_TABLE (a row of the same task type
     # replaces the default row; new task types are added and can be chosen with `podium ask --task-type`).
     task_table: dict[str, TaskRoute] = Field(default_factory=lambda: dict(DEFAULT_TASK_TABLE))
-    # The orchestration section's rules for candidates, attached by ``effective_routing`` (not a routing: key).
-    _orchestration_rules: CandidateRules = PrivateAttr(default_factory=CandidateRules)
+    # Field name -> the alias the user set it with (podium.config.aliases), so messages name what the user wrote.
+    _spelled: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    @property
-    def orchestration_rules(self) -> CandidateRules:
-        """``orchestration.prefer_free_models`` / ``executors`` as they apply to routed calls."""
-        return self._orchestration_rules
+    def key_of(self, name: str) -> str:
+        """The key the user wrote for field ``name``: ``routing.<name>`` or the alias that set it."""
+        return self._spelled.get(name, f"routing.{name}")
+
+    def spelled_as(self, spelled: dict[str, str]) -> RoutingSettings:
+        """A copy remembering which alias set which field (podium.config.aliases calls this)."""
+        out = self.model_copy()
+        out._spelled = {**self._spelled, **spelled}
+        return out
 
     def named_models(self) -> set[str]:
         """Models this configuration names itself (task-table rows and chains that differ from the defaults, the
@@ -201,23 +225,3 @@ class RoutingSettings(BaseModel):
                 raise ValueError(f"chain {name!r} lists no models; give at least one model id")
         return value
 
-
-def effective_routing(routing: RoutingSettings, orchestration: Any) -> RoutingSettings:
-    """Routing settings with the ``orchestration`` block applied: its quality threshold, and its
-    ``candidate_rules()`` (prefer_free_models, executors) attached as ``orchestration_rules``.
-
-    Rule: when the user set ``orchestration.quality_threshold`` (it is in the section's ``model_fields_set``,
-    i.e. it came from a file, the environment or code, not from the default 0.85) and did not set
-    ``routing.quality_threshold``, the routing threshold takes that value. An explicit routing threshold always
-    wins, and an orchestration block left at its defaults changes nothing, so the learned defaults stay in force.
-    """
-    if orchestration is None:
-        return routing
-    out = routing.model_copy()
-    value = getattr(orchestration, "quality_threshold", None)
-    chosen = "quality_threshold" in getattr(orchestration, "model_fields_set", set())
-    if routing.quality_threshold is None and chosen and value is not None:
-        out = routing.model_copy(update={"quality_threshold": float(value)})
-    rules = getattr(orchestration, "candidate_rules", None)
-    out._orchestration_rules = rules() if rules is not None else CandidateRules()
-    return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,13 +29,16 @@ class VirtualKey(BaseModel):
     budget_usd: Money | None = Field(default=None, ge=0, description="hard spending limit of this key")
     budget_period: BudgetPeriod = "none"
     rpm: int | None = Field(default=None, gt=0, description="requests per minute this key may send")
+    tpm: int | None = Field(
+        default=None, gt=0, description="tokens per minute (prompt + answer) this key may use, across replicas"
+    )
     allowed_models: tuple[str, ...] | None = Field(
         default=None, description="model ids, aliases or podium/* virtual models this key may use; None = all"
     )
 
     @model_validator(mode="before")
     @classmethod
-    def _no_plaintext(cls, data: Any) -> Any:
+    def _no_plaintext(cls, data: object) -> object:
         """A plaintext key is refused (extra="forbid"); its value is replaced first so no error message shows it."""
         if isinstance(data, Mapping) and any(name in data for name in _PLAINTEXT_FIELDS):
             return {k: (_PLAINTEXT_HINT if k in _PLAINTEXT_FIELDS else v) for k, v in data.items()}
@@ -80,7 +82,7 @@ class ServerSettings(BaseModel):
 
     @field_validator("keys", mode="before")
     @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
+    def _none_is_empty(cls, value: object) -> object:
         return () if value is None else value
 
     @model_validator(mode="after")

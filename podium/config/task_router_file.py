@@ -45,7 +45,7 @@ def from_flat(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _task_key(key: Any, value: Any) -> bool:
+def _task_key(key: object, value: object) -> bool:
     return str(key).startswith(TASK_PREFIX) and isinstance(value, Mapping)
 
 

@@ -59,7 +59,7 @@ class TelemetrySettings(BaseModel):
 
     @field_validator("exporters", mode="before")
     @classmethod
-    def _parse_exporter_strings(cls, value: Any) -> Any:
+    def _parse_exporter_strings(cls, value: object) -> object:
         """Accept the short forms users type: ``console``, ``json:/tmp/m.json``, ``prometheus:/var/lib/x.prom``."""
         if value is None:
             return ()

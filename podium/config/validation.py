@@ -8,13 +8,15 @@ import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
-import yaml
 from pydantic import BaseModel
 
 from podium.core.errors import ConfigError
+
+if TYPE_CHECKING:  # yaml is imported where a file is read: a run without podium.yaml never loads it
+    import yaml
 
 _MAX_VALUE_CHARS = 80
 
@@ -44,6 +46,8 @@ def dotted_key(loc: tuple[int | str, ...]) -> str:
 
 def yaml_key_lines(path: Path) -> dict[str, int]:
     """The 1-based line of every key in a YAML file, by dotted key; empty when the file cannot be composed."""
+    import yaml
+
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -54,6 +58,8 @@ def yaml_key_lines(path: Path) -> dict[str, int]:
 
 
 def _walk(node: yaml.Node | None, prefix: str, lines: dict[str, int]) -> None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             dotted = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
@@ -92,7 +98,7 @@ def _where(dotted: str, path: Path | None, sources: Mapping[str, str], lines: Ma
     return f"{path} line {line}" if line is not None else str(path)
 
 
-def _unwrap(tp: Any) -> Any:
+def _unwrap(tp: object) -> object:
     """Strip Annotated / Optional / Union down to the model or container type inside."""
     while True:
         origin = typing.get_origin(tp)
@@ -107,7 +113,7 @@ def _unwrap(tp: Any) -> Any:
 
 
 def _type_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
-    tp: Any = root
+    tp: object = root
     for part in loc:
         tp = _unwrap(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -139,7 +145,7 @@ def _unknown_key(root: type[BaseModel], loc: tuple[int | str, ...], where: str) 
     return msg
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
 
@@ -186,6 +192,8 @@ def config_error_from(
 
 def safe_load_yaml(text: str, path: object) -> Any:
     """``yaml.safe_load`` whose syntax errors become one ConfigError naming the file, line and column."""
+    import yaml
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

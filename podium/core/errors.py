@@ -9,7 +9,7 @@ from typing import Any, Literal
 class PodiumError(Exception):
     """Base of every error Podium raises on purpose."""
 
-    def __init__(self, message: str, **fields: Any) -> None:
+    def __init__(self, message: str, **fields: object) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields
@@ -21,7 +21,7 @@ class PodiumError(Exception):
 class ValidationError(PodiumError, ValueError):
     """Bad input: names the field, the bad value and what would be valid."""
 
-    def __init__(self, message: str, *, field: str | None = None, value: Any = None, valid: Any = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, value: object = None, valid: object = None) -> None:
         super().__init__(message, field=field, value=value, valid=valid)
         self.field = field
         self.value = value

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from podium.core.money import ZERO, token_cost
-from podium.core.types import Usage
+from podium.core.types import Completion, Usage
 
 CAPABILITIES: tuple[str, ...] = ("code", "math", "reasoning", "vision", "long-context", "fast", "tools", "json")
 QUALITY_TIERS: tuple[str, ...] = ("basic", "standard", "advanced", "frontier")
@@ -93,7 +93,11 @@ class _Rates:
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """A catalog entry. Prices are USD per 1M tokens; None means the price is unknown."""
+    """A catalog entry. Prices are USD per 1M tokens; None means the price is unknown.
+
+    The one owner of pricing: every cost Podium computes (gateway bill, ledger reservation and settlement, strategy
+    estimates, terminal pricing, recorded data) goes through ``cost``, ``worst_case_cost`` or ``completion_cost``.
+    """
 
     id: str  # "provider:model", e.g. "anthropic:claude-haiku-4-5"
     provider: str  # provider name, e.g. "anthropic", "groq", "ollama", "replay"
@@ -174,6 +178,10 @@ class ModelSpec:
             + (self.request_fee_usd or ZERO)
         )
         return total if total != ZERO else ZERO
+
+    def completion_cost(self, completion: Completion) -> Decimal | None:
+        """What ``completion`` cost: the exact figure when the provider reported one (replay), else ``cost``."""
+        return completion.cost_usd if completion.cost_usd is not None else self.cost(completion.usage)
 
     def worst_case_cost(self, input_tokens: int, max_output_tokens: int | None, samples: int = 1) -> Decimal | None:
         """Upper bound for a call: every prompt token uncached (at the tier the prompt's length reaches), and the full

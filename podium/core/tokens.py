@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 from podium.core.types import ChatRequest, ImagePart, Message
 
@@ -43,7 +42,7 @@ REQUEST_OVERHEAD_BOUND = 16
 IMAGE_TOKENS_BOUND = 5000  # above OpenAI high detail (~1.1-2.5k), Claude (~1.6k) and Gemini tiling of large images
 
 
-def _json_bytes(value: Any) -> int:
+def _json_bytes(value: object) -> int:
     return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONValue
 
 if TYPE_CHECKING:
     from podium.core.routed import RoutedResult
@@ -88,7 +89,7 @@ class ChatRequest:
     stop: tuple[str, ...] | None = None
     response_format: dict[str, Any] | None = None
     tools: tuple[dict[str, Any], ...] | None = None
-    tool_choice: Any = None
+    tool_choice: JSONValue = None  # "auto", "none", "required" or {"type": "function", ...}
     seed: int | None = None
     user: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

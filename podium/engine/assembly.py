@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
-from podium.config.routing import effective_routing
+from podium.config.aliases import key_of
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ConfigError
 from podium.core.events import EventSink, discard
@@ -25,29 +25,51 @@ from podium.engine.providers import ProviderPool
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import httpx
+
     from podium.catalog import Catalog
     from podium.config import PodiumConfig
-    from podium.config.orchestration import OrchestrationConfig
     from podium.core.model_spec import ModelSpec
     from podium.core.pipeline import Middleware
     from podium.policy import PolicyHierarchy
+    from podium.providers.registry import ProviderRegistry
+    from podium.routing.learned_router import QualityRouter
+    from podium.telemetry import Telemetry
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of ``build_client`` (and so of ``Podium.from_config`` and ``SyncPodium``)."""
+
+    env: Mapping[str, str] | None
+    http_client: httpx.AsyncClient | None
+    clock: Clock | None
+    home: Path | None
+    catalog: Catalog | None
+    registry: ProviderRegistry | None
+    emit: EventSink | None
+    layers: bool
+    telemetry: Telemetry | None
+    policies: PolicyHierarchy | None
+
+
+_Client = TypeVar("_Client")
 
 
 def build_client(
-    cls: type,
+    cls: type[_Client],
     config: PodiumConfig | None = None,
     *,
     env: Mapping[str, str] | None = None,
-    http_client: Any = None,
+    http_client: httpx.AsyncClient | None = None,
     clock: Clock | None = None,
     home: Path | None = None,
     catalog: Catalog | None = None,
-    registry: Any = None,
+    registry: ProviderRegistry | None = None,
     emit: EventSink | None = None,
     layers: bool = True,
-    telemetry: Any = None,
+    telemetry: Telemetry | None = None,
     policies: PolicyHierarchy | None = None,
-) -> Any:
+) -> _Client:
     """Build a client; ``layers=False`` leaves out ledger, resilience and telemetry (a bare provider pipeline).
 
     ``policies`` (a PolicyHierarchy) replaces the config's ``policy:`` section.
@@ -67,11 +89,11 @@ def build_client(
     pool = ProviderPool(
         config.providers, registry=registry, http_client=http_client, env=env, clock=clock, replay=config.mode == "replay"
     )
-    orch = config.orchestration
-    # Checked before the layers are built, so a config error leaves no metrics server or ledger open.
-    fallback_models = _fallback_models(orch, catalog)
-    local_models = _known_models(config.resilience.fallback.local_models, "resilience.fallback.local_models", catalog)
-    routing_settings = effective_routing(config.routing, orch)
+    # Checked before the layers are built, so a config error leaves no metrics server or ledger open (and a typo
+    # fails at start-up, not on every call).
+    fallback = config.resilience.fallback
+    fallback_models = _known_models(fallback.models, key_of(config, "resilience.fallback.models"), catalog)
+    local_models = _known_models(fallback.local_models, "resilience.fallback.local_models", catalog)
     policies = _policies(config) if policies is None else policies
     layered = (
         _Layers(config, clock=clock, home=home, local_models=[catalog.get(m) for m in local_models], emit=emit,
@@ -86,23 +108,12 @@ def build_client(
         fallback=layered.fallback if layered else None,
         fallback_models=fallback_models,
         default_model=config.default_model,
-        routing_settings=routing_settings,
+        routing_settings=config.routing,
         router_loader=lambda: _router_loader(catalog),
         emit=layered.emit if layered else (emit or discard),
         closers=layered.closers if layered else (),
         policies=policies,
     )
-
-
-def _fallback_models(orch: OrchestrationConfig, catalog: Catalog) -> tuple[str, ...]:
-    """The orchestration config's fallback list, checked once here so a typo fails at start-up, not on every call.
-
-    Like the seed's other routing knobs (``OrchestrationConfig.candidate_rules``), the list counts only when the
-    user set it: the built-in default never moves a call to a model nobody chose (and that may cost far more).
-    """
-    if not orch.enabled or "fallback_strategy" not in orch.model_fields_set:
-        return ()
-    return _known_models(orch.fallback_strategy.models, "orchestration.fallback_strategy.models", catalog)
 
 
 def _known_models(names: Sequence[str], key: str, catalog: Catalog) -> tuple[str, ...]:
@@ -124,7 +135,7 @@ def _policies(config: PodiumConfig) -> PolicyHierarchy | None:
     return PolicyHierarchy.from_settings(config.policy) or None
 
 
-def _router_loader(catalog: Catalog) -> Any:
+def _router_loader(catalog: Catalog) -> QualityRouter:
     """The learned router rating models by this client's catalog, so configured profiles and models count."""
     from podium.routing.learned_router import default_router
 
@@ -142,7 +153,7 @@ class _Layers:
         home: Path,
         local_models: list[ModelSpec],
         emit: EventSink | None,
-        telemetry: Any,
+        telemetry: Telemetry | None,
     ) -> None:
         from podium.ledger.middleware import build_ledger_middleware, close_ledger
         from podium.resilience.stack import build_resilience
@@ -162,9 +173,7 @@ class _Layers:
             local_providers=local,
             local_models=local_models,
         )
-        ledger_mw, ledger = build_ledger_middleware(
-            config.ledger, home=home, clock=clock, emit=self.emit, cost_tracking=config.orchestration.cost_tracking
-        )
+        ledger_mw, ledger = build_ledger_middleware(config.ledger, home=home, clock=clock, emit=self.emit)
         self.ledger = ledger
         self.fallback = stack.fallback
         self.middlewares: list[Middleware] = [

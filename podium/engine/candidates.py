@@ -5,8 +5,8 @@ narrowed. The rules, in order, for a call that names no model:
 
 1. Start list. Models passed to ``route(candidates=)`` win, then ``routing.candidates`` (``--models``). Otherwise,
    in live mode (``default_candidates``):
-   - when ``orchestration.executors`` is set (file, variable or code; not the built-in default) and orchestration
-     is enabled, the executors whose provider is enabled and whose key is set (local servers need none) are the
+   - when ``routing.executors`` is set (or its alias ``orchestration.executors``; podium.config.aliases), the
+     executors whose provider is enabled and whose key is set (local servers need none) are the
      candidates. The prompt's use cases are ``meta.complexity`` when it is one of the orchestration config's six, else what task
      analysis finds (difficulty, plus ``speed-critical`` / ``reasoning``); when some executors list one of
      them, only those are candidates, else every reachable executor is. When no executor is reachable, the rule
@@ -17,7 +17,7 @@ narrowed. The rules, in order, for a call that names no model:
    and the policies (``policy:``) drop the models they refuse. In replay mode only models with a recorded answer
    to this very prompt stay (a prompt no model recorded fails with ReplayMissError).
 3. ``narrow``: models of a disabled provider are dropped. Then the preferences: when
-   ``orchestration.prefer_free_models`` is set true and some candidate costs $0 (input and output price 0) and
+   ``routing.prefer_free_models`` is true and some candidate costs $0 (input and output price 0) and
    qualifies, only the qualifying $0 models are kept; then, when ``routing.prefer_open_weights`` is true and some
    remaining qualifying model has open weights, only those. A model qualifies when the strategy would accept
    it: it has the capabilities the request needs, the request fits its context window, and its predicted quality
@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import random as _random
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
+from podium.catalog import Catalog
 from podium.config.orchestration import USE_CASES, ExecutorConfig
 from podium.config.routing import RoutingSettings
 from podium.core.errors import ConfigError, ContextWindowError, NoCandidateError, UnknownModelError
@@ -43,6 +44,13 @@ from podium.core.pipeline import CallMeta
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest
 from podium.engine.providers import ProviderPool
+
+if TYPE_CHECKING:
+    from podium.policy import PolicySet
+    from podium.providers.replay import ReplayProvider
+    from podium.routing.learned_router import QualityRouter
+
+RouterLoader = Callable[[], "QualityRouter | None"]
 
 
 class CandidateList(list[str]):
@@ -63,43 +71,46 @@ def is_free(spec: ModelSpec) -> bool:
 
 
 def default_candidates(
-    catalog: Any, providers: ProviderPool, settings: RoutingSettings, request: ChatRequest, meta: CallMeta
+    catalog: Catalog, providers: ProviderPool, settings: RoutingSettings, request: ChatRequest, meta: CallMeta
 ) -> list[str] | None:
     """The live start list (rule 1): the reachable executors for the prompt's use cases, else reachable models."""
     if providers.replay:
         return None
-    executors = settings.orchestration_rules.executors
+    executors = settings.executors
     if executors:
         use_cases = request_use_cases(request, meta)
-        chosen = executor_candidates(executors, catalog, providers, use_cases)
+        key = settings.key_of("executors")
+        chosen = executor_candidates(executors, catalog, providers, use_cases, key=key)
         if chosen:
-            return CandidateList(chosen, [_executor_reason(executors, chosen, use_cases)])
+            return CandidateList(chosen, [_executor_reason(executors, chosen, use_cases, key)])
         return CandidateList(
             reachable_models(catalog, providers, _named(catalog, settings)),
-            ["no configured executor (orchestration.executors) can be reached, so every reachable model is a candidate"],
+            [f"no configured executor ({key}) can be reached, so every reachable model is a candidate"],
         )
     return reachable_models(catalog, providers, _named(catalog, settings))
 
 
-def _named(catalog: Any, settings: RoutingSettings) -> set[str]:
+def _named(catalog: Catalog, settings: RoutingSettings) -> set[str]:
     """Catalog ids of the models the routing config names (legacy ones among them stay routable)."""
     return {catalog.get(m).id for m in settings.named_models() if m in catalog}
 
 
-def _executor_reason(executors: Sequence[ExecutorConfig], chosen: Sequence[str], use_cases: Sequence[str]) -> str:
+def _executor_reason(
+    executors: Sequence[ExecutorConfig], chosen: Sequence[str], use_cases: Sequence[str], key: str
+) -> str:
     wanted = ", ".join(use_cases) or "no particular"
     if any(set(ex.use_cases) & set(use_cases) for ex in executors):
         how = f"the reachable executors for {wanted} tasks"
     else:
         how = f"every reachable executor (none lists {wanted} tasks)"
-    return f"candidates narrowed to {how} (orchestration.executors): {', '.join(chosen)}"
+    return f"candidates narrowed to {how} ({key}): {', '.join(chosen)}"
 
 
-def reachable_models(catalog: Any, providers: ProviderPool, named: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+def reachable_models(catalog: Catalog, providers: ProviderPool, named: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
     """Current remote chat models (embedding models are never routed to) whose provider is enabled and has its key
     set, plus the legacy ones the routing config names (``named``).
 
-    Local servers join only when listed in ``routing.candidates`` or ``orchestration.executors`` (a catalog entry
+    Local servers join only when listed in ``routing.candidates`` or ``routing.executors`` (a catalog entry
     does not mean a server runs).
     """
     reachable: dict[str, bool] = {}  # by provider: a key lookup may read ./.env, so once per provider
@@ -128,27 +139,31 @@ def request_use_cases(request: ChatRequest, meta: CallMeta) -> tuple[str, ...]:
 
 
 def executor_candidates(
-    executors: Sequence[ExecutorConfig], catalog: Any, providers: ProviderPool, use_cases: Sequence[str]
+    executors: Sequence[ExecutorConfig],
+    catalog: Catalog,
+    providers: ProviderPool,
+    use_cases: Sequence[str],
+    *,
+    key: str = "routing.executors",
 ) -> list[str]:
     """Reachable executors' model ids: those listing one of ``use_cases`` when any do, else all of them."""
     reachable: list[tuple[ExecutorConfig, str]] = []
     for i, executor in enumerate(executors):
-        spec = _executor_spec(catalog, executor, i)
+        spec = _executor_spec(catalog, executor, f"{key}[{i}]")
         if providers.can_serve(spec):
             reachable.append((executor, spec.id))
     matching = [model for ex, model in reachable if set(ex.use_cases) & set(use_cases)]
     return list(dict.fromkeys(matching or [model for _, model in reachable]))
 
 
-def _executor_spec(catalog: Any, executor: ExecutorConfig, index: int) -> ModelSpec:
+def _executor_spec(catalog: Catalog, executor: ExecutorConfig, where: str) -> ModelSpec:
     try:
         return catalog.get(executor.model_id)
     except UnknownModelError:
         hint = ", ".join(catalog.suggest(executor.model_id)) or "run `podium models` to list models"
         raise ConfigError(
-            f"orchestration.executors[{index}].model = {executor.model!r} (provider {executor.provider}) is not a "
-            f"known model; {hint}",
-            field=f"orchestration.executors[{index}].model",
+            f"{where}.model = {executor.model!r} (provider {executor.provider}) is not a known model; {hint}",
+            field=f"{where}.model",
             value=executor.model,
         ) from None
 
@@ -156,17 +171,17 @@ def _executor_spec(catalog: Any, executor: ExecutorConfig, index: int) -> ModelS
 def narrow(
     candidates: Sequence[str] | None,
     *,
-    catalog: Any,
+    catalog: Catalog,
     providers: ProviderPool,
     settings: RoutingSettings,
-    router: Callable[[], Any],
+    router: RouterLoader,
     request: ChatRequest,
 ) -> list[str] | None:
     """Rule 3: drop disabled providers' models, then keep only the preferred qualifying models when any exist.
 
     Returns ``candidates`` itself when nothing changes, so a strategy's own default list stays its default.
     """
-    free, open_weights = settings.orchestration_rules.prefer_free, settings.prefer_open_weights
+    free, open_weights = settings.prefer_free_models, settings.prefer_open_weights
     if not (free or open_weights or providers.has_disabled()):
         return None if candidates is None else CandidateList(candidates, _reasons(candidates))
     ids = candidates if candidates is not None else settings.candidates
@@ -197,9 +212,9 @@ def narrow(
 def preferred(
     ids: Sequence[str],
     *,
-    catalog: Any,
+    catalog: Catalog,
     settings: RoutingSettings,
-    router: Any,
+    router: QualityRouter | None,
     request: ChatRequest,
     free: bool,
     open_weights: bool,
@@ -215,7 +230,7 @@ def preferred(
     chosen = [c for c in usable if (c.predicted_quality or 0.0) >= settings.threshold]
     narrowed, reasons = False, []
     for wanted, keep, what, setting in (
-        (free, is_free, "$0 models", "orchestration.prefer_free_models"),
+        (free, is_free, "$0 models", settings.key_of("prefer_free_models")),
         (open_weights, _open, "open-weights models", "routing.prefer_open_weights"),
     ):
         subset = [c for c in chosen if keep(c.model)] if wanted else []
@@ -242,12 +257,12 @@ class CandidateResolver:
 
     def __init__(
         self,
-        catalog: Any,
+        catalog: Catalog,
         providers: ProviderPool,
         settings: RoutingSettings,
         *,
-        router: Callable[[], Any],
-        policies_for: Callable[[CallMeta], Any] = lambda _meta: None,
+        router: RouterLoader,
+        policies_for: Callable[[CallMeta], PolicySet | None] = lambda _meta: None,
         random: Callable[[], float] | None = None,
     ) -> None:
         self._catalog = catalog
@@ -256,7 +271,7 @@ class CandidateResolver:
         self._router = router
         self._policies_for = policies_for
         self._random = random or _random.Random().random  # injected in tests; a trial draw is not a secret
-        self._replay: Any = None
+        self._replay: ReplayProvider | None = None
 
     def resolve(
         self, request: ChatRequest, meta: CallMeta, explicit: Sequence[str] | None = None, *, trial: bool = False
@@ -321,7 +336,7 @@ class CandidateResolver:
             specs = self._recorded(specs, request)
         return CandidateList([s.id for s in specs], reasons)
 
-    def _replay_provider(self) -> Any:
+    def _replay_provider(self) -> ReplayProvider:
         if self._replay is None:
             from podium.providers.replay import ReplayProvider
 
@@ -343,7 +358,7 @@ class CandidateResolver:
         return found
 
 
-def fitting(catalog: Any, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
+def fitting(catalog: Catalog, candidates: Sequence[str], request: ChatRequest) -> Sequence[str]:
     """The candidates whose context window holds the prompt; all of them unchanged when each does."""
     tokens = estimate_request_tokens(request)
     specs = [catalog.get(c) for c in candidates]

@@ -4,41 +4,34 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.embeddings import EmbeddingResult
-from podium.core.errors import (
-    AllAttemptsFailedError,
-    ConfigError,
-    ContextWindowError,
-    MissingAPIKeyError,
-    ProviderError,
-)
+from podium.core.errors import ConfigError
 from podium.core.events import Event, EventSink, EventType, discard
-from podium.core.model_spec import ModelSpec
-from podium.core.pipeline import CallContext, CallMeta, Middleware, compose
+from podium.core.pipeline import CallMeta, Middleware, compose
 from podium.core.routed import RoutedResult, RouteStep, RoutingDecision
-from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk
+from podium.engine.attempts import AttemptRunner, CallScope, Emit
 from podium.engine.candidates import CandidateResolver
-from podium.engine.embeddings import EmbeddingCaller, refuse_embedding_model
+from podium.engine.embeddings import EmbeddingCaller
 from podium.engine.fallbacks import FallbackChooser, NextUntriedModel
 from podium.engine.providers import ProviderPool
 from podium.engine.stream import CompletionStream
 from podium.engine.terminal import make_terminal
-from podium.policy import PolicyHierarchy, PolicySet, Violation
+from podium.policy import PolicyHierarchy, PolicySet
 from podium.telemetry.tracing import routing_attributes, routing_span
 
 if TYPE_CHECKING:
     from podium.catalog import Catalog
     from podium.config import PodiumConfig
     from podium.config.routing import RoutingSettings
+    from podium.engine.assembly import ClientOptions
     from podium.ledger.feedback import Feedback
     from podium.routing.strategies.base import QualityPredictor, Strategy
 
-Emit = Callable[[StreamChunk], Awaitable[None]]
 DEFAULT_STRATEGY = "cheapest"
 
 
@@ -52,15 +45,6 @@ def routed_strategy(
     if model is not None or default_model is not None:
         return None
     return (routing.default_strategy if routing is not None else None) or DEFAULT_STRATEGY
-
-
-@dataclass(slots=True)
-class _CallScope:
-    """One user-level call: every upstream attempt under it shares the request id and counts attempts."""
-
-    request_id: str
-    attempts: int = 0
-    tried: list[tuple[str, BaseException]] = field(default_factory=list)
 
 
 class Podium:
@@ -85,10 +69,6 @@ class Podium:
     ) -> None:
         self.catalog = catalog
         self._providers = providers
-        self._clock = clock
-        self._handler = compose(list(middlewares), make_terminal(providers.for_model))
-        self._fallback = fallback or NextUntriedModel()
-        self._fallback_models = tuple(fallback_models)
         self._default_model = default_model
         self._routing = routing_settings
         self._router_loader = router_loader
@@ -98,6 +78,11 @@ class Podium:
         self._ids = id_factory or (lambda: uuid.uuid4().hex)
         self._closers = list(closers)
         self._policies = policies or None  # an empty hierarchy costs nothing per call
+        self._attempts = AttemptRunner(
+            catalog=catalog, providers=providers, handler=compose(list(middlewares), make_terminal(providers.for_model)),
+            clock=clock, chooser=fallback or NextUntriedModel(), fallback_models=fallback_models,
+            policies_for=self._policy_set, emit=emit,
+        )
         # Middlewares keeping a row per attempt (the ledger) take a strategy's gate verdict once it is known.
         self._gate_recorders = [r for mw in middlewares if callable(r := getattr(mw, "record_gates", None))]
         # The attempt spans' tracer also traces each routed call: one span over all of a strategy's sub-calls.
@@ -112,7 +97,7 @@ class Podium:
         )
 
     @classmethod
-    def from_config(cls, config: PodiumConfig | None = None, **kwargs: Any) -> Podium:
+    def from_config(cls, config: PodiumConfig | None = None, **kwargs: Unpack[ClientOptions]) -> Podium:
         """Build a client from a PodiumConfig (loaded from the usual places when None)."""
         from podium.engine.assembly import build_client
 
@@ -172,7 +157,7 @@ class Podium:
         req = _as_request(request)
         m = replace(meta or CallMeta(), strategy=strategy)  # the caller's meta is theirs: never mutate it
         strat = self._strategy(strategy, candidates, req, m, trial=True)
-        scope = _CallScope(request_id or self._ids())
+        scope = CallScope(request_id or self._ids())
 
         calls = 0
         rows: dict[int, tuple[Completion, str, int]] = {}  # id(answer) -> (answer, its ledger row's request, attempt)
@@ -183,12 +168,10 @@ class Podium:
             nonlocal calls
             calls += 1
             spec = self.catalog.get(model_id)
-            sub_scope = _CallScope(f"{scope.request_id}.{calls}")
+            sub_scope = CallScope(f"{scope.request_id}.{calls}")
             # No engine fallback inside a strategy: the strategy moves on among its own candidates, so a routed call
             # never leaves its candidate list and `tried` lists every model that answered or failed.
-            completion = await self._call_with_fallback(
-                spec, sub.with_model(spec.id), sub_meta, None, sub_scope, fallback=False
-            )
+            completion = await self._attempts.call(spec, sub.with_model(spec.id), sub_meta, None, sub_scope, fallback=False)
             rows[id(completion)] = (completion, sub_scope.request_id, sub_scope.attempts)
             return completion
 
@@ -256,7 +239,7 @@ class Podium:
             for close in self._closers:
                 await close()
 
-    async def __aenter__(self) -> Podium:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -303,78 +286,8 @@ class Podium:
                 await emit(StreamChunk(finish_reason=completion.finish_reason or "stop", usage=completion.usage))
             return completion
         spec = self.catalog.get(model or self._default_model)
-        scope = _CallScope(request_id or self._ids())
-        return await self._call_with_fallback(spec, request.with_model(spec.id), meta, emit, scope)
-
-    async def _call_with_fallback(
-        self,
-        spec: ModelSpec,
-        request: ChatRequest,
-        meta: CallMeta,
-        emit: Emit | None,
-        scope: _CallScope,
-        *,
-        fallback: bool = True,
-    ) -> Completion:
-        refuse_embedding_model(spec)
-        tokens = estimate_request_tokens(request)
-        if tokens > spec.context_window:  # refused before sending: an upstream would fail or truncate it
-            raise ContextWindowError(spec.id, tokens, spec.context_window)
-        policies = self._policy_set(meta)
-        warnings = policies.check(spec, request) if policies else []  # raises before anything is sent
-
-        def usable(m: ModelSpec) -> bool:
-            """A fallback must be reachable, enabled, allowed by policy and by the caller (a key's allow-list)."""
-            return (
-                m.kind == "chat"
-                and tokens <= m.context_window
-                and self._providers.can_serve(m)
-                and (not policies or policies.allows(m, request))
-                and (meta.model_allowed is None or meta.model_allowed(m.id))
-            )
-
-        fallbacks = (self.catalog.get(m) for m in self._fallback_models) if fallback else ()
-        pool = [spec] + [m for m in fallbacks if m.id != spec.id and usable(m)]
-        tried: list[ModelSpec] = []
-        errors: list[tuple[str, BaseException]] = []
-        current = spec
-        while True:
-            if policies and current is not spec:
-                warnings = policies.check(current, request)
-            self._warn(warnings)
-            ctx = CallContext(
-                request=request.with_model(current.id),
-                model=current,
-                meta=meta,
-                request_id=scope.request_id,
-                attempt=scope.attempts + 1,
-                clock=self._clock,
-                emit=emit,
-            )
-            if self._providers.replay:
-                self._providers.for_model(current)  # replay loads its data when built: outside the call's timing
-            try:
-                completion = await self._handler(ctx)
-            except (ProviderError, MissingAPIKeyError) as exc:
-                if isinstance(exc, MissingAPIKeyError) and not tried:
-                    raise  # the model the user asked for cannot run at all: say which variable is missing
-                scope.attempts = ctx.attempt
-                tried.append(current)
-                errors.extend(ctx.attempt_errors or [(current.id, exc)])
-                nxt = [] if ctx.emitted_chunks or not fallback else [
-                    m for m in self._fallback.next_candidates(exc, tried, pool) if usable(m)
-                ]
-                if not nxt:
-                    if len(tried) == 1:
-                        raise
-                    raise AllAttemptsFailedError(errors) from exc
-                self._emit(Event(EventType.FALLBACK, {"from": current.id, "to": nxt[0].id, "error": type(exc).__name__}))
-                current = nxt[0]
-            else:
-                scope.attempts = ctx.attempt
-                if policies:
-                    self._warn(policies.after_call(current.id, completion.latency_ms))
-                return completion
+        scope = CallScope(request_id or self._ids())
+        return await self._attempts.call(spec, request.with_model(spec.id), meta, emit, scope)
 
     def _record_gates(self, steps: Sequence[RouteStep], rows: dict[int, tuple[Completion, str, int]]) -> None:
         """Once a run is over, each answer a gate judged gets its verdict on its ledger row: one update per row."""
@@ -393,10 +306,6 @@ class Podium:
         if self._policies is None:
             return None
         return self._policies.policies_for(team=meta.team, job=meta.project, key=meta.key)
-
-    def _warn(self, violations: Sequence[Violation]) -> None:
-        for v in violations:
-            self._emit(Event(EventType.POLICY_WARNING, v.to_dict()))
 
 
 def _as_request(request: ChatRequest | str) -> ChatRequest:

@@ -25,6 +25,7 @@ from podium.core.types import ChatRequest, Completion, Message
 from podium.engine.providers import ProviderPool
 
 if TYPE_CHECKING:
+    from podium.catalog import Catalog
     from podium.ledger.ledger import Ledger
 
 EMBEDDING_TASK = "embedding"  # the ledger rows' task_type when the caller names none
@@ -50,7 +51,7 @@ class EmbeddingCaller:
     """Runs ``Podium.embed``: check the model and inputs, reserve, call, price, settle."""
 
     def __init__(
-        self, *, catalog: Any, providers: ProviderPool, ledger: Ledger | None, clock: Clock, ids: Callable[[], str],
+        self, *, catalog: Catalog, providers: ProviderPool, ledger: Ledger | None, clock: Clock, ids: Callable[[], str],
         policies_for: Callable[[CallMeta], Any] = lambda _meta: None,
     ) -> None:
         self._catalog, self._providers, self._ledger = catalog, providers, ledger

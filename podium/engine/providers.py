@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.config.providers import DEFAULT_PROVIDERS, PROVIDER_ALIASES, ProviderSettings
 from podium.core.clock import Clock
@@ -11,6 +11,11 @@ from podium.core.errors import ConfigError, MissingAPIKeyError, ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.provider import Provider
 from podium.providers.keys import resolve_api_key
+
+if TYPE_CHECKING:
+    import httpx
+
+    from podium.providers.registry import ProviderRegistry
 
 
 class ProviderPool:
@@ -20,8 +25,8 @@ class ProviderPool:
         self,
         settings: Mapping[str, ProviderSettings] | None = None,
         *,
-        registry: Any = None,
-        http_client: Any = None,
+        registry: ProviderRegistry | None = None,
+        http_client: httpx.AsyncClient | None = None,
         env: Mapping[str, str] | None = None,
         clock: Clock,
         replay: bool = False,
@@ -116,7 +121,7 @@ class ProviderPool:
         for provider in providers:
             try:
                 await provider.aclose()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - every provider is closed; the first failure is re-raised
                 first = first or exc
         if first is not None:
             raise first

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
+from podium.core.pipeline import CallMeta
 from podium.core.routed import RoutedResult
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.client import Podium
 from podium.engine.stream import CompletionStream
 
 if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.engine.assembly import ClientOptions
     from podium.ledger.feedback import Feedback
 
 
@@ -79,34 +82,69 @@ def _priced(chunk: StreamChunk, completion: Completion | None) -> StreamChunk:
 class SyncPodium:
     """Runs the async client on a private event loop owned by this object."""
 
-    def __init__(self, client: Podium | None = None, **from_config_kwargs: Any) -> None:
+    def __init__(
+        self, client: Podium | None = None, config: PodiumConfig | None = None, **options: Unpack[ClientOptions]
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         try:
-            self._client = client if client is not None else Podium.from_config(**from_config_kwargs)
+            self._client = client if client is not None else Podium.from_config(config, **options)
         except BaseException:
             self._loop.close()
             raise
 
-    def complete(self, request: ChatRequest | str, **kwargs: Any) -> Completion:
-        return self._loop.run_until_complete(self._client.complete(request, **kwargs))
+    def complete(
+        self,
+        request: ChatRequest | str,
+        *,
+        model: str | None = None,
+        strategy: str | None = None,
+        meta: CallMeta | None = None,
+        request_id: str | None = None,
+        temperature: float | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Completion:
+        return self._loop.run_until_complete(self._client.complete(
+            request, model=model, strategy=strategy, meta=meta, request_id=request_id, temperature=temperature,
+            tools=tools, response_format=response_format,
+        ))
 
-    def stream(self, request: ChatRequest | str, **kwargs: Any) -> SyncCompletionStream:
-        return SyncCompletionStream(self._loop, self._client.stream(request, **kwargs))
+    def stream(
+        self,
+        request: ChatRequest | str,
+        *,
+        model: str | None = None,
+        strategy: str | None = None,
+        meta: CallMeta | None = None,
+        request_id: str | None = None,
+    ) -> SyncCompletionStream:
+        stream = self._client.stream(request, model=model, strategy=strategy, meta=meta, request_id=request_id)
+        return SyncCompletionStream(self._loop, stream)
 
-    def route(self, request: ChatRequest | str, **kwargs: Any) -> RoutedResult:
-        return self._loop.run_until_complete(self._client.route(request, **kwargs))
+    def route(
+        self,
+        request: ChatRequest | str,
+        *,
+        strategy: str,
+        meta: CallMeta | None = None,
+        candidates: Sequence[str] | None = None,
+        request_id: str | None = None,
+    ) -> RoutedResult:
+        return self._loop.run_until_complete(
+            self._client.route(request, strategy=strategy, meta=meta, candidates=candidates, request_id=request_id)
+        )
 
     def feedback(
-        self, request_id: str, score_or_label: str | float, note: str | None = None, **kwargs: Any
+        self, request_id: str, score_or_label: str | float, note: str | None = None, *, key: str | None = None
     ) -> Feedback:
-        return self._loop.run_until_complete(self._client.feedback(request_id, score_or_label, note, **kwargs))
+        return self._loop.run_until_complete(self._client.feedback(request_id, score_or_label, note, key=key))
 
     def close(self) -> None:
         if not self._loop.is_closed():
             self._loop.run_until_complete(self._client.aclose())
             self._loop.close()
 
-    def __enter__(self) -> SyncPodium:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

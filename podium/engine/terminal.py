@@ -17,7 +17,7 @@ def price(completion: Completion, spec: ModelSpec) -> Completion:
     """Set cost_usd from catalog prices unless the provider already knows the exact cost (replay)."""
     if completion.cost_usd is not None:
         return completion
-    return replace(completion, cost_usd=spec.cost(completion.usage))
+    return replace(completion, cost_usd=spec.completion_cost(completion))
 
 
 def make_terminal(provider_for: Callable[[ModelSpec], Provider]) -> Handler:

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from podium.config.ledger import BudgetSettings, LedgerSettings
 from podium.core.money import usd
@@ -102,21 +101,10 @@ class Budget:
         return UsageKey(self.scope, str(who), period_id(self.period, now))
 
 
-def budgets_from_settings(settings: LedgerSettings, cost_tracking: Any = None) -> tuple[Budget, ...]:
-    """Every budget the settings define, plus the task router's daily and the orchestration config's monthly global budget."""
-    out = [Budget.from_settings(b) for b in settings.budgets]
-    if settings.daily_budget_usd is not None:
-        out.append(Budget("global", settings.daily_budget_usd, period="day", mode=settings.cost_tracking_mode))
-    if cost_tracking is not None and getattr(cost_tracking, "enabled", False):
-        limit = getattr(cost_tracking, "budget_limit_usd", None)
-        if limit is not None:
-            threshold = usd(getattr(cost_tracking, "alert_threshold", Decimal("0.8")))
-            out.append(
-                Budget(
-                    "global", usd(limit), period="month", mode=settings.cost_tracking_mode, alert_threshold=threshold
-                )
-            )
-    return tuple(out)
+def budgets_from_settings(settings: LedgerSettings) -> tuple[Budget, ...]:
+    """Every budget the settings define: ``ledger.budgets``, into which PodiumConfig has folded the aliases
+    (``ledger.daily_budget_usd``, ``orchestration.cost_tracking``; see podium.config.aliases)."""
+    return tuple(Budget.from_settings(b) for b in settings.budgets)
 
 
 @dataclass(frozen=True, slots=True)

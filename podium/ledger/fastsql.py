@@ -19,12 +19,14 @@ _Proc = Callable[[Any], Any] | None
 
 
 class _Plan:
-    __slots__ = ("binds", "names", "results", "sql")
+    __slots__ = ("binds", "names", "order", "results", "sql")
 
     def __init__(
         self, sql: str, binds: dict[str, tuple[Any, _Proc]], names: tuple[str, ...] | None, results: list[_Proc]
     ) -> None:
         self.sql, self.binds, self.names, self.results = sql, binds, names, results
+        # Positional dialects (SQLite): each placeholder's (name, default, processor), in order, looked up once.
+        self.order = None if names is None else tuple((n, *binds[n]) for n in names)
 
 
 class FastStatement:
@@ -51,11 +53,10 @@ class FastStatement:
 
     @staticmethod
     def _args(plan: _Plan, params: Mapping[str, Any]) -> Any:
-        values: dict[str, Any] = {}
-        for name, (default, proc) in plan.binds.items():
-            value = params.get(name, default)
-            values[name] = value if proc is None else proc(value)
-        return values if plan.names is None else tuple(values[n] for n in plan.names)
+        get = params.get
+        if plan.order is not None:
+            return tuple([get(n, d) if p is None else p(get(n, d)) for n, d, p in plan.order])
+        return {n: get(n, d) if p is None else p(get(n, d)) for n, (d, p) in plan.binds.items()}
 
     def run(self, conn: Connection, params: Mapping[str, Any], set_columns: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
         """Execute with ``params`` (SET/VALUES columns named in ``set_columns``); return the processed result rows."""

@@ -17,17 +17,14 @@ Settling updates that same row; recovery on start (recovery.py) finalizes whatev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import socket
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -39,38 +36,30 @@ from podium.core.events import EventSink, discard
 from podium.core.money import ZERO
 from podium.core.pipeline import CallContext
 from podium.core.tokens import estimate_request_tokens, request_token_bound
-from podium.core.types import Completion, Usage
+from podium.core.types import Completion
 from podium.ledger import operations as ops
 from podium.ledger.alerts import BudgetAlerts
 from podium.ledger.budgets import Budget, UsageKey, applicable, call_caps
 from podium.ledger.database import create_ledger_engine, run_migrations
 from podium.ledger.feedback import Feedback, Verdict, check_note, parse_verdict, store_feedback
+from podium.ledger.holds import Hold, report_failure, running_loop, succeeded
 from podium.ledger.journal import DEFAULT_MAX_BYTES, Journal
+from podium.ledger.leases import LeaseKeeper
 from podium.ledger.locks import acquire_mode_lock
 from podium.ledger.queries import LedgerReader
-from podium.ledger.recovery import journal_file, owner_alive, recover_on_start
-from podium.ledger.rows import CANCELLED, ERROR, REFUSED, error_values, pending_row, success_values
-from podium.ledger.writer import BatchWriter
+from podium.ledger.recovery import journal_file, recover_on_start
+from podium.ledger.rows import (
+    CANCELLED,
+    REFUSED,
+    answered_values,
+    error_values,
+    failed_values,
+    pending_row,
+)
+from podium.ledger.writer import BatchWriter, Op
 
 log = logging.getLogger("podium.ledger")
 MODES: tuple[str, ...] = ("shared", "process")
-
-
-@dataclass(slots=True)
-class Hold:
-    """A reservation: what one attempt may cost at worst, held on every budget key it belongs to."""
-
-    request_id: str
-    attempt: int
-    requested: Decimal
-    prompt_tokens: int
-    budgets: tuple[tuple[Budget, UsageKey], ...] = ()
-    settled: bool = field(default=False)
-    written: Future[Any] | None = None  # journaled mode: the batched write of the pending row
-
-    @property
-    def keys(self) -> tuple[UsageKey, ...]:
-        return tuple(sorted({k for _, k in self.budgets}))
 
 
 class Ledger:
@@ -112,9 +101,6 @@ class Ledger:
         self.log_text = log_text
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
         self.lease_s = lease_s
-        self._stale_pending_s = stale_pending_s
-        self._lease_stop = threading.Event()
-        self._lease_thread: threading.Thread | None = None
         self._totals: dict[UsageKey, ops.Totals] = {}
         self.alerts = BudgetAlerts(emit, clock)
         # A failure part-way (lock busy, journal replay failing) must not leave the lock held or the writer running.
@@ -137,46 +123,16 @@ class Ledger:
                 self.journal = Journal(path, fsync=fsync, max_bytes=journal_max_bytes)
             # Without a journal, the real cost of an answer is written ahead by awaiting its settle (middleware).
             self.settle_ahead = self.journal is None
+            self._leases = LeaseKeeper(self._writer, owner=self.owner, clock=clock, lease_s=lease_s,
+                                       stale_pending_s=stale_pending_s, shared=mode == "shared")  # fmt: skip
             if mode == "shared":
-                self._writer.call(partial(ops.renew_lease, owner=self.owner, expires_at=self._lease_end()))
-                every = lease_s / 3 if reclaim_every_s is None else reclaim_every_s
-                if every > 0:
-                    self._lease_thread = threading.Thread(
-                        target=self._lease_loop, args=(every,), name="podium-ledger-lease", daemon=True
-                    )
-                    self._lease_thread.start()
+                self._leases.start(lease_s / 3 if reclaim_every_s is None else reclaim_every_s)
             undo.pop_all()  # opened: close() releases all of it from now on
-
-    # -- leases --------------------------------------------------------------------------------------------------
-
-    def _lease_end(self) -> Any:
-        return self.clock.now() + timedelta(seconds=self.lease_s)
 
     def reclaim(self) -> int:
         """Renew this ledger's lease and settle the reservations of dead replicas (pid gone on this host, lease
         expired, or older than ``stale_pending_s``) at their reserved worst case; return how many. Blocking."""
-        now = self.clock.now()
-        stale_before = now - timedelta(seconds=self._stale_pending_s)
-        alive = (lambda owner: False) if self.mode == "process" else owner_alive
-
-        def op(tx: Any) -> int:
-            if self.mode == "shared":
-                ops.renew_lease(tx, self.owner, now + timedelta(seconds=self.lease_s))
-            return ops.recover(tx, alive, stale_before, now, self_owner=self.owner)
-
-        count = self._writer.call(op)
-        if count:
-            log.warning("ledger reclaimed %d reservation(s) of replicas that stopped", count)
-        return count
-
-    def _lease_loop(self, every: float) -> None:
-        while not self._lease_stop.wait(every):
-            try:
-                self.reclaim()
-            except Exception as exc:  # noqa: BLE001 - a database hiccup: the next round tries again
-                if self._lease_stop.is_set():
-                    return
-                log.warning("ledger lease renewal failed: %s", exc)
+        return self._leases.reclaim()
 
     # -- reserve -------------------------------------------------------------------------------------------------
 
@@ -241,7 +197,7 @@ class Ledger:
             raise
         return admission
 
-    def _journal_ahead(self, journal: Journal, hold: Hold, row: dict[str, Any], op: Any) -> None:
+    def _journal_ahead(self, journal: Journal, hold: Hold, row: dict[str, Any], op: Op) -> None:
         """Process mode's write-ahead: a journal line now (no await since the decision), the row in the next batch."""
         journal.reserve(row)
         try:
@@ -249,26 +205,20 @@ class Ledger:
         except BaseException:
             journal.done(hold.request_id, hold.attempt)  # nothing is sent: a checkpoint may drop the line
             raise
-        self._background(hold.written, "write a reservation row")
+        report_failure(hold.written, "write a reservation row")
 
-    async def _write_ahead(self, hold: Hold, op: Any) -> ops.Admission:
+    async def _write_ahead(self, hold: Hold, op: Op) -> ops.Admission:
         """Commit the pending row. If the caller is cancelled meanwhile, a row that still got written is released."""
-        fut = self._writer.submit(op)
-        try:
-            return await asyncio.wrap_future(fut)
-        except asyncio.CancelledError:
-            if not fut.cancelled():  # already running in the writer: undo it once it lands
-                fut.add_done_callback(partial(self._release_unsent, hold))
-            raise
+        return await self._writer.run(op, on_orphan=partial(self._release_unsent, hold))
 
-    def _release_unsent(self, hold: Hold, fut: Future[Any]) -> None:
-        if fut.cancelled() or fut.exception() is not None or fut.result().refusal is not None:
+    def _release_unsent(self, hold: Hold, admission: ops.Admission) -> None:
+        if admission.refusal is not None:
             return
         values = error_values(
             asyncio.CancelledError(), status=CANCELLED, cost=ZERO, usage=None, latency_ms=0.0, now=self.clock.now()
         )
         op = partial(ops.settle, request_id=hold.request_id, attempt=hold.attempt, values=values, cost=ZERO)
-        self._background(self._writer.submit(op), "release a cancelled reservation")
+        report_failure(self._writer.submit(op), "release a cancelled reservation")
 
     def admit_in_memory(self, pairs: Sequence[tuple[Budget, UsageKey]], requested: Decimal) -> ops.Admission:
         """The in-process decision: check and hold in one step with no await in between (so atomic in asyncio)."""
@@ -292,7 +242,7 @@ class Ledger:
         requested: Decimal,
         *,
         hard: bool,
-        now: Any,
+        now: datetime,
     ) -> None:
         self.alerts.exceeded(scope, limit, totals, requested, hard=hard)
         if not hard:
@@ -305,64 +255,59 @@ class Ledger:
         row.update(
             status=REFUSED, finished_at=now, cost_usd=ZERO, error_type=type(err).__name__, error_message=str(err)
         )
-        self._background(self._writer.submit(partial(ops.insert_row, row=row)), "record a refused call")
+        report_failure(self._writer.submit(partial(ops.insert_row, row=row)), "record a refused call")
         raise err
 
     # -- settle --------------------------------------------------------------------------------------------------
 
     def settle(self, hold: Hold, ctx: CallContext, completion: Completion, latency_ms: float) -> Future[Any]:
         """Finalize the pending row with the answer and move the hold to spend (a cache hit costs nothing)."""
-        if completion.cached:
-            cost: Decimal | None = ZERO
-        elif completion.cost_usd is not None:
-            cost = completion.cost_usd
-        else:
-            cost = ctx.model.cost(completion.usage)  # an unpriced completion: price it from the catalog entry
-        values = success_values(
-            ctx,
-            completion,
-            cost=cost,
-            latency_ms=latency_ms,
-            now=self.clock.now(),
-            log_text=self.log_text or ctx.meta.log_text,
-        )
-        return self._finish(hold, values, cost)
+        return self._finish(hold, *answered_values(ctx, completion, latency_ms, self.clock.now(), self.log_text))
+
+    async def settle_durably(self, hold: Hold, ctx: CallContext, completion: Completion, latency_ms: float) -> None:
+        """``settle``, returning once the real cost has committed: the write-ahead of an answer's price where there
+        is no journal. A cancelled caller does not cancel the write; a failed write is logged (the answer is paid
+        for and still goes out)."""
+        values, cost = answered_values(ctx, completion, latency_ms, self.clock.now(), self.log_text)
+        written = self._writer.enqueue(self._settle_op(hold, values, cost))
+        if self.mode == "process":
+            self._settled_in_memory(hold, cost)
+        try:
+            totals = await asyncio.shield(written)
+        except Exception as exc:  # noqa: BLE001 - reported as the background writes are
+            log.error("ledger could not finalize a ledger row: %s", exc)
+            return
+        if self.journal is not None and (hold.written is None or succeeded(hold.written)):
+            self.journal.done(hold.request_id, hold.attempt)
+        if self.mode == "shared" and hold.budgets and self.alerts.due(hold.budgets, totals):
+            self.alerts.thresholds(hold.budgets, totals)
 
     def fail(self, hold: Hold, ctx: CallContext, exc: BaseException, latency_ms: float) -> Future[Any]:
         """Finalize the pending row of an attempt that raised; release the hold, charging only what is known."""
-        usage = getattr(exc, "usage", None)
-        if not isinstance(usage, Usage) and ctx.emitted_chunks > 0:
-            # A stream cut after it began was billed upstream: estimate roughly one token per chunk sent.
-            usage = Usage(input_tokens=hold.prompt_tokens, output_tokens=ctx.emitted_chunks)
-        cost = (ctx.model.cost(usage) or ZERO) if isinstance(usage, Usage) else ZERO
-        status = CANCELLED if isinstance(exc, asyncio.CancelledError) else ERROR
-        values = error_values(
-            exc,
-            status=status,
-            cost=cost,
-            usage=usage if isinstance(usage, Usage) else None,
-            latency_ms=latency_ms,
-            now=self.clock.now(),
-        )
+        values, cost = failed_values(ctx, exc, latency_ms, self.clock.now(), prompt_tokens=hold.prompt_tokens)
         return self._finish(hold, values, cost)
 
-    def _finish(self, hold: Hold, values: dict[str, Any], cost: Decimal | None) -> Future[Any]:
+    def _settle_op(self, hold: Hold, values: dict[str, Any], cost: Decimal | None) -> Op:
         if hold.settled:
             raise RuntimeError(f"ledger row {hold.request_id}#{hold.attempt} was already settled")
         hold.settled = True
         if self.journal is not None:
             self.journal.settle(hold.request_id, hold.attempt, values)
-        fut = self._writer.submit(
-            partial(ops.settle, request_id=hold.request_id, attempt=hold.attempt, values=values, cost=cost)
-        )
+        return partial(ops.settle, request_id=hold.request_id, attempt=hold.attempt, values=values, cost=cost)
+
+    def _settled_in_memory(self, hold: Hold, cost: Decimal | None) -> None:
+        self._shift(hold.keys, reserved=-hold.requested, spent=cost or ZERO)
+        self.alerts.thresholds(hold.budgets, self._totals)
+
+    def _finish(self, hold: Hold, values: dict[str, Any], cost: Decimal | None) -> Future[Any]:
+        fut = self._writer.submit(self._settle_op(hold, values, cost))
         if self.journal is not None:
             fut.add_done_callback(partial(self._journal_done, hold))
         if self.mode == "process":
-            self._shift(hold.keys, reserved=-hold.requested, spent=cost or ZERO)
-            self.alerts.thresholds(hold.budgets, self._totals)
-            self._background(fut, "finalize a ledger row")
+            self._settled_in_memory(hold, cost)
+            report_failure(fut, "finalize a ledger row")
         else:
-            loop = _running_loop()
+            loop = running_loop()
 
             def done(f: Future[Any]) -> None:
                 if f.cancelled() or f.exception() is not None or loop is None or not hold.budgets:
@@ -375,29 +320,21 @@ class Ledger:
                     log.debug("budget alert dropped: event loop closed")
 
             fut.add_done_callback(done)
-            self._background(fut, "finalize a ledger row")
+            report_failure(fut, "finalize a ledger row")
         return fut
 
     def _journal_done(self, hold: Hold, fut: Future[Any]) -> None:
         # Both the pending row and its finalization committed: the journal no longer needs the reservation.
-        if self.journal is None or not _succeeded(fut) or (hold.written is not None and not _succeeded(hold.written)):
+        if self.journal is None or not succeeded(fut) or (hold.written is not None and not succeeded(hold.written)):
             return  # a failed write keeps its lines, so the next start writes the row from the journal
         self.journal.done(hold.request_id, hold.attempt)
 
-    @staticmethod
-    def _background(fut: Future[Any], what: str) -> None:
-        def report(f: Future[Any]) -> None:
-            if not f.cancelled() and f.exception() is not None:
-                log.error("ledger could not %s: %s", what, f.exception())
-
-        fut.add_done_callback(report)
-
     # -- misc ----------------------------------------------------------------------------------------------------
 
-    def record_gate(self, request_id: str, attempt: int, outcome: Any) -> Future[Any]:
+    def record_gate(self, request_id: str, attempt: int, outcome: object) -> Future[Any]:
         """Attach a quality-gate outcome (JSON-serializable) to an attempt's row."""
         fut = self._writer.submit(partial(ops.set_gates, request_id=request_id, attempt=attempt, outcome=outcome))
-        self._background(fut, "record a gate outcome")
+        report_failure(fut, "record a gate outcome")
         return fut
 
     def submit_feedback(
@@ -442,13 +379,7 @@ class Ledger:
 
     def close(self) -> None:
         """Commit queued writes, release the writer lock and close the database."""
-        self._lease_stop.set()
-        if self._lease_thread is not None:
-            self._lease_thread.join()
-            self._lease_thread = None
-        if self.mode == "shared":
-            with contextlib.suppress(Exception):  # the lease then just expires
-                self._writer.call(partial(ops.drop_lease, owner=self.owner))
+        self._leases.stop()
         self._writer.close()
         if self.journal is not None:
             self.journal.close()  # before the lock goes: the next writer may replay it
@@ -460,14 +391,3 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _succeeded(fut: Future[Any]) -> bool:
-    return fut.done() and not fut.cancelled() and fut.exception() is None

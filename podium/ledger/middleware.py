@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
-from typing import Any
 
 from podium.config.ledger import LedgerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
@@ -13,6 +11,7 @@ from podium.core.events import EventSink, discard
 from podium.core.pipeline import CallContext, Handler
 from podium.core.types import Completion
 from podium.ledger.budgets import budgets_from_settings
+from podium.ledger.feedback import Feedback, Verdict
 from podium.ledger.ledger import Ledger
 
 
@@ -35,24 +34,23 @@ class LedgerMiddleware:
             self.ledger.fail(hold, ctx, exc, _elapsed_ms(ctx, started))
             raise
         latency = completion.latency_ms or _elapsed_ms(ctx, started)
-        settled = self.ledger.settle(hold, ctx, completion, latency)
         if self.ledger.settle_ahead:
             # Write-ahead of the real cost: the answer leaves only once its price is durable, so a crash from here
-            # on never charges an answered call at its worst case. Shielded: a client that goes away meanwhile must
-            # not cancel the write. A failed write was logged; the answer is paid for and still goes out.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.wrap_future(settled))
+            # on never charges an answered call at its worst case.
+            await self.ledger.settle_durably(hold, ctx, completion, latency)
+        else:
+            self.ledger.settle(hold, ctx, completion, latency)
         return completion
 
-    def record_gates(self, request_id: str, attempt: int, gates: Any) -> None:
+    def record_gates(self, request_id: str, attempt: int, gates: object) -> None:
         """A strategy's gate verdict on an attempt's answer. It is known only after the answer came back (and this
         attempt's row was settled), so the engine hands it over once the run is over: one update of that row."""
         self.ledger.record_gate(request_id, attempt, gates)
 
 
     async def record_feedback(
-        self, request_id: str, verdict: Any, *, note: str | None = None, key: str | None = None
-    ) -> Any:
+        self, request_id: str, verdict: Verdict | str | float, *, note: str | None = None, key: str | None = None
+    ) -> Feedback:
         """Store a user's verdict on a call's answer (``Ledger.add_feedback``) without blocking the loop."""
         return await asyncio.wrap_future(self.ledger.submit_feedback(request_id, verdict, note=note, key=key))
 
@@ -67,18 +65,13 @@ def build_ledger_middleware(
     home: Path,
     clock: Clock = SYSTEM_CLOCK,
     emit: EventSink = discard,
-    cost_tracking: Any = None,
 ) -> tuple[LedgerMiddleware | None, Ledger | None]:
-    """Open the ledger the settings describe and wrap it as a middleware; (None, None) when disabled.
-
-    ``cost_tracking`` is ``orchestration.cost_tracking`` (enabled, budget_limit_usd, alert_threshold):
-    its limit becomes a monthly global budget in ``settings.cost_tracking_mode``.
-    """
+    """Open the ledger the settings describe and wrap it as a middleware; (None, None) when disabled."""
     if not settings.enabled:
         return None, None
     ledger = Ledger(
         settings.database_url(home),
-        budgets=budgets_from_settings(settings, cost_tracking),
+        budgets=budgets_from_settings(settings),
         mode=settings.mode,
         clock=clock,
         emit=emit,

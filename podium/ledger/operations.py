@@ -234,7 +234,7 @@ def insert_row(tx: Tx, row: dict[str, Any]) -> None:
     _add_row(tx, row)
 
 
-def set_gates(tx: Tx, request_id: str, attempt: int, outcome: Any) -> int:
+def set_gates(tx: Tx, request_id: str, attempt: int, outcome: object) -> int:
     queued = _queued_row(tx, request_id, attempt)
     if queued is not None:
         queued["gates"] = json.dumps(outcome)

@@ -11,11 +11,26 @@ from sqlalchemy.engine import Engine
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.ledger.budgets import UsageKey
-from podium.ledger.database import create_ledger_engine, run_migrations
+from podium.ledger.database import create_ledger_engine, ledger_url, run_migrations
 from podium.ledger.feedback import feedback_rows, gate_verdicts
 from podium.ledger.operations import Totals, where_key
+from podium.ledger.readonly import pending_migrations, read_only_engine, sqlite_file
 from podium.ledger.rows import row_to_dict
 from podium.ledger.schema import budget_usage, calls
+
+
+def _open(url: str, clock: Clock) -> Engine:
+    """An existing, up-to-date SQLite file is opened read-only (it may be a file or folder the user cannot write);
+    otherwise the ledger is opened as a writer would, so a fresh home reads as an empty ledger."""
+    path = sqlite_file(ledger_url(url))
+    if path is not None:
+        engine = read_only_engine(path)
+        if not pending_migrations(engine, path):
+            return engine
+        engine.dispose()
+    engine = create_ledger_engine(url)
+    run_migrations(engine, clock.now())
+    return engine
 
 
 class LedgerReader:
@@ -25,8 +40,7 @@ class LedgerReader:
         if engine is None:
             if url is None:
                 raise ValueError("LedgerReader needs a database url or an engine")
-            engine = create_ledger_engine(url)
-            run_migrations(engine, clock.now())  # a fresh home reads as an empty ledger rather than failing
+            engine = _open(url, clock)
             self._owns_engine = True
         else:
             self._owns_engine = False

@@ -16,7 +16,7 @@ from podium.core.errors import ValidationError
 from podium.core.model_spec import ModelSpec
 from podium.core.money import ZERO
 from podium.core.types import Usage
-from podium.ledger.rows import CACHE_HIT, ERROR, OK, PENDING, RECOVERED, REFUSED, row_tags
+from podium.ledger.rows import CACHE_HIT, ERROR, OK, PENDING, RECOVERED, REFUSED, row_category, row_tags
 
 PERIODS: tuple[str, ...] = ("daily", "weekly", "monthly")
 # --by value -> ledger column
@@ -30,6 +30,7 @@ GROUPS: dict[str, str] = {
     "team": "team",
     "user": "user_id",
     "tag": "tags",  # each key=value of a row's tags is a group of its own
+    "category": "category",  # derived: ``row_category``
 }
 # Rows that are not a finished upstream attempt: a call in flight, or one refused before it was sent.
 NOT_ATTEMPTS = (PENDING, REFUSED)
@@ -163,6 +164,8 @@ def build_report(
 def _groups(row: Mapping[str, Any], by: str, column: str) -> list[str]:
     if by == "tag":
         return [f"{k}={v}" for k, v in sorted(row_tags(row).items())] or ["-"]
+    if by == "category":
+        return [row_category(row)]
     return [str(row.get(column) or "-")]
 
 

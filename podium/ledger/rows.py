@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from podium.core.money import ZERO
 from podium.core.pipeline import CallContext
 from podium.core.types import Completion, Usage
 from podium.ledger.budgets import UsageKey
@@ -68,6 +70,22 @@ def row_tags(row: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
+# A call's category, as the task-router tool's cost tracker reports it (``report --category orchestration``).
+ORCHESTRATION, DIRECT = "orchestration", "direct"
+
+
+def row_category(row: Mapping[str, Any]) -> str:
+    """What a call was for: its ``category`` tag when the caller set one; else the workflow that made it (testgen,
+    project, app, problems); else ``orchestration`` when a routing strategy chose the model, ``direct`` when the
+    caller named it."""
+    tags = row_tags(row)
+    if tags.get("category"):
+        return tags["category"]
+    if tags.get("workflow"):
+        return tags["workflow"]
+    return ORCHESTRATION if row.get("strategy") else DIRECT
+
+
 def usage_values(usage: Usage) -> dict[str, int]:
     return {
         "input_tokens": usage.input_tokens,
@@ -120,3 +138,32 @@ def row_to_dict(row: Any) -> dict[str, Any]:
         if isinstance(out.get(col), str):
             out[col] = json.loads(out[col])
     return out
+
+
+def answered_values(
+    ctx: CallContext, completion: Completion, latency_ms: float, now: datetime, log_text: bool
+) -> tuple[dict[str, Any], Decimal | None]:
+    """An answered attempt's final row values and cost (a cache hit costs nothing; an unpriced completion is
+    priced from its catalog entry)."""
+    cost = ZERO if completion.cached else ctx.model.completion_cost(completion)
+    values = success_values(
+        ctx, completion, cost=cost, latency_ms=latency_ms, now=now, log_text=log_text or ctx.meta.log_text
+    )
+    return values, cost
+
+
+def failed_values(
+    ctx: CallContext, exc: BaseException, latency_ms: float, now: datetime, *, prompt_tokens: int
+) -> tuple[dict[str, Any], Decimal]:
+    """A failed attempt's final row values and cost: only what is known to be billed."""
+    usage = getattr(exc, "usage", None)
+    if not isinstance(usage, Usage) and ctx.emitted_chunks > 0:
+        # A stream cut after it began was billed upstream: estimate roughly one token per chunk sent.
+        usage = Usage(input_tokens=prompt_tokens, output_tokens=ctx.emitted_chunks)
+    cost = (ctx.model.cost(usage) or ZERO) if isinstance(usage, Usage) else ZERO
+    status = CANCELLED if isinstance(exc, asyncio.CancelledError) else ERROR
+    values = error_values(
+        exc, status=status, cost=cost, usage=usage if isinstance(usage, Usage) else None, latency_ms=latency_ms,
+        now=now,
+    )
+    return values, cost

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from podium.ledger.database import write_connection
+from podium.ledger.inline_writer import InlineBatches, inline_capable
 
 log = logging.getLogger("podium.ledger")
 T = TypeVar("T")
@@ -47,6 +48,34 @@ class Tx:
 Op = Callable[[Tx], Any]
 
 
+class LoopWaiter:
+    """An asyncio future the writer resolves from its thread: one loop wake-up per batch for all of a batch's
+    waiters, where a ``concurrent.futures.Future`` awaited through ``wrap_future`` costs one per operation.
+    ``on_orphan(result)`` runs (on the loop) for an operation that committed after its awaiter was cancelled."""
+
+    __slots__ = ("future", "loop", "on_orphan")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_orphan: Callable[[Any], None] | None) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self.on_orphan = on_orphan
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return not self.future.cancelled()  # read across threads: once cancelled it stays cancelled
+
+
+def deliver(outcomes: list[tuple[LoopWaiter, Any, BaseException | None]]) -> None:
+    for waiter, result, exc in outcomes:
+        fut = waiter.future
+        if fut.cancelled():
+            if exc is None and waiter.on_orphan is not None:
+                waiter.on_orphan(result)
+        elif exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+
 class BatchWriter:
     """Owns the write connection; runs submitted operations in batched transactions on its own thread."""
 
@@ -58,8 +87,28 @@ class BatchWriter:
         self._closed = False
         self._lock = threading.Lock()
         self.batches = 0  # committed transactions, for benchmarks and tests
+        self._busy = False  # the thread is running a batch
+        self._inline = (
+            InlineBatches(engine, self._to_thread, self._committed, self._thread_idle) if inline_capable(engine) else None
+        )
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+
+    def _committed(self) -> None:
+        self.batches += 1
+
+    def _thread_idle(self) -> bool:
+        # Work already queued for the thread commits first (FIFO), so an inline batch waits behind it.
+        return not self._busy and self._queue.empty()
+
+    def _to_thread(self, items: list[tuple[Op, LoopWaiter]]) -> None:
+        with self._lock:
+            if not self._closed:
+                for item in items:
+                    self._queue.put(item)
+                return
+        closed = RuntimeError("the ledger is closed; open a new Ledger to record more calls")
+        deliver([(waiter, None, closed) for _, waiter in items])
 
     def submit(self, op: Callable[[Tx], T]) -> Future[T]:
         """Queue ``op``; the future resolves after the transaction holding it commits."""
@@ -70,9 +119,22 @@ class BatchWriter:
             self._queue.put((op, fut))
         return fut
 
-    async def run(self, op: Callable[[Tx], T]) -> T:
-        """Run ``op`` in the writer thread and wait for its commit without blocking the loop."""
-        return await asyncio.wrap_future(self.submit(op))
+    def enqueue(self, op: Callable[[Tx], T], *, on_orphan: Callable[[T], None] | None = None) -> asyncio.Future[T]:
+        """Queue ``op`` from the event loop; the asyncio future resolves after its commit. Cancelled before ``op``
+        runs, it never runs; cancelled after, ``on_orphan(result)`` gets what it committed."""
+        waiter = LoopWaiter(asyncio.get_running_loop(), on_orphan)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the ledger is closed; open a new Ledger to record more calls")
+            if self._inline is None or not self._thread_idle():  # queued work commits first (FIFO)
+                self._queue.put((op, waiter))
+                return waiter.future
+        self._inline.add((op, waiter))  # SQLite: run on the loop while the database is free (inline_writer.py)
+        return waiter.future
+
+    async def run(self, op: Callable[[Tx], T], *, on_orphan: Callable[[T], None] | None = None) -> T:
+        """Run ``op`` in the writer thread and wait for its commit without blocking the loop (see ``enqueue``)."""
+        return await self.enqueue(op, on_orphan=on_orphan)
 
     def call(self, op: Callable[[Tx], T]) -> T:
         """Run ``op`` and block until it commits (for start-up and synchronous callers)."""
@@ -80,10 +142,14 @@ class BatchWriter:
 
     async def flush(self) -> None:
         """Wait until everything submitted so far has committed."""
-        await self.run(_noop)
+        if self._inline is not None and self._inline.pending:
+            await asyncio.sleep(0)  # let the inline batch queued this iteration run (or move to the thread) first
+        await asyncio.wrap_future(self.submit(_noop))
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread and close the connection."""
+        if self._inline is not None:
+            self._inline.close()  # queued work goes to the thread, which commits it before it stops
         with self._lock:
             if self._closed:
                 return
@@ -107,7 +173,11 @@ class BatchWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            self._run_batch(batch)
+            self._busy = True
+            try:
+                self._run_batch(batch)
+            finally:
+                self._busy = False
             if stop:
                 break
         if self._conn is not None:
@@ -119,7 +189,7 @@ class BatchWriter:
             self._conn = write_connection(self._engine)
         return self._conn
 
-    def _run_batch(self, batch: list[tuple[Op, Future[Any]]]) -> None:
+    def _run_batch(self, batch: list[tuple[Op, Future[Any] | LoopWaiter]]) -> None:
         live = [(op, fut) for op, fut in batch if fut.set_running_or_notify_cancel()]
         if not live:
             return
@@ -135,10 +205,9 @@ class BatchWriter:
                 self._run_single(op, fut)
             return
         self.batches += 1
-        for (_, fut), result in zip(live, results):
-            fut.set_result(result)
+        self._resolve([(fut, result, None) for (_, fut), result in zip(live, results)])
 
-    def _run_single(self, op: Op, fut: Future[Any]) -> None:
+    def _run_single(self, op: Op, fut: Future[Any] | LoopWaiter) -> None:
         try:
             conn = self._connection()
             with conn.begin():
@@ -147,10 +216,26 @@ class BatchWriter:
                 tx.finish()
         except Exception as exc:  # noqa: BLE001 - the caller awaiting the future gets whatever failed
             self._reset()
-            fut.set_exception(exc)
+            self._resolve([(fut, None, exc)])
             return
         self.batches += 1
-        fut.set_result(result)
+        self._resolve([(fut, result, None)])
+
+    @staticmethod
+    def _resolve(outcomes: list[tuple[Future[Any] | LoopWaiter, Any, BaseException | None]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[LoopWaiter, Any, BaseException | None]]] = {}
+        for fut, result, exc in outcomes:
+            if isinstance(fut, LoopWaiter):
+                by_loop.setdefault(fut.loop, []).append((fut, result, exc))
+            elif exc is not None:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+        for loop, waiting in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(deliver, waiting)
+            except RuntimeError:  # that loop has closed: nobody is left to wait
+                log.debug("ledger results dropped: event loop closed")
 
     def _reset(self) -> None:
         # A failed transaction may have left the connection broken (Postgres aborts, dropped sockets): start afresh.

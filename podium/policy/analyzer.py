@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from podium.catalog import Catalog
 from podium.config.policy import Policy
 from podium.core.model_spec import ModelSpec
 from podium.policy.hierarchy import PolicyHierarchy
@@ -32,7 +33,7 @@ class PolicyAnalyzer:
     """``PolicyAnalyzer.analyze(policies)``: what in these policies contradicts itself or the catalog."""
 
     @staticmethod
-    def analyze(policies: PolicySet | Iterable[Policy], catalog: Any = None) -> AnalysisReport:
+    def analyze(policies: PolicySet | Iterable[Policy], catalog: Catalog | None = None) -> AnalysisReport:
         if catalog is None:
             from podium.catalog import Catalog
 
@@ -49,7 +50,7 @@ class PolicyAnalyzer:
         return report
 
     @staticmethod
-    def analyze_hierarchy(hierarchy: PolicyHierarchy, catalog: Any = None) -> AnalysisReport:
+    def analyze_hierarchy(hierarchy: PolicyHierarchy, catalog: Catalog | None = None) -> AnalysisReport:
         """Analyze every set a call can get: global alone, and global with each team, job and key."""
         doc = hierarchy.document
         sets = [hierarchy.policies_for()]

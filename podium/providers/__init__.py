@@ -1,14 +1,51 @@
-"""Provider adapters: pure wire translation per protocol, HTTP adapters, the registry that builds them."""
+"""Provider adapters: pure wire translation per protocol, HTTP adapters, the registry that builds them.
 
-from podium.providers.anthropic_http import AnthropicProvider
-from podium.providers.assemble import StreamAssembler, collect_stream
-from podium.providers.gemini_http import GeminiProvider
-from podium.providers.http_base import HTTPProvider
-from podium.providers.http_errors import error_from_status, error_from_transport, parse_retry_after, redact_headers
-from podium.providers.keys import Secret, resolve_api_key
-from podium.providers.openai_http import OpenAIProvider
-from podium.providers.registry import ProviderFactory, ProviderRegistry, default_registry
-from podium.providers.sse import SSEDecoder, SSEEvent, aiter_sse, parse_sse_text
+Names are imported on first use: the wire modules and the replay provider need no HTTP client library, so a replayed
+call (and `podium ask --replay`) does not pay for loading one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.providers.anthropic_http import AnthropicProvider
+    from podium.providers.assemble import StreamAssembler, collect_stream
+    from podium.providers.gemini_http import GeminiProvider
+    from podium.providers.http_base import HTTPProvider
+    from podium.providers.http_errors import (
+        error_from_status,
+        error_from_transport,
+        parse_retry_after,
+        redact_headers,
+    )
+    from podium.providers.keys import Secret, resolve_api_key
+    from podium.providers.openai_http import OpenAIProvider
+    from podium.providers.registry import ProviderFactory, ProviderRegistry, default_registry
+    from podium.providers.sse import SSEDecoder, SSEEvent, aiter_sse, parse_sse_text
+
+_HOMES: dict[str, str] = {
+    "AnthropicProvider": "anthropic_http",
+    "StreamAssembler": "assemble",
+    "collect_stream": "assemble",
+    "GeminiProvider": "gemini_http",
+    "HTTPProvider": "http_base",
+    "error_from_status": "http_errors",
+    "error_from_transport": "http_errors",
+    "parse_retry_after": "http_errors",
+    "redact_headers": "http_errors",
+    "Secret": "keys",
+    "resolve_api_key": "keys",
+    "OpenAIProvider": "openai_http",
+    "ProviderFactory": "registry",
+    "ProviderRegistry": "registry",
+    "default_registry": "registry",
+    "SSEDecoder": "sse",
+    "SSEEvent": "sse",
+    "aiter_sse": "sse",
+    "parse_sse_text": "sse",
+}
 
 __all__ = [
     "AnthropicProvider",
@@ -31,3 +68,16 @@ __all__ = [
     "redact_headers",
     "resolve_api_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

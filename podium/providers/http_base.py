@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import httpx
 
@@ -22,6 +22,9 @@ from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.providers.http_errors import error_from_status, error_from_transport, json_object
 from podium.providers.keys import Secret, resolve_api_key
 from podium.providers.sse import SSEEvent, aiter_sse
+
+if TYPE_CHECKING:
+    from podium.providers.fast_http import AiohttpPoster, Reply
 
 
 class WireStreamParser(Protocol):
@@ -61,6 +64,7 @@ class HTTPProvider:
         self._timeout = httpx.Timeout(
             settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
         )
+        self._poster: AiohttpPoster | None = None  # whole answers, when this provider owns its client
 
     @classmethod
     def from_settings(
@@ -123,18 +127,23 @@ class HTTPProvider:
         try:
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
-            raise error_from_status(
-                response.status_code,
-                provider=self.name,
-                model=model.id,
-                body=response.text,
-                headers=dict(response.headers),
-                key_env=self.settings.api_key_env,
-                secrets=[key.reveal()] if key else [],
-                now=self._clock.now(),
-            ) from exc
+            raise self._status_error(response.status_code, response.text, response.headers, model, key) from exc
 
-    def _finish(self, completion: Completion, started: float, response: httpx.Response) -> Completion:
+    def _status_error(
+        self, status: int, body: str, headers: Mapping[str, str], model: ModelSpec, key: Secret | None
+    ) -> Exception:
+        return error_from_status(
+            status,
+            provider=self.name,
+            model=model.id,
+            body=body,
+            headers=dict(headers),
+            key_env=self.settings.api_key_env,
+            secrets=[key.reveal()] if key else [],
+            now=self._clock.now(),
+        )
+
+    def _finish(self, completion: Completion, started: float, response: httpx.Response | Reply) -> Completion:
         request_id = completion.request_id or response.headers.get("x-request-id") or response.headers.get("request-id")
         latency_ms = (self._clock.monotonic() - started) * 1000
         return replace(completion, provider=self.name, latency_ms=latency_ms, request_id=request_id)
@@ -146,9 +155,13 @@ class HTTPProvider:
         data, response = await self._post_json(self.url(model, stream=False), body, model)
         return self._finish(self.wire.parse_response(data, model), started, response)
 
-    async def _post_json(self, url: str, body: dict[str, Any], model: ModelSpec) -> tuple[dict[str, Any], httpx.Response]:
+    async def _post_json(
+        self, url: str, body: dict[str, Any], model: ModelSpec
+    ) -> tuple[dict[str, Any], httpx.Response | Reply]:
         """POST ``body`` and return the answer's JSON object; failures mapped to ProviderError subclasses."""
         key = self._api_key()
+        if self._owns_client:
+            return await self._post_owned(url, body, model, key)
         try:
             async with asyncio.timeout(self.settings.total_timeout):
                 response = await self._http().post(
@@ -158,6 +171,21 @@ class HTTPProvider:
         except (httpx.HTTPError, TimeoutError) as exc:
             raise self._transport_error(exc, model, stream=False, total_hit=True) from exc
         return json_object(response.content, provider=self.name, model=model.id), response
+
+    async def _post_owned(
+        self, url: str, body: dict[str, Any], model: ModelSpec, key: Secret | None
+    ) -> tuple[dict[str, Any], Reply]:
+        from podium.providers.fast_http import AiohttpPoster, Limits, encode_json  # aiohttp loads on first call
+
+        if self._poster is None:
+            limits = Limits(self.settings.connect_timeout, self.settings.read_timeout, self.settings.total_timeout)
+            self._poster = AiohttpPoster(limits)
+        headers = self._headers(key, stream=False)
+        headers["content-type"] = "application/json"
+        reply = await self._poster.post(url, encode_json(body), headers, provider=self.name, model=model.id)
+        if not reply.is_success:
+            raise self._status_error(reply.status, reply.text, reply.headers, model, key)
+        return json_object(reply.content, provider=self.name, model=model.id), reply
 
     async def stream(self, request: ChatRequest, model: ModelSpec) -> AsyncIterator[StreamChunk]:
         """Stream the answer; the last chunk carries finish_reason and usage.
@@ -199,6 +227,9 @@ class HTTPProvider:
         if self._owns_client and self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._poster is not None:
+            await self._poster.aclose()
+            self._poster = None
 
     async def __aenter__(self) -> HTTPProvider:
         return self

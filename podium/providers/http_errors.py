@@ -12,8 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from podium.core.errors import (
     AuthenticationError,
@@ -27,6 +26,9 @@ from podium.core.errors import (
     UpstreamConnectionError,
     UpstreamTimeoutError,
 )
+
+if TYPE_CHECKING:  # the wire modules use this file and must not load httpx: replay and tests never send
+    import httpx
 
 BODY_LIMIT = 2048
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization", "cookie"})
@@ -231,6 +233,7 @@ def error_from_transport(
     timeout: float | None = None,
 ) -> ProviderError:
     """The Podium error for an httpx exception raised while sending or reading."""
+    import httpx
     where = f"{provider}" + (f" ({model})" if model else "")
     kw = {"provider": provider, "model": model}
     # Checked before timeouts: ConnectTimeout and PoolTimeout are timeouts too, but the request was never sent.

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from podium.config.providers import ProviderSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.provider import Provider
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ProviderFactory(Protocol):

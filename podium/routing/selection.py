@@ -1,7 +1,8 @@
 """Selection backends (as the project orchestrator names them): rank candidate models by predicted quality, estimated cost and latency.
 
 Pure functions over candidates. ``greedy`` takes the cheapest model predicted good enough; ``weighted``
-scores each model by ``w_quality*q - w_cost*c - w_latency*l`` on objectives normalised over the candidates;
+scores each model by ``w_quality*q - w_cost*c - w_latency*l + w_trust*t`` on objectives normalised over the
+candidates (``t`` is ``podium.routing.trust.model_trust``);
 ``pareto`` keeps only models no other model beats on every objective, then applies greedy to that front.
 """
 
@@ -13,6 +14,7 @@ from decimal import Decimal
 from podium.config.routing import SelectionWeights
 from podium.core.errors import ValidationError
 from podium.core.routed import Candidate  # re-exported: strategies import it from here
+from podium.routing.trust import model_trust
 
 
 def _quality(c: Candidate) -> float:
@@ -49,7 +51,11 @@ def weighted_scores(candidates: Sequence[Candidate], weights: SelectionWeights) 
     latencies = [x if x is not None else worst_lat for x in lat]
     q = _normalise([_quality(c) for c in candidates])
     cn, ln = _normalise(costs), _normalise(latencies)
-    return [weights.w_quality * qi - weights.w_cost * ci - weights.w_latency * li for qi, ci, li in zip(q, cn, ln)]
+    tn = _normalise([model_trust(c.model) for c in candidates])
+    return [
+        weights.w_quality * qi - weights.w_cost * ci - weights.w_latency * li + weights.w_trust * ti
+        for qi, ci, li, ti in zip(q, cn, ln, tn, strict=True)
+    ]
 
 
 def weighted(candidates: Sequence[Candidate], weights: SelectionWeights) -> list[Candidate]:

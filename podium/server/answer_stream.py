@@ -12,13 +12,16 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.core.pipeline import CallMeta
 from podium.core.types import Completion, StreamChunk, Usage
 from podium.server.chat import Answer, ChatService, Target, response_headers
 from podium.server.openai_request import ParsedChat
 from podium.telemetry.tracing import record_answer
+
+if TYPE_CHECKING:
+    from podium.engine import CompletionStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +90,13 @@ async def open_pieces(
         request_id = answer.request_id or uuid.uuid4().hex
         return _listed(answer_pieces(answer, request_id)), answer.headers(request_id)
     gateway_id = uuid.uuid4().hex
-    stream: Any = chat.client.stream(parsed.request, model=target.model, meta=meta, request_id=gateway_id)
+    stream: CompletionStream = chat.client.stream(parsed.request, model=target.model, meta=meta, request_id=gateway_id)
     chunks = aiter(stream)
     first = await anext(chunks, None)
     return _relay(stream, chunks, first, gateway_id), response_headers(None, gateway_id, model=target.model)
 
 
-async def _relay(stream: Any, chunks: AsyncIterator[StreamChunk], first: StreamChunk | None,
+async def _relay(stream: CompletionStream, chunks: AsyncIterator[StreamChunk], first: StreamChunk | None,
                  request_id: str) -> AsyncIterator[Piece]:
     try:
         chunk = first

@@ -28,11 +28,11 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "
                500: "api_error", 502: "api_error", 503: "overloaded_error", 504: "timeout_error"}
 
 
-def _fail(field: str, value: Any, message: str) -> ValidationError:
+def _fail(field: str, value: object, message: str) -> ValidationError:
     return ValidationError(f"{field}: {message}", field=field, value=value)
 
 
-def _text_of(blocks: Any, where: str) -> str:
+def _text_of(blocks: object, where: str) -> str:
     if isinstance(blocks, str):
         return blocks
     if isinstance(blocks, list):
@@ -40,7 +40,7 @@ def _text_of(blocks: Any, where: str) -> str:
     raise _fail(where, blocks, "use a string or an array of text blocks")
 
 
-def _block_text(block: Any, where: str) -> str:
+def _block_text(block: object, where: str) -> str:
     if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
         raise _fail(where, block, "use a text block {\"type\": \"text\", \"text\": ...}")
     return str(block["text"])
@@ -55,7 +55,7 @@ def _image(block: dict[str, Any], where: str) -> ImagePart:
     raise _fail(f"{where}.source", source, "an image needs a base64 source (media_type, data) or a url source")
 
 
-def _message(raw: Any, i: int) -> list[Message]:
+def _message(raw: object, i: int) -> list[Message]:
     where = f"messages[{i}]"
     if not isinstance(raw, dict) or raw.get("role") not in ("user", "assistant"):
         raise _fail(f"{where}.role", raw.get("role") if isinstance(raw, dict) else raw, "role must be user or assistant")
@@ -94,7 +94,7 @@ def _message(raw: Any, i: int) -> list[Message]:
     return out
 
 
-def _tools(raw: Any) -> tuple[dict[str, Any], ...] | None:
+def _tools(raw: object) -> tuple[dict[str, Any], ...] | None:
     if raw is None:
         return None
     if not isinstance(raw, list):
@@ -108,19 +108,19 @@ def _tools(raw: Any) -> tuple[dict[str, Any], ...] | None:
     return tuple(out) or None
 
 
-def _tool_choice(raw: Any) -> tuple[Any, bool | None]:
+def _tool_choice(raw: object) -> tuple[Any, bool | None]:
     if raw is None:
         return None, None
     kind = raw.get("type") if isinstance(raw, dict) else None
     parallel = False if isinstance(raw, dict) and raw.get("disable_parallel_tool_use") else None
-    if kind == "tool":
+    if kind == "tool" and isinstance(raw, dict):
         return {"type": "function", "function": {"name": raw.get("name", "")}}, parallel
     if kind in ("auto", "any", "none"):
         return {"auto": "auto", "any": "required", "none": "none"}[kind], parallel
     raise _fail("tool_choice.type", kind, "use auto, any, tool or none")
 
 
-def _effort(thinking: Any) -> str | None:
+def _effort(thinking: object) -> str | None:
     if thinking is None or (isinstance(thinking, dict) and thinking.get("type") == "disabled"):
         return None
     budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
@@ -129,7 +129,7 @@ def _effort(thinking: Any) -> str | None:
     return "low" if budget <= 1024 else "medium" if budget <= 4096 else "high"
 
 
-def parse_messages_request(body: Any) -> ParsedChat:
+def parse_messages_request(body: object) -> ParsedChat:
     """A Messages API body as the gateway's ParsedChat; raises ValidationError naming the field."""
     if not isinstance(body, dict):
         raise _fail("body", type(body).__name__, "the request body must be a JSON object")

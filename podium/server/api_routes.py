@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,6 +27,9 @@ from podium.server.embeddings_api import embeddings_json, parse_embeddings_reque
 from podium.server.errors import GatewayError, to_gateway_error
 from podium.server.openai_request import parse_chat_request
 from podium.server.openai_response import DONE, finish_reason, sse, usage_json
+
+if TYPE_CHECKING:
+    from podium.server.app import Gateway
 
 ReadJSON = Callable[[Request, int], Awaitable[Any]]
 _LEGACY_REFUSED = {"suffix": "`suffix` (insertion) is not offered", "echo": "`echo` is not offered",
@@ -51,16 +54,16 @@ async def _guarded(frames: AsyncIterator[bytes], on_error: Callable[[GatewayErro
         yield on_error(to_gateway_error(exc, secrets()))
 
 
-def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
-    async def chat_shaped(request: Request, parse: Callable[[Any], Any]) -> tuple[Any, Any, Any, Any]:
+def api_routes(gw: Gateway, read_json: ReadJSON) -> list[Route]:
+    async def chat_shaped(request: Request, parse: Callable[[Any], Any]) -> tuple[Any, Any, Any, Any, Any]:
         key = gw.keys.authenticate(_authorization(request))
         parsed = parse(await read_json(request, gw.settings.max_body_bytes))
-        chat, target, meta = await gw.admitted(request, key, parsed)
-        return parsed, chat, target, meta
+        chat, target, meta, booking = await gw.admitted(request, key, parsed)
+        return parsed, chat, target, meta, booking
 
     async def messages(request: Request) -> Response:
         try:
-            parsed, chat, target, meta = await chat_shaped(request, messages_api.parse_messages_request)
+            parsed, chat, target, meta, booking = await chat_shaped(request, messages_api.parse_messages_request)
             if parsed.stream:
                 pieces, headers = await open_pieces(chat, parsed, target, meta)
                 events = messages_api.message_events(pieces, message_id=f"msg_{headers['x-podium-request-id']}",
@@ -69,6 +72,7 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
                                   gw.secrets)
                 return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
             answer = await chat.answer(parsed, target, meta)
+            await gw.keys.settle(booking, answer.usage.total_tokens)
             rid = answer.request_id or uuid.uuid4().hex
             body = messages_api.message_json(answer.completion, message_id=f"msg_{rid}", usage=answer.usage)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Anthropic-shaped error
@@ -77,7 +81,7 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
 
     async def responses(request: Request) -> Response:
         try:
-            parsed, chat, target, meta = await chat_shaped(request, responses_api.parse_responses_request)
+            parsed, chat, target, meta, booking = await chat_shaped(request, responses_api.parse_responses_request)
             created = int(gw.clock.now().timestamp())
             if parsed.stream:
                 pieces, headers = await open_pieces(chat, parsed, target, meta)
@@ -86,6 +90,7 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
                 frames = _guarded(writer.render(pieces), lambda e: _response_error(e), gw.secrets)
                 return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
             answer = await chat.answer(parsed, target, meta)
+            await gw.keys.settle(booking, answer.usage.total_tokens)
             rid = answer.request_id or uuid.uuid4().hex
             body = responses_api.response_json(answer.completion, response_id=f"resp_{rid}", created=created,
                                                model=answer.completion.model, usage=answer.usage)
@@ -100,7 +105,7 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
 
     async def completions(request: Request) -> Response:
         try:
-            parsed, chat, target, meta = await chat_shaped(request, parse_legacy_completion)
+            parsed, chat, target, meta, booking = await chat_shaped(request, parse_legacy_completion)
             created = int(gw.clock.now().timestamp())
             if parsed.stream:
                 pieces, headers = await open_pieces(chat, parsed, target, meta)
@@ -109,6 +114,7 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
                 return StreamingResponse(_guarded(frames, lambda e: sse(e.body()), gw.secrets),
                                          media_type="text/event-stream", headers=headers)
             answer = await chat.answer(parsed, target, meta)
+            await gw.keys.settle(booking, answer.usage.total_tokens)
             rid = answer.request_id or uuid.uuid4().hex
             c = answer.completion
             choices = [{"text": text, "index": i, "logprobs": None, "finish_reason": finish_reason(c.finish_reason)}
@@ -123,7 +129,7 @@ def api_routes(gw: Any, read_json: ReadJSON) -> list[Route]:
         try:
             key = gw.keys.authenticate(_authorization(request))
             call = parse_embeddings_request(await read_json(request, gw.settings.max_body_bytes))
-            chat, target, meta = await gw.admitted(request, key, call.admission)
+            chat, target, meta, _ = await gw.admitted(request, key, call.admission)
             if target.model is None:
                 raise GatewayError(400, f"model: {call.model!r} routes chat calls; name an embedding model such as "
                                    "openai:text-embedding-3-small", code="invalid_model", param="model")
@@ -148,7 +154,7 @@ def _response_error(err: GatewayError) -> bytes:
     return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def parse_legacy_completion(body: Any) -> Any:
+def parse_legacy_completion(body: object) -> Any:
     """A legacy Completions body as a one-message chat request (``prompt`` as the user message)."""
     if not isinstance(body, dict):
         raise ValidationError("body: the request body must be a JSON object", field="body")

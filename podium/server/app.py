@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,16 +16,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from podium.config.server import ServerSettings
+from podium.config.server import ServerSettings, VirtualKey
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.pipeline import CallMeta
 from podium.server.api_routes import NOT_FOUND_HANDLERS, api_routes
 from podium.server.chat import TASK_TYPE_HEADER, VIRTUAL_MODELS, ChatService, Target
 from podium.server.errors import GatewayError, scrubbed_traceback, to_gateway_error
+from podium.server.fast_path import ASGIApp, GatewayApp, HasHeaders, Receive, Scope, Send, dump_json, parse_json
 from podium.server.feedback import feedback_route
-from podium.server.keys import VirtualKeys, bearer_token, gateway_config, open_gateway_warning
+from podium.server.keys import TokenBooking, VirtualKeys, bearer_token, gateway_config, open_gateway_warning
 from podium.server.openai_request import TAGS_HEADER, ParsedChat, call_tags, parse_chat_request, refuse_unhonoured
 from podium.telemetry.tracing import TRACER_NAME, TraceRequests, record_request_model
+
+if TYPE_CHECKING:
+    from podium.config.root import PodiumConfig
+    from podium.engine import Podium
+    from podium.resilience.ratelimit import RateLimitBackend
+    from podium.telemetry import Telemetry
 
 log = logging.getLogger("podium.server")
 _SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
@@ -35,11 +42,20 @@ _MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
 class _Endpoint:
     """Wraps a bare ASGI callable so Starlette's Route serves it as an app, not as a request handler."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self._app = app
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
+
+
+class Admitted(NamedTuple):
+    """An admitted call: the service and target that answer it, its meta, and its key's tpm booking."""
+
+    chat: ChatService
+    target: Target
+    meta: CallMeta
+    booking: TokenBooking | None
 
 
 class Gateway:
@@ -47,11 +63,11 @@ class Gateway:
 
     def __init__(
         self,
-        client: Any,
+        client: Podium | None,
         settings: ServerSettings,
         *,
-        config: Any,
-        telemetry: Any,
+        config: PodiumConfig | None,
+        telemetry: Telemetry,
         clock: Clock,
         env: Mapping[str, str],
         home: Path | None,
@@ -76,7 +92,7 @@ class Gateway:
     def secrets(self) -> tuple[str, ...]:
         return self._secrets
 
-    def _service(self, client: Any) -> ChatService:
+    def _service(self, client: Podium) -> ChatService:
         return ChatService(
             client,
             clock=self.clock,
@@ -93,6 +109,7 @@ class Gateway:
                 return
             from podium.engine import Podium
 
+            assert self._config is not None, "create_app loads a config whenever it builds the client"
             client = Podium.from_config(
                 gateway_config(self._config, self.settings),
                 env=self._env,
@@ -117,7 +134,7 @@ class Gateway:
         return self.chat
 
     def error_response(
-        self, exc: BaseException, request: Request, render: Callable[[GatewayError], Any] = GatewayError.body
+        self, exc: BaseException, request: HasHeaders, render: Callable[[GatewayError], Any] = GatewayError.body
     ) -> JSONResponse:
         token = bearer_token(request.headers.get("authorization")) or ""
         secrets = self._secrets + ((token,) if len(token) >= _MIN_SECRET_CHARS else ())
@@ -130,37 +147,50 @@ class Gateway:
 
     # -- routes ---------------------------------------------------------------------------------------------------
 
-    async def admitted(self, request: Request, key: Any, parsed: ParsedChat) -> tuple[ChatService, Target, CallMeta]:
+    async def admitted(self, request: HasHeaders, key: VirtualKey | None, parsed: ParsedChat) -> Admitted:
         """What every chat-shaped endpoint checks before calling: the model, the options it honours, the task type,
-        the key's models and limits; and the call's meta (key, team, user, tags)."""
+        the key's models and limits; and the call's meta (key, team, user, tags) and its key tpm booking."""
         chat = self.service()
         record_request_model(parsed.model)
         target = chat.target(parsed.model)
         refuse_unhonoured(parsed.request, target.model, chat.client.catalog)
         task_type = chat.task_type(request.headers.get(TASK_TYPE_HEADER), parsed)
         self.keys.check_model(key, parsed.model, target.model)
-        await self.keys.admit(key)
+        booking = await self.keys.admit(key, parsed.request)
         who: dict[str, Any] = {"key": key.id, "team": key.team, "user": key.user} if key is not None else {}
         allowed = self.keys.concrete_allowed(key, chat.client.catalog)
         if allowed is not None:  # strategies' candidates and fallbacks alike stay within the key's models
             who["model_allowed"] = frozenset(allowed).__contains__
         meta = CallMeta(task_type=task_type, tags=call_tags(parsed.tags, request.headers.get(TAGS_HEADER)), **who)
         meta.user = meta.user or parsed.request.user  # a key's own user wins over the one the body names
-        return chat, target, meta
+        return Admitted(chat, target, meta, booking)
 
-    async def chat_completions(self, request: Request) -> Response:
+    async def chat_reply(
+        self, request: HasHeaders, read_body: Callable[[], Awaitable[object]]
+    ) -> Response | tuple[bytes, dict[str, str]]:
+        """A chat completion: the JSON answer and its headers, or a Response (a stream, or an error)."""
         started = self.clock.monotonic()
         try:
             key = self.keys.authenticate(request.headers.get("authorization"))
-            parsed = parse_chat_request(await _json_body(request, self.settings.max_body_bytes))
-            chat, target, meta = await self.admitted(request, key, parsed)
+            parsed = parse_chat_request(await read_body())
+            chat, target, meta, booking = await self.admitted(request, key, parsed)
             if parsed.stream:
-                frames, headers = await chat.open_stream(parsed, target, meta, started)
+                settle = partial(self.keys.settle, booking) if booking is not None else None
+                frames, headers = await chat.open_stream(parsed, target, meta, started, on_usage=settle)
                 return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
-            body, headers = chat.render(await chat.answer(parsed, target, meta), started)
+            answer = await chat.answer(parsed, target, meta)
+            await self.keys.settle(booking, answer.usage.total_tokens)
+            body, headers = chat.render(answer, started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-shaped error response
             return self.error_response(exc, request)
-        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
+        return dump_json(body), headers
+
+    async def chat_completions(self, request: Request) -> Response:
+        reply = await self.chat_reply(request, partial(_json_body, request, self.settings.max_body_bytes))
+        if isinstance(reply, Response):
+            return reply
+        payload, headers = reply
+        return Response(payload, media_type="application/json", headers=headers)
 
     async def list_models(self, request: Request) -> Response:
         try:
@@ -204,7 +234,7 @@ class Gateway:
         return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
 
 
-def _key_limiter(config: Any, client: Any) -> Any:
+def _key_limiter(config: PodiumConfig | None, client: Podium | None) -> RateLimitBackend | None:
     """The keys' rpm backend: the one ``resilience.limiter_backend`` names, so rpm is global across replicas."""
     from podium.resilience.ratelimit import backend_for
 
@@ -217,7 +247,7 @@ def _model_entry(model_id: str, owner: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
 
 
-def _allowed(keys: VirtualKeys, key: Any, model_id: str) -> bool:
+def _allowed(keys: VirtualKeys, key: VirtualKey | None, model_id: str) -> bool:
     try:
         keys.check_model(key, model_id, model_id)
     except GatewayError:
@@ -240,24 +270,15 @@ async def _json_body(request: Request, max_bytes: int) -> Any:
             f"request body is over the limit of {max_bytes} bytes (server.max_body_bytes)",
             code="request_too_large",
         )
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise GatewayError(
-            400,
-            f"the request body is not valid JSON: {exc.msg} at position {exc.pos}"
-            if isinstance(exc, json.JSONDecodeError)
-            else "the request body is not valid JSON",
-            param="body",
-        ) from None
+    return parse_json(raw)
 
 
 def create_app(
-    client: Any = None,
+    client: Podium | None = None,
     settings: ServerSettings | None = None,
     *,
-    config: Any = None,
-    telemetry: Any = None,
+    config: PodiumConfig | None = None,
+    telemetry: Telemetry | None = None,
     clock: Clock = SYSTEM_CLOCK,
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
@@ -298,6 +319,7 @@ def create_app(
     ]
     provider = getattr(telemetry, "tracer_provider", None)
     tracing = Middleware(TraceRequests, tracer=provider.get_tracer(TRACER_NAME) if provider is not None else None)
-    app = Starlette(routes=routes, lifespan=gw.lifespan, exception_handlers=NOT_FOUND_HANDLERS, middleware=[tracing])
+    app = GatewayApp(routes=routes, lifespan=gw.lifespan, exception_handlers=NOT_FOUND_HANDLERS, middleware=[tracing])
+    app.gateway, app.fast = gw, provider is None
     app.state.gateway = gw
     return app

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,7 @@ VIRTUAL_MODELS: dict[str, str] = {
     "podium/table": "table",
 }
 TASK_TYPE_HEADER = "x-podium-task-type"
+OnUsage = Callable[[int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ class ChatService:
         clock: Clock,
         observe_overhead: Callable[[float], None],
         secrets: Callable[[], Sequence[str]],
-        task_table: Sequence[str] = (),
+        task_table: Iterable[str] = (),
     ) -> None:
         self.client = client
         self._task_table = tuple(task_table)
@@ -158,11 +159,14 @@ class ChatService:
     # -- streaming ----------------------------------------------------------------------------------------------
 
     async def open_stream(
-        self, parsed: ParsedChat, target: Target, meta: CallMeta, started: float
+        self, parsed: ParsedChat, target: Target, meta: CallMeta, started: float, *, on_usage: OnUsage | None = None
     ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
-        """Start the answer and wait for its first piece, so failures before any output get a proper status."""
+        """Start the answer and wait for its first piece, so failures before any output get a proper status.
+        ``on_usage(total_tokens)`` is awaited once the answer's usage is known."""
         if target.strategy is not None:
             answer = await self.answer(parsed, target, meta)
+            if on_usage is not None:
+                await on_usage(answer.usage.total_tokens)
             request_id = answer.request_id or uuid.uuid4().hex
             frames = self._whole_answer_frames(answer, parsed, request_id, started)
             return frames, answer.headers(request_id)  # judged whole first: its cost is known before it streams
@@ -180,7 +184,7 @@ class ChatService:
             model=model,
             include_usage=parsed.include_usage,
         )
-        frames = self._relay_frames(stream, chunks, first, writer, gateway_id, started)
+        frames = self._relay_frames(stream, chunks, first, writer, gateway_id, started, on_usage)
         return frames, response_headers(None, gateway_id, model=model)
 
     async def _relay_frames(
@@ -191,6 +195,7 @@ class ChatService:
         writer: ChunkWriter,
         request_id: str,
         started: float,
+        on_usage: OnUsage | None = None,
     ) -> AsyncIterator[bytes]:
         yield writer.role()
         finish: str | None = None
@@ -210,6 +215,8 @@ class ChatService:
         yield writer.finish(finish or (completion.finish_reason if completion else None))
         if completion is not None:
             record_answer(completion, completion.usage, completion.cost_usd)
+            if on_usage is not None:
+                await on_usage(completion.usage.total_tokens)
             if writer.include_usage:
                 yield writer.usage(completion, request_id=request_id)
             self._observe(self._clock.monotonic() - started - completion.latency_ms / 1000.0)

@@ -33,7 +33,7 @@ class EmbeddingsCall:
     admission: ParsedChat
 
 
-def parse_embeddings_request(body: Any) -> EmbeddingsCall:
+def parse_embeddings_request(body: object) -> EmbeddingsCall:
     """The body as an EmbeddingsCall; a ValidationError naming the field for anything else."""
     if not isinstance(body, dict):
         raise ValidationError("body: the request body must be a JSON object", field="body")

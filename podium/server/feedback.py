@@ -8,7 +8,7 @@ replaces the earlier verdict. ``chatcmpl-<id>`` (a response's ``id``) is accepte
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +16,9 @@ from starlette.routing import Route
 
 from podium.ledger.feedback import LABELS, MAX_NOTE_CHARS, UnknownRequestError, check_note, parse_verdict
 from podium.server.errors import GatewayError
+
+if TYPE_CHECKING:
+    from podium.server.app import Gateway
 
 PATH = "/v1/feedback"
 FIELDS: tuple[str, ...] = ("request_id", "score", "label", "note")
@@ -26,7 +29,7 @@ def _bad(message: str, param: str) -> GatewayError:
     return GatewayError(400, message, code="invalid_value", param=param)
 
 
-def parse_feedback(body: Any) -> tuple[str, float | str, str | None]:
+def parse_feedback(body: object) -> tuple[str, float | str, str | None]:
     """(request id, score or label, note) from the JSON body; a bad field is a 400 naming it and what is valid."""
     if not isinstance(body, dict):
         raise _bad(f"the request body must be a JSON object with {', '.join(FIELDS)}", "body")
@@ -67,7 +70,7 @@ async def _body(request: Request, max_bytes: int) -> Any:
         raise _bad("the request body is not valid JSON", "body") from None
 
 
-def feedback_route(gateway: Any) -> Route:
+def feedback_route(gateway: Gateway) -> Route:
     """The route, bound to the gateway's keys, engine client and error rendering."""
 
     async def post_feedback(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Virtual keys: Bearer auth against SHA-256 digests, per-key model allow-lists, per-key RPM, per-key budgets."""
+"""Virtual keys: Bearer auth against SHA-256 digests, per-key model allow-lists, rpm and tpm, per-key budgets."""
 
 from __future__ import annotations
 
@@ -6,23 +6,38 @@ import fnmatch
 import hashlib
 import logging
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podium.config.server import ServerSettings, VirtualKey
 from podium.core.clock import Clock
 from podium.core.errors import ConfigError
+from podium.core.tokens import estimate_request_tokens
+from podium.core.types import ChatRequest
 from podium.resilience.ratelimit import Bucket, InProcessBackend, RateLimitBackend
 from podium.server.errors import GatewayError, retry_after_headers
 
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
+    from podium.config.root import PodiumConfig
+
 log = logging.getLogger("podium.server")
 _VIRTUAL_PREFIX = "podium/"  # podium/auto, podium/cheapest, ...: strategies, not models
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBooking:
+    """The tokens a call took from its key's tpm bucket at admission."""
+
+    bucket: Bucket
+    tokens: int
 
 
 def sha256_hex(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def gateway_config(config: Any, settings: ServerSettings) -> Any:
+def gateway_config(config: PodiumConfig, settings: ServerSettings) -> PodiumConfig:
     """``config`` with every virtual key's budget added to the ledger's budgets (scope ``key``, hard)."""
     budgets = settings.key_budgets()
     if not budgets:
@@ -65,6 +80,9 @@ class VirtualKeys:
         self._clock = clock
         self._limiter: RateLimitBackend = limiter or InProcessBackend()
         self._buckets = {k.id: Bucket(f"key:{k.id}", k.rpm, "rpm") for k in settings.keys if k.rpm is not None}
+        self._token_buckets = {
+            k.id: Bucket(f"key-tpm:{k.id}", k.tpm, "tpm") for k in settings.keys if k.tpm is not None
+        }
         self.secret_envs = tuple(k.key_env for k in settings.keys if k.key_env)
 
     @staticmethod
@@ -118,7 +136,7 @@ class VirtualKeys:
             "model",
         )
 
-    def concrete_allowed(self, key: VirtualKey | None, catalog: Any) -> list[str] | None:
+    def concrete_allowed(self, key: VirtualKey | None, catalog: Catalog) -> list[str] | None:
         """Catalog ids a strategy may pick for this key, globs expanded against the catalog.
 
         None (any model) when the key has no allow-list or lists only ``podium/*`` virtual models; an empty list
@@ -137,23 +155,48 @@ class VirtualKeys:
                 out += [s.id for s in catalog if any(fnmatch.fnmatchcase(n, pattern) for n in (s.id, *s.aliases))]
         return list(dict.fromkeys(out))
 
-    async def admit(self, key: VirtualKey | None) -> None:
-        """Take one request from the key's RPM bucket, or refuse with 429 and Retry-After."""
-        bucket = self._buckets.get(key.id) if key is not None else None
-        if bucket is None:
-            return
+    def _now(self) -> float:
         # A shared backend compares instants across processes, so it needs wall-clock time, not monotonic.
-        now = self._clock.now().timestamp() if self._limiter.shared else self._clock.monotonic()
-        got = await self._limiter.reserve([(bucket, 1.0)], (), now, 0.0)
+        return self._clock.now().timestamp() if self._limiter.shared else self._clock.monotonic()
+
+    async def admit(self, key: VirtualKey | None, request: ChatRequest | None = None) -> TokenBooking | None:
+        """Take one request from the key's rpm bucket and the request's estimated tokens from its tpm bucket,
+        both or neither; refuse with a 429 naming the limit, with Retry-After. The booking is settled to
+        the tokens the answer really used with ``settle``."""
+        if key is None:
+            return None
+        wanted: list[tuple[Bucket, float]] = []
+        if (rpm := self._buckets.get(key.id)) is not None:
+            wanted.append((rpm, 1.0))
+        tpm = self._token_buckets.get(key.id)
+        booked = 0
+        if tpm is not None:  # the prompt estimate plus the answer's allowance, as the provider tpm limits book it
+            tokens = estimate_request_tokens(request) + (request.max_tokens or 0) if request is not None else 1
+            booked = max(1, min(tokens, tpm.limit))
+        if tpm is not None:
+            wanted.append((tpm, float(booked)))
+        if not wanted:
+            return None
+        got = await self._limiter.reserve(wanted, (), self._now(), 0.0)
         if not got.admitted:
+            bucket = tpm if tpm is not None and got.bucket == tpm.key else rpm
+            assert bucket is not None
+            unit = "tokens" if bucket is tpm else "requests"
             raise GatewayError(
                 429,
-                f"virtual key {key.id!r} is over its limit of {bucket.limit} requests per "  # type: ignore[union-attr]
-                f"minute (Podium's own limit); retry after {got.wait:.1f}s",
+                f"virtual key {key.id!r} is over its limit of {bucket.limit} {unit} per minute "
+                f"(server.keys.{bucket.label}, Podium's own limit); retry after {got.wait:.1f}s",
                 "rate_limit_error",
                 "rate_limit_exceeded",
                 headers=retry_after_headers(got.wait),
             )
+        return TokenBooking(tpm, booked) if tpm is not None else None
+
+    async def settle(self, booking: TokenBooking | None, used_tokens: int) -> None:
+        """Charge the key's tpm bucket the difference between the tokens booked and those the answer used."""
+        if booking is None or used_tokens == booking.tokens:
+            return
+        await self._limiter.adjust(booking.bucket, float(used_tokens - booking.tokens), self._now())
 
     async def aclose(self) -> None:
         await self._limiter.aclose()

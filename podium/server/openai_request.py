@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.core.errors import ValidationError
 from podium.core.types import ChatRequest, ContentPart, ImagePart, Message, TextPart
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
 
 # OpenAI's newer "developer" role is the system prompt of every other provider.
 _ROLE_ALIASES = {"developer": "system"}
@@ -45,7 +48,7 @@ REFUSED_FIELDS: dict[str, str] = {
     "safety_identifier": "`safety_identifier` is not forwarded; send `user` instead",
 }
 
-def _fail(field: str, value: Any, message: str, valid: Any = None) -> ValidationError:
+def _fail(field: str, value: object, message: str, valid: object = None) -> ValidationError:
     return ValidationError(f"{field}: {message}", field=field, value=value, valid=valid)
 
 
@@ -63,7 +66,7 @@ def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
-def _part(raw: Any, where: str) -> ContentPart:
+def _part(raw: object, where: str) -> ContentPart:
     if not isinstance(raw, dict):
         raise _fail(where, raw, "a content part must be an object with a type", ["text", "image_url"])
     kind = raw.get("type")
@@ -82,7 +85,7 @@ def _part(raw: Any, where: str) -> ContentPart:
     raise _fail(f"{where}.type", kind, f"content part type {kind!r} is not supported", ["text", "image_url"])
 
 
-def _content(raw: Any, where: str) -> str | tuple[ContentPart, ...]:
+def _content(raw: object, where: str) -> str | tuple[ContentPart, ...]:
     if raw is None:
         return ""
     if isinstance(raw, str):
@@ -92,7 +95,7 @@ def _content(raw: Any, where: str) -> str | tuple[ContentPart, ...]:
     raise _fail(where, raw, "content must be a string, an array of content parts, or null")
 
 
-def _message(raw: Any, i: int) -> Message:
+def _message(raw: object, i: int) -> Message:
     where = f"messages[{i}]"
     if not isinstance(raw, dict):
         raise _fail(where, raw, "each message must be an object with `role` and `content`")
@@ -176,7 +179,7 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_chat_request(body: Any) -> ParsedChat:
+def parse_chat_request(body: object) -> ParsedChat:
     """Translate a Chat Completions body; raises ValidationError naming the field and what is valid."""
     if not isinstance(body, dict):
         raise _fail("body", type(body).__name__, "the request body must be a JSON object")
@@ -233,7 +236,7 @@ def call_tags(metadata: dict[str, str], header: str | None) -> dict[str, str]:
     return tags
 
 
-def refuse_unhonoured(request: ChatRequest, model: str | None, catalog: Any) -> None:
+def refuse_unhonoured(request: ChatRequest, model: str | None, catalog: Catalog) -> None:
     """Refuse ``n`` > 1 and ``logprobs`` where they cannot be honoured: a ``podium/*`` virtual model (it answers with
     one routed model's answer), or a model whose provider does not honour them (podium.providers.features)."""
     from podium.providers.features import LOGPROBS, SAMPLES, model_features

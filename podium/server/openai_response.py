@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from podium.providers.openai_wire import CHOICES, LOGPROBS_CONTENT, usage_to_wir
 _FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 
 
-def finish_reason(reason: str | None, tool_calls: Any = None) -> str:
+def finish_reason(reason: str | None, tool_calls: object = None) -> str:
     if reason in _FINISH_REASONS:
         return reason  # type: ignore[return-value]
     return "tool_calls" if tool_calls else "stop"
@@ -22,7 +23,7 @@ def finish_reason(reason: str | None, tool_calls: Any = None) -> str:
 usage_json = usage_to_wire
 
 
-def _message(text: str | None, tool_calls: Any) -> dict[str, Any]:
+def _message(text: str | None, tool_calls: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text or "", "refusal": None}
     if tool_calls:
         message["tool_calls"] = [_tool_call(c, i) for i, c in enumerate(tool_calls)]
@@ -167,7 +168,7 @@ def podium_json(
     }
 
 
-def sse(obj: Any) -> bytes:
+def sse(obj: object) -> bytes:
     return b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
 
 

@@ -35,11 +35,11 @@ STATEFUL: dict[str, str] = {
 }
 
 
-def _fail(field: str, value: Any, message: str) -> ValidationError:
+def _fail(field: str, value: object, message: str) -> ValidationError:
     return ValidationError(f"{field}: {message}", field=field, value=value)
 
 
-def _content(raw: Any, where: str) -> str | tuple[ContentPart, ...]:
+def _content(raw: object, where: str) -> str | tuple[ContentPart, ...]:
     if isinstance(raw, str):
         return raw
     if not isinstance(raw, list):
@@ -58,7 +58,7 @@ def _content(raw: Any, where: str) -> str | tuple[ContentPart, ...]:
     return tuple(parts)
 
 
-def _input(raw: Any) -> list[Message]:
+def _input(raw: object) -> list[Message]:
     if isinstance(raw, str):
         return [Message.user(raw)]
     if not isinstance(raw, list) or not raw:
@@ -90,7 +90,7 @@ def _input(raw: Any) -> list[Message]:
     return out
 
 
-def _tools(raw: Any) -> tuple[dict[str, Any], ...] | None:
+def _tools(raw: object) -> tuple[dict[str, Any], ...] | None:
     if raw is None:
         return None
     if not isinstance(raw, list):
@@ -106,7 +106,7 @@ def _tools(raw: Any) -> tuple[dict[str, Any], ...] | None:
     return tuple(out) or None
 
 
-def _tool_choice(raw: Any) -> Any:
+def _tool_choice(raw: object) -> Any:
     if raw is None or raw in ("auto", "required", "none"):
         return raw
     if isinstance(raw, dict) and raw.get("type") == "function":
@@ -114,7 +114,7 @@ def _tool_choice(raw: Any) -> Any:
     raise _fail("tool_choice", raw, 'use "auto", "required", "none" or {"type": "function", "name": ...}')
 
 
-def _response_format(text: Any) -> dict[str, Any] | None:
+def _response_format(text: object) -> dict[str, Any] | None:
     fmt = (text or {}).get("format") if isinstance(text, dict) else None
     if fmt is None or fmt.get("type") == "text":
         return None
@@ -126,7 +126,7 @@ def _response_format(text: Any) -> dict[str, Any] | None:
     raise _fail("text.format.type", fmt.get("type"), "use text, json_object or json_schema")
 
 
-def parse_responses_request(body: Any) -> ParsedChat:
+def parse_responses_request(body: object) -> ParsedChat:
     """A Responses API body as the gateway's ParsedChat; raises ValidationError naming the field."""
     if not isinstance(body, dict):
         raise _fail("body", type(body).__name__, "the request body must be a JSON object")
@@ -253,7 +253,7 @@ class ResponseEvents:
         calls[piece.index] = call
         return [self._event("response.output_item.added", {"output_index": index, "item": call})]
 
-    def _close(self, item: Any, index: int, text: str, calls: dict[int, dict[str, Any]]) -> list[bytes]:
+    def _close(self, item: str | int, index: int, text: str, calls: dict[int, dict[str, Any]]) -> list[bytes]:
         if item == "text":
             item_id = f"msg_{self.response_id}"
             part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
@@ -263,7 +263,7 @@ class ResponseEvents:
                                 "content_index": 0, "part": part}),
                     self._event("response.output_item.done", {"output_index": index,
                                 "item": _message_item(item_id, text)})]
-        call = {**calls[item], "status": "completed"}
+        call = {**calls[int(item)], "status": "completed"}
         return [self._event("response.function_call_arguments.done", {"item_id": call["id"], "output_index": index,
                             "arguments": call["arguments"]}),
                 self._event("response.output_item.done", {"output_index": index, "item": call})]

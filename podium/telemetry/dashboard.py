@@ -12,9 +12,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
 from podium.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from grafanalib.core import GridPos, Panel
 
 PanelKind = Literal["stat", "pie", "timeseries", "gauge", "stacked_bars"]
 DASHBOARD_UID = "podium-orchestration"
@@ -43,7 +47,7 @@ def _quantiles(bucket: str, qs: tuple[float, ...] = (0.5, 0.95, 0.99)) -> tuple[
 ORCHESTRATION_PANELS: tuple[PanelDef, ...] = (
     PanelDef("Cost Savings Overview", "stat", (_q("max(orchestration_cost_savings_percent)", "savings"),), "percent"),
     PanelDef(
-        "Total Cost Last 24h", "stat", (_q("sum(increase(orchestration_total_cost_usd[24h]))", "cost"),), "currencyUSD"
+        "Total Cost Last 24h", "stat", (_q("sum(increase(orchestration_total_cost_usd_total[24h]))", "cost"),), "currencyUSD"
     ),
     PanelDef(
         "Task Classification Distribution",
@@ -91,8 +95,8 @@ ORCHESTRATION_PANELS: tuple[PanelDef, ...] = (
         "Cost Breakdown",
         "stacked_bars",
         (
-            _q("sum(increase(orchestration_orchestrator_cost_usd[1h]))", "orchestrator"),
-            _q("sum(increase(orchestration_executor_cost_usd[1h]))", "executor"),
+            _q("sum(increase(orchestration_orchestrator_cost_usd_total[1h]))", "orchestrator"),
+            _q("sum(increase(orchestration_executor_cost_usd_total[1h]))", "executor"),
         ),
         "currencyUSD",
     ),
@@ -149,7 +153,7 @@ PODIUM_PANELS: tuple[PanelDef, ...] = (
 PANELS: tuple[PanelDef, ...] = ORCHESTRATION_PANELS + PODIUM_PANELS
 
 
-def _grafanalib() -> Any:
+def _grafanalib() -> ModuleType:
     try:
         import grafanalib.core as g
     except ImportError as exc:
@@ -160,7 +164,7 @@ def _grafanalib() -> Any:
     return g
 
 
-def _panel(g: Any, p: PanelDef, grid: Any) -> Any:
+def _panel(g: ModuleType, p: PanelDef, grid: GridPos) -> Panel:
     targets = [
         g.Target(expr=expr, legendFormat=legend, refId=chr(ord("A") + i), datasource=DATASOURCE)
         for i, (expr, legend) in enumerate(p.queries)
@@ -185,7 +189,7 @@ def _panel(g: Any, p: PanelDef, grid: Any) -> Any:
     return g.TimeSeries(unit=p.unit, **common)
 
 
-def _grid(g: Any) -> Iterator[Any]:
+def _grid(g: ModuleType) -> Iterator[GridPos]:
     """Two panels per 24-column row, 8 units high."""
     i = 0
     while True:

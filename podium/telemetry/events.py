@@ -7,15 +7,16 @@ import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
 from podium.core.events import Event, EventSink, EventType
 
 log = logging.getLogger("podium.telemetry.events")
+_T = TypeVar("_T")
 
 Hook = Callable[..., Any]
 DEFAULT_QUEUE_SIZE = 1000
@@ -54,7 +55,7 @@ class Subscription:
             return
         self._on_loop(self._put, event)
 
-    def _on_loop(self, fn: Callable[..., None], *args: Any) -> None:
+    def _on_loop(self, fn: Callable[..., None], *args: object) -> None:
         """Run ``fn`` on the subscriber's loop: directly when already there, else thread-safely."""
         try:
             here = asyncio.get_running_loop() is self._loop
@@ -178,7 +179,7 @@ class EventBus:
             self.hook_errors += 1
             log.exception("event hook %r failed on %s", fn, event.type.name)
 
-    def _schedule(self, awaitable: Any, fn: Callable[..., Any], event: Event) -> None:
+    def _schedule(self, awaitable: Awaitable[object], fn: Callable[..., Any], event: Event) -> None:
         try:
             future = asyncio.ensure_future(awaitable)
         except RuntimeError:
@@ -202,7 +203,7 @@ class EventBus:
             if sub in self._subscriptions:
                 self._subscriptions.remove(sub)
 
-    def _remove(self, items: list[Any], item: Any) -> None:
+    def _remove(self, items: list[_T], item: _T) -> None:
         with self._lock:
             if item in items:
                 items.remove(item)

@@ -8,12 +8,15 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import write_to_textfile
 from prometheus_client.core import Metric
 
 from podium.config.telemetry import ExporterSettings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Collectable(Protocol):
@@ -63,7 +66,7 @@ def _samples(family: Metric) -> list[Any]:
 class ConsoleExporter:
     """Prints every sample as a rich table (on stderr by default, so ``--json`` output on stdout stays parseable)."""
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         self.console = console
 
     def export(self, source: Collectable) -> None:

@@ -17,7 +17,7 @@ class DecimalTotals:
     """A registry collector for running USD sums, one per label set.
 
     ``kind="counter"`` exposes ``<name>_total`` (Prometheus convention); ``kind="gauge"`` exposes ``<name>`` as
-    written, for the orchestration_* names that are cumulative but carry no ``_total`` suffix.
+    written.
     """
 
     def __init__(

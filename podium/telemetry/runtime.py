@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from podium.config.telemetry import TelemetrySettings
@@ -19,10 +18,14 @@ from podium.telemetry.exporters import build_exporters
 from podium.telemetry.labels import LabelGuard
 from podium.telemetry.metrics_events import MetricsEventSink
 from podium.telemetry.metrics_middleware import MetricsMiddleware
-from podium.telemetry.serving import MetricsServer, metrics_asgi_app, start_metrics_server
 from podium.telemetry.tracing import TRACER_NAME, configure_tracing
 from podium.telemetry.tracing_middleware import TracingMiddleware
 from podium.telemetry.workflow_metrics import WorkflowMetrics
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from podium.telemetry.serving import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +76,15 @@ class Telemetry:
         Nothing is started once ``asgi_app()`` was mounted: that app already serves these metrics.
         """
         if self.server is None and self.settings.metrics_enabled and not self._mounted:
+            from podium.telemetry.serving import start_metrics_server
+
             self.server = start_metrics_server(self.registry, self.settings.metrics_host, self.settings.metrics_port)
         return self.server
 
     def asgi_app(self) -> Any:
         """The gateway mounts this at /metrics (and so ``start_server()`` opens no second port)."""
+        from podium.telemetry.serving import metrics_asgi_app
+
         self._mounted = True
         return metrics_asgi_app(self.registry)
 

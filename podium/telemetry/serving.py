@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from prometheus_client import CollectorRegistry, make_asgi_app, start_http_server
 
 from podium.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 DEFAULT_METRICS_PORT = 9464  # the port dashboards scrape: `curl http://localhost:9464/metrics`
 
@@ -19,7 +22,7 @@ class MetricsServer:
 
     host: str
     port: int
-    _server: Any
+    _server: WSGIServer
     _thread: threading.Thread
 
     @property

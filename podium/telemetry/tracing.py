@@ -7,18 +7,22 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from podium.config.telemetry import TelemetrySettings
 from podium.core.errors import ConfigError, ValidationError
+
+if TYPE_CHECKING:  # the SDK is imported when a provider is built: a run without tracing never loads it
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.util.types import AttributeValue
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from podium.core.types import Completion, Usage
 
 TRACER_NAME = "podium"
 OTLP_TRACES_PATH = "/v1/traces"
@@ -60,6 +64,11 @@ def configure_tracing(
     ``exporter`` adds one more exporter (tests pass the SDK's InMemorySpanExporter). The provider becomes the
     process-wide one only with ``set_global=True``.
     """
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+
     cfg = TracingConfig.from_settings(config) if isinstance(config, TelemetrySettings) else config
     if not 0.0 <= cfg.sample_rate <= 1.0:
         raise ValidationError(
@@ -112,7 +121,7 @@ def _tracer(tracer: Tracer | None) -> Tracer:
 
 
 @contextmanager
-def _span(tracer: Tracer | None, name: str, attributes: dict[str, Any]) -> Iterator[Span]:
+def _span(tracer: Tracer | None, name: str, attributes: dict[str, AttributeValue]) -> Iterator[Span]:
     # Exception messages can quote upstream bodies (and so prompts): record only the error's type.
     with _tracer(tracer).start_as_current_span(
         name, attributes=attributes, record_exception=False, set_status_on_exception=False
@@ -129,7 +138,7 @@ def mark_error(span: Span, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
 
-def workflow_span(name: str, tracer: Tracer | None = None, **attributes: Any) -> AbstractContextManager[Span]:
+def workflow_span(name: str, tracer: Tracer | None = None, **attributes: object) -> AbstractContextManager[Span]:
     """A span around one workflow run (``with workflow_span("testgen", file=path): ...``)."""
     attrs = {
         "podium.workflow.name": name,
@@ -138,7 +147,7 @@ def workflow_span(name: str, tracer: Tracer | None = None, **attributes: Any) ->
     return _span(tracer, f"workflow {name}", attrs)
 
 
-def routing_span(decision: Any, tracer: Tracer | None = None) -> AbstractContextManager[Span]:
+def routing_span(decision: object, tracer: Tracer | None = None) -> AbstractContextManager[Span]:
     """A span for one routing decision: its scalar fields become ``podium.routing.*`` attributes.
 
     The engine opens it around a strategy's run (so every sub-call's attempt spans are its children) and adds the
@@ -147,7 +156,7 @@ def routing_span(decision: Any, tracer: Tracer | None = None) -> AbstractContext
     return _span(tracer, f"route {strategy}" if strategy else "route", routing_attributes(decision))
 
 
-def routing_attributes(decision: Any) -> dict[str, Any]:
+def routing_attributes(decision: object) -> dict[str, AttributeValue]:
     """A routing decision's scalar fields as ``podium.routing.*`` attributes (never the prompt or answer)."""
     return {
         f"podium.routing.{k}": attribute_value(v)
@@ -165,12 +174,12 @@ class TraceRequests:
 
     UNTRACED = frozenset({"/metrics", "/healthz"})
 
-    def __init__(self, app: Any, tracer: Tracer | None) -> None:
+    def __init__(self, app: ASGIApp, tracer: Tracer | None) -> None:
         self.app = app
         self.tracer = tracer
         self._propagator = TraceContextTextMapPropagator()
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.tracer is None or scope["type"] != "http" or scope["path"] in self.UNTRACED:
             await self.app(scope, receive, send)
             return
@@ -183,7 +192,7 @@ class TraceRequests:
             record_exception=False, set_status_on_exception=False,
         ) as span:
 
-            async def traced_send(message: Any) -> None:
+            async def traced_send(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status = int(message["status"])
                     span.set_attribute("http.response.status_code", status)
@@ -205,7 +214,7 @@ def record_request_model(model: str) -> None:
         span.set_attribute("gen_ai.request.model", model)
 
 
-def record_answer(completion: Any, usage: Any, cost_usd: Decimal | None) -> None:
+def record_answer(completion: Completion, usage: Usage, cost_usd: Decimal | None) -> None:
     """The answer on the current request span: the answering model, every attempt's tokens and the total cost."""
     span = trace.get_current_span()
     if not span.is_recording():
@@ -223,7 +232,7 @@ def record_answer(completion: Any, usage: Any, cost_usd: Decimal | None) -> None
         span.set_attribute("podium.request_id", completion.request_id)
 
 
-def _fields_of(decision: Any) -> dict[str, Any]:
+def _fields_of(decision: object) -> dict[str, object]:
     if isinstance(decision, Mapping):
         return {str(k): v for k, v in decision.items()}
     if dataclasses.is_dataclass(decision) and not isinstance(decision, type):
@@ -233,13 +242,13 @@ def _fields_of(decision: Any) -> dict[str, Any]:
     return {"decision": decision}
 
 
-def _is_simple(value: Any) -> bool:
+def _is_simple(value: object) -> bool:
     if isinstance(value, (str, bool, int, float, Decimal)):
         return True
     return isinstance(value, (list, tuple)) and all(isinstance(v, (str, bool, int, float, Decimal)) for v in value)
 
 
-def attribute_value(value: Any) -> Any:
+def attribute_value(value: object) -> AttributeValue:
     """An OTel attribute value: money as an exact string, sequences as tuples of strings, others as text."""
     if isinstance(value, (bool, int, float, str)):
         return value

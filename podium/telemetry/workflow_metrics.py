@@ -19,8 +19,9 @@ class WorkflowMetrics:
     """Counts workflows, tasks, delegations and validations; sums tokens and cost; tracks savings vs a baseline.
 
     prometheus-client appends ``_total`` to counter names, so ``orchestration_workflows`` is exposed as
-    ``orchestration_workflows_total``. The three ``*_cost_usd`` sums have no ``_total`` in the names dashboards use,
-    so they are exposed under exactly that name as never-decreasing gauges (a Prometheus counter must end in ``_total``).
+    ``orchestration_workflows_total``. The three cost sums are counters too, exposed as
+    ``orchestration_{orchestrator,executor,total}_cost_usd_total``; like the task and delegation counts they move
+    with each call as it happens, so a scrape in the middle of a run sees what it has spent so far.
     """
 
     def __init__(self, registry: CollectorRegistry, *, guard: LabelGuard | None = None) -> None:
@@ -40,12 +41,12 @@ class WorkflowMetrics:
         self.orchestrator_tokens = Counter("orchestration_orchestrator_tokens", "Orchestrator tokens", registry=r)
         self.executor_tokens = Counter("orchestration_executor_tokens", "Executor tokens", registry=r)
         self.orchestrator_cost = DecimalTotals(
-            "orchestration_orchestrator_cost_usd", "Orchestrator cost in USD", kind="gauge", registry=r
+            "orchestration_orchestrator_cost_usd", "Orchestrator cost in USD", kind="counter", registry=r
         )
         self.executor_cost = DecimalTotals(
-            "orchestration_executor_cost_usd", "Executor cost in USD", kind="gauge", registry=r
+            "orchestration_executor_cost_usd", "Executor cost in USD", kind="counter", registry=r
         )
-        self.total_cost = DecimalTotals("orchestration_total_cost_usd", "Total cost in USD", kind="gauge", registry=r)
+        self.total_cost = DecimalTotals("orchestration_total_cost_usd", "Total cost in USD", kind="counter", registry=r)
         self.savings = Gauge("orchestration_cost_savings_percent", "Cost savings % vs the baseline", registry=r)
         self._baseline = ZERO
         self._lock = threading.Lock()
@@ -70,17 +71,24 @@ class WorkflowMetrics:
         self._add_cost(self.orchestrator_cost, cost_usd)
 
     def record_delegation(
-        self, executor_model: str, *, success: bool, tokens: int = 0, cost_usd: Decimal = ZERO
+        self, executor_model: str, *, success: bool | None, tokens: int = 0, cost_usd: Decimal = ZERO
     ) -> None:
-        """One task handed to an executor model, with what it spent."""
+        """One task handed to an executor model, with what it spent, recorded when its answer arrives.
+
+        ``success=None`` when the answer is still to be checked: ``record_delegation_outcome`` counts it later.
+        """
         model = self.guard("executor_model", executor_model)
         self.delegations.labels(model).inc()
-        # Touch the success series too, so the success-rate query has a 0 rather than no data.
-        success_counter = self.delegations_success.labels(model)
-        if success:
-            success_counter.inc()
         self.executor_tokens.inc(max(0, tokens))
         self._add_cost(self.executor_cost, cost_usd)
+        self.record_delegation_outcome(executor_model, success=bool(success))
+
+    def record_delegation_outcome(self, executor_model: str, *, success: bool) -> None:
+        """A delegation's answer was checked: it counts as a success only if it passed."""
+        # Touch the success series even on failure, so the success-rate query has a 0 rather than no data.
+        success_counter = self.delegations_success.labels(self.guard("executor_model", executor_model))
+        if success:
+            success_counter.inc()
 
     def record_validation(self, passed: bool) -> None:
         self.validations.inc()

@@ -2,7 +2,8 @@
 virtual clock."""
 
 from podium.testing.clock import FakeClock
-from podium.testing.fake_upstream import FakeUpstream, RecordedRequest, estimate_tokens
+from podium.testing.fake_upstream import FakeUpstream, RecordedRequest
+from podium.testing.fake_upstream_http import estimate_tokens
 from podium.testing.scripted import ScriptedProvider, ScriptedReply, SingleProviderRegistry
 from podium.testing.server import ServedApp, serve
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from podium.core.json_types import JSONValue
 from podium.core.tokens import estimate_text_tokens
 from podium.core.types import Usage
 from podium.providers.openai_wire import usage_to_wire
@@ -58,7 +59,7 @@ def billed_once(replies: Sequence[Reply]) -> Usage:
     )
 
 
-def sse(data: Any, event: str | None = None) -> str:
+def sse(data: JSONValue, event: str | None = None) -> str:
     """One SSE frame."""
     payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     head = f"event: {event}\n" if event else ""
@@ -73,7 +74,7 @@ def pieces(text: str) -> list[str]:
 # -- reading requests -----------------------------------------------------------------------------------------------
 def prompt_texts(provider: str, body: dict[str, Any]) -> tuple[str, str]:
     """(all prompt text, last user text) of a request in any of the three formats."""
-    def text_of(content: Any) -> str:
+    def text_of(content: object) -> str:
         if isinstance(content, str):
             return content
         return "".join(p.get("text") or "" for p in content or () if isinstance(p, dict))

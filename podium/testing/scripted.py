@@ -9,6 +9,7 @@ from typing import Any
 
 from podium.config.providers import ProviderSettings
 from podium.core.model_spec import ModelSpec
+from podium.core.provider import Provider
 from podium.core.tokens import estimate_request_tokens, estimate_text_tokens
 from podium.core.types import ChatRequest, Completion, StreamChunk, Usage
 
@@ -85,8 +86,8 @@ class ScriptedProvider:
 class SingleProviderRegistry:
     """A registry that serves every provider name with one provider object (for tests and demos)."""
 
-    def __init__(self, provider: Any) -> None:
+    def __init__(self, provider: Provider) -> None:
         self._provider = provider
 
-    def build(self, settings: ProviderSettings, **_: Mapping[str, Any]) -> Any:
+    def build(self, settings: ProviderSettings, **_: Mapping[str, Any]) -> Provider:
         return self._provider

@@ -11,9 +11,9 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 _POLL = 0.005
 _ABANDON_TIMEOUT = 5.0  # how long a server that failed to start gets to stop before its socket is closed
@@ -24,7 +24,7 @@ class ServedApp:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -114,7 +114,7 @@ class ServedApp:
         await self._ashutdown()
 
 
-def serve(app: Any, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> ServedApp:
+def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> ServedApp:
     """Serve ``app`` on ``host`` (loopback by default) at a free port; the context manager yields the base URL.
 
     ``lifespan="on"`` runs the app's startup/shutdown in the server thread's own event loop.

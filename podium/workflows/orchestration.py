@@ -16,16 +16,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.config.orchestration import OrchestrationConfig, check_use_case
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import BudgetExceededError
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion, Usage
 from podium.telemetry import WorkflowMetrics, workflow_span
 from podium.telemetry.tracing import TRACER_NAME
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from podium.engine import Podium
+    from podium.telemetry import Telemetry
 
 ORCHESTRATOR = "orchestrator"
 EXECUTOR = "executor"
@@ -57,7 +64,7 @@ class StepRecord:
     baseline_cost_usd: Decimal | None
     latency_ms: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "role": self.role,
             "step": self.step,
@@ -141,7 +148,7 @@ class WorkflowSummary:
         base = self.baseline_cost_usd
         return None if base is None or base <= 0 else (base - self.total_cost_usd) / base * HUNDRED
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         def text(v: Decimal | None) -> str | None:
             return None if v is None else str(v)
 
@@ -169,6 +176,7 @@ class _RunState:
     steps: list[StepRecord] = field(default_factory=list)
     pending: list[Delegation] = field(default_factory=list)
     summary: WorkflowSummary | None = None
+    task: str | None = None  # the complexity of the task begun (and counted) with ``begin_task``
 
 
 class Orchestration:
@@ -176,13 +184,13 @@ class Orchestration:
 
     def __init__(
         self,
-        client: Any,
+        client: Podium,
         config: OrchestrationConfig,
         *,
         name: str,
         task_type: str | None = None,
         orchestrator: str | None = None,
-        telemetry: Any = None,
+        telemetry: Telemetry | None = None,
         env: Mapping[str, str] | None = None,
         clock: Clock = SYSTEM_CLOCK,
         workflow_id: str | None = None,
@@ -269,9 +277,20 @@ class Orchestration:
                 self.metrics.record_delegation(choice.model or choice.strategy or "?", success=False)
             raise
         record = self._record(EXECUTOR, step, completion.model, strategy, paid, completion.latency_ms)
+        if self.metrics is not None:  # counted now, so a scrape mid-run sees it; the outcome once it is checked
+            self.metrics.record_delegation(
+                record.model, success=None, tokens=record.usage.total_tokens, cost_usd=record.cost_usd
+            )
         delegation = Delegation(completion, choice, record)
         self._state.pending.append(delegation)
         return delegation
+
+    def begin_task(self, complexity: str) -> None:
+        """Count the run's task (by complexity) when work on it starts, not when the run ends."""
+        if self._state.task is None:
+            self._state.task = complexity
+            if self.metrics is not None:
+                self.metrics.record_task(complexity)
 
     def settle(self, delegation: Delegation, *, passed: bool) -> None:
         """Record a delegation's outcome once its output was checked: it counts as a success only if it passed."""
@@ -279,8 +298,7 @@ class Orchestration:
             return
         delegation.settled = True
         if self.metrics is not None:
-            r = delegation.record
-            self.metrics.record_delegation(r.model, success=passed, tokens=r.usage.total_tokens, cost_usd=r.cost_usd)
+            self.metrics.record_delegation_outcome(delegation.record.model, success=passed)
         self.record_validation(passed)
 
     def record_validation(self, passed: bool) -> None:
@@ -304,21 +322,19 @@ class Orchestration:
         for d in self._state.pending:
             if not d.settled and self.metrics is not None:
                 d.settled = True
-                r = d.record
-                self.metrics.record_delegation(
-                    r.model, success=not failed, tokens=r.usage.total_tokens, cost_usd=r.cost_usd
-                )
+                self.metrics.record_delegation_outcome(d.record.model, success=not failed)
         duration_ms = (self._clock.monotonic() - self._started) * 1000.0
         summary = WorkflowSummary(
             self.workflow_id, self.name, self.orchestrator_model, duration_ms, self.steps, complexity, failed
         )
         if self.metrics is not None:
-            self.metrics.record_workflow(duration_ms, complexity, baseline_cost_usd=summary.baseline_cost_usd)
+            counted = complexity if self._state.task is None else None  # a task begun is counted already
+            self.metrics.record_workflow(duration_ms, counted, baseline_cost_usd=summary.baseline_cost_usd)
         self._state.summary = summary
         return summary
 
     @contextmanager
-    def span(self, **attributes: Any) -> Iterator[Any]:
+    def span(self, **attributes: Any) -> Iterator[Span]:
         """The workflow's trace span; a run left by an exception is still recorded (as failed)."""
         with workflow_span(self.name, self._tracer, workflow_id=self.workflow_id, **attributes) as span:
             try:

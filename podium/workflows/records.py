@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject, JSONValue
 from podium.core.money import ZERO
 from podium.workflows.sqlite_store import SQLiteStore
 
@@ -43,6 +44,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+class RunSummary(TypedDict):
+    """One line of ``RunStore.summaries``."""
+
+    id: str
+    workflow: str
+    title: str
+    status: str
+    updated_at: str
+    max_usd: str | None
+    steps: int
+    spent_usd: str
+
+
 @dataclass(slots=True)
 class RunStep:
     """One step of a run (a generated problem, a graded answer, the advice): its outcome and what it cost."""
@@ -53,11 +67,11 @@ class RunStep:
     cost_usd: Decimal = ZERO
     tokens: int = 0
     attempts: int = 0
-    output: Any = None
+    output: JSONValue = None
     error: str | None = None
     prompts: list[dict[str, str]] | None = None  # [{"prompt": ..., "response": ...}] when prompt logging is on
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "id": self.id,
             "status": self.status,
@@ -76,9 +90,9 @@ class RunRecord:
     id: str
     workflow: str
     title: str
-    inputs: dict[str, Any]
+    inputs: JSONObject
     status: str = RUNNING
-    result: Any = None
+    result: JSONValue = None
     max_usd: Decimal | None = None
     stop_reason: str | None = None
     steps: dict[str, RunStep] = field(default_factory=dict)
@@ -89,7 +103,7 @@ class RunRecord:
     def spent_usd(self) -> Decimal:
         return sum((s.cost_usd for s in self.steps.values()), ZERO)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "id": self.id,
             "workflow": self.workflow,
@@ -213,19 +227,30 @@ class RunStore(SQLiteStore):
             )
         return run
 
-    def summaries(self, workflow: str | None = None) -> list[dict[str, Any]]:
+    def summaries(self, workflow: str | None = None) -> list[RunSummary]:
         """Every run (of ``workflow``), newest first."""
         sql = (
             "SELECT r.id, r.workflow, r.title, r.status, r.updated_at, r.max_usd, "
             "COALESCE((SELECT COUNT(*) FROM workflow_run_steps s WHERE s.run_id = r.id), 0) AS steps "
             "FROM workflow_runs r"
         )
-        args: tuple[Any, ...] = ()
+        args: tuple[str, ...] = ()
         if workflow is not None:
             sql, args = sql + " WHERE r.workflow = ?", (workflow,)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY r.updated_at DESC, r.id", args).fetchall()
-        out = []
+        out: list[RunSummary] = []
         for r in rows:
-            out.append({**dict(r), "spent_usd": str(self.load(r["id"]).spent_usd)})
+            out.append(
+                {
+                    "id": r["id"],
+                    "workflow": r["workflow"],
+                    "title": r["title"],
+                    "status": r["status"],
+                    "updated_at": r["updated_at"],
+                    "max_usd": r["max_usd"],
+                    "steps": r["steps"],
+                    "spent_usd": str(self.load(r["id"]).spent_usd),
+                }
+            )
         return out

@@ -9,21 +9,38 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import BudgetExceededError, ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.money import usd
 from podium.core.pipeline import CallMeta
 from podium.workflows.records import COMPLETED, FAILED, PAUSED, RunRecord, RunStep, RunStore
 from podium.workflows.typed import InvalidModelOutputError, TypedAnswer
+
+if TYPE_CHECKING:
+    import httpx
+
+    from podium.config import PodiumConfig
+    from podium.engine import Podium
+
+
+T = TypeVar("T")
+UsdAmount = str | Decimal | float  # as given: "2.5", 2.5 or Decimal("2.5")
+
+
+class Recorded(Protocol):
+    """A workflow's result as its run record keeps it."""
+
+    def to_dict(self) -> JSONObject: ...
 
 
 def new_run_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def positive_usd(value: Any, field: str) -> Decimal:
+def positive_usd(value: object, field: str) -> Decimal:
     """``value`` as a positive USD amount, or a one-line ValidationError naming ``field``."""
     try:
         amount: Decimal | None = usd(str(value).strip().lstrip("$"))
@@ -37,8 +54,8 @@ def positive_usd(value: Any, field: str) -> Decimal:
 
 
 def workflow_environment(
-    config: Any, env: Mapping[str, str] | None, home: Path | None
-) -> tuple[dict[str, str], Any, Path]:
+    config: PodiumConfig | None, env: Mapping[str, str] | None, home: Path | None
+) -> tuple[dict[str, str], PodiumConfig, Path]:
     """The environment, config and home a workflow runs with: each one given, else the process's own."""
     from podium.catalog.store import podium_home
 
@@ -55,11 +72,11 @@ class WorkflowSession:
 
     def __init__(
         self,
-        config: Any = None,
+        config: PodiumConfig | None = None,
         *,
         env: Mapping[str, str] | None = None,
         home: Path | None = None,
-        http_client: Any = None,
+        http_client: httpx.AsyncClient | None = None,
         clock: Clock = SYSTEM_CLOCK,
         store: RunStore | None = None,
         log_prompts: bool = False,
@@ -72,7 +89,9 @@ class WorkflowSession:
         self.log_prompts = log_prompts
 
     @asynccontextmanager
-    async def client(self, run_id: str, max_usd: Decimal | None, *, config: Any = None) -> AsyncIterator[Any]:
+    async def client(
+        self, run_id: str, max_usd: Decimal | None, *, config: PodiumConfig | None = None
+    ) -> AsyncIterator[Podium]:
         """An engine client whose calls tagged ``project=run_id`` are held to ``max_usd`` by the ledger."""
         from podium.engine import Podium
         from podium.workflows.project.budget import with_project_budget  # the package imports this module
@@ -113,7 +132,7 @@ class WorkflowSession:
             self.store.save(run, step)
             raise
 
-    def save_completed(self, run: RunRecord, step: RunStep, answer: TypedAnswer, result: Any) -> None:
+    def save_completed(self, run: RunRecord, step: RunStep, answer: TypedAnswer[T], result: Recorded) -> None:
         """Save a single-step run as completed: the step's model, cost and output, and the run's ``result``."""
         step.model, step.cost_usd, step.tokens, step.attempts = (
             answer.model,
@@ -134,7 +153,9 @@ class WorkflowSession:
 class SessionWorkflow:
     """Base of the workflows run on a ``WorkflowSession``: the one given, or their own, closed with them."""
 
-    def __init__(self, config: Any = None, *, session: WorkflowSession | None = None, **session_kwargs: Any) -> None:
+    def __init__(
+        self, config: PodiumConfig | None = None, *, session: WorkflowSession | None = None, **session_kwargs: Any
+    ) -> None:
         self.session = session or WorkflowSession(config, **session_kwargs)
         self._owns_session = session is None
 

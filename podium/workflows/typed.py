@@ -8,25 +8,31 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 import jsonschema
 
 from podium.core.errors import PodiumError, ValidationError
+from podium.core.json_types import JSONObject, JSONValue
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Message
 
+if TYPE_CHECKING:
+    from podium.engine import Podium
+
+T = TypeVar("T")
 RETRY_PROMPT = "That reply cannot be used: {error}. Reply again with the corrected JSON object only."
 _FENCE = re.compile(r"```(?:json)?\s*\n(?P<body>.*?)```", re.DOTALL | re.IGNORECASE)
-Check = Callable[[dict[str, Any]], Any]  # returns the typed value, or raises ValidationError naming the key
+Check = Callable[[JSONObject], T]  # returns the typed value, or raises ValidationError naming the key
+Prepare = Callable[[JSONObject], JSONObject]
 
 
 class InvalidModelOutputError(PodiumError):
     """The model's reply did not fit the schema on any attempt; ``field`` names the key, ``cost_usd`` and
     ``tokens`` say what the attempts spent."""
 
-    def __init__(self, message: str, *, field: str | None, value: Any, cost_usd: Decimal, tokens: int) -> None:
+    def __init__(self, message: str, *, field: str | None, value: object, cost_usd: Decimal, tokens: int) -> None:
         super().__init__(message, field=field, value=value)
         self.field = field
         self.value = value
@@ -35,10 +41,10 @@ class InvalidModelOutputError(PodiumError):
 
 
 @dataclass(slots=True)
-class TypedAnswer:
+class TypedAnswer(Generic[T]):
     """The checked value and what producing it cost (every attempt)."""
 
-    value: Any
+    value: T
     model: str = ""
     cost_usd: Decimal = ZERO
     tokens: int = 0
@@ -46,7 +52,7 @@ class TypedAnswer:
     exchanges: list[dict[str, str]] = field(default_factory=list)  # prompt/response pairs, for opt-in logging
 
 
-def parse_json_object(text: str) -> dict[str, Any]:
+def parse_json_object(text: str) -> JSONObject:
     """The JSON object in ``text`` (bare, or in a ```json fence, or between the first ``{`` and the last ``}``)."""
     candidates = [m.group("body") for m in _FENCE.finditer(text)] + [text]
     start, end = text.find("{"), text.rfind("}")
@@ -62,7 +68,7 @@ def parse_json_object(text: str) -> dict[str, Any]:
     raise ValidationError("the reply holds no JSON object", field="<reply>", value=text[:80])
 
 
-def schema_problem(value: Any, schema: dict[str, Any]) -> ValidationError | None:
+def schema_problem(value: JSONValue, schema: JSONObject) -> ValidationError | None:
     """The first way ``value`` breaks ``schema``, as a ValidationError naming the key; None when it fits."""
     validator = jsonschema.Draft202012Validator(schema)
     error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
@@ -72,20 +78,54 @@ def schema_problem(value: Any, schema: dict[str, Any]) -> ValidationError | None
     return ValidationError(f"{where}: {error.message}", field=where, value=error.instance)
 
 
+@overload
 async def ask_typed(
-    client: Any,
+    client: Podium,
     messages: Sequence[Message],
     *,
-    schema: dict[str, Any],
+    schema: JSONObject,
     meta: CallMeta,
     model: str | None = None,
     strategy: str | None = None,
     candidates: Sequence[str] | None = None,
-    check: Check | None = None,
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    check: Check[T],
+    prepare: Prepare | None = None,
     max_tokens: int | None = 2048,
     retries: int = 1,
-) -> TypedAnswer:
+) -> TypedAnswer[T]: ...
+
+
+@overload
+async def ask_typed(
+    client: Podium,
+    messages: Sequence[Message],
+    *,
+    schema: JSONObject,
+    meta: CallMeta,
+    model: str | None = None,
+    strategy: str | None = None,
+    candidates: Sequence[str] | None = None,
+    check: None = None,
+    prepare: Prepare | None = None,
+    max_tokens: int | None = 2048,
+    retries: int = 1,
+) -> TypedAnswer[JSONObject]: ...
+
+
+async def ask_typed(
+    client: Podium,
+    messages: Sequence[Message],
+    *,
+    schema: JSONObject,
+    meta: CallMeta,
+    model: str | None = None,
+    strategy: str | None = None,
+    candidates: Sequence[str] | None = None,
+    check: Check[T] | None = None,
+    prepare: Prepare | None = None,
+    max_tokens: int | None = 2048,
+    retries: int = 1,
+) -> TypedAnswer[T] | TypedAnswer[JSONObject]:
     """Call ``model`` (or route by ``strategy``) for a JSON object fitting ``schema`` and ``check``
     (``prepare`` normalises the parsed object first, e.g. lower-cases enum values).
 
@@ -93,7 +133,7 @@ async def ask_typed(
     pass through unchanged.
     """
     history = list(messages)
-    out = TypedAnswer(value=None)
+    out: TypedAnswer[None] = TypedAnswer(value=None)  # what the attempts cost so far
     last: ValidationError | None = None
     for _ in range(1 + max(0, retries)):
         request = ChatRequest(messages=tuple(history), max_tokens=max_tokens)
@@ -106,8 +146,8 @@ async def ask_typed(
             problem = schema_problem(value, schema)
             if problem is not None:
                 raise problem
-            out.value = check(value) if check is not None else value
-            return out
+            spent = (out.model, out.cost_usd, out.tokens, out.attempts, out.exchanges)
+            return TypedAnswer(check(value), *spent) if check is not None else TypedAnswer(value, *spent)
         except ValidationError as exc:
             last = exc
             history += [Message.assistant(text), Message.user(RETRY_PROMPT.format(error=exc))]
@@ -122,9 +162,9 @@ async def ask_typed(
 
 
 async def _call(
-    client: Any,
+    client: Podium,
     request: ChatRequest,
-    out: TypedAnswer,
+    out: TypedAnswer[None],
     *,
     model: str | None,
     strategy: str | None,

@@ -10,15 +10,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.core.types import Message
 from podium.workflows.app.prompts import ADVISOR_SCHEMA, ADVISOR_SYSTEM, ARCHITECTURE_CONSTRAINT, advisor_prompt
 from podium.workflows.records import RunRecord, RunStep
 from podium.workflows.session import SessionWorkflow, WorkflowSession, new_run_id
 from podium.workflows.typed import ask_typed
+
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.engine import Podium
 
 WORKFLOW = "advise"
 ADVISOR_TASK_TYPE = "reasoning"  # the task-table row that picks the reasoning model
@@ -61,6 +66,16 @@ def check_description(value: str) -> str:
     return value.strip()
 
 
+class Architecture(TypedDict):
+    """The advisor's reply, once it fits ADVISOR_SCHEMA."""
+
+    structural_pattern: str
+    topology: str
+    api_paradigm: str
+    data_paradigm: str
+    rationale: str
+
+
 @dataclass(frozen=True, slots=True)
 class ArchitectureDecision:
     """The advisor's typed answer and what it cost."""
@@ -79,7 +94,7 @@ class ArchitectureDecision:
         """The text the project planner and every task see."""
         return ARCHITECTURE_CONSTRAINT.format(**self.to_dict())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "app_type": self.app_type,
             "structural_pattern": self.structural_pattern,
@@ -97,7 +112,7 @@ class ArchitectureDecision:
         return cls(**{**data, "cost_usd": Decimal(str(data.get("cost_usd", "0")))})
 
 
-def _lowered(value: dict[str, Any]) -> dict[str, Any]:
+def _lowered(value: JSONObject) -> JSONObject:
     return {k: (v.strip().lower() if isinstance(v, str) and k != "rationale" else v) for k, v in value.items()}
 
 
@@ -106,7 +121,7 @@ class ArchitectureAdvisor(SessionWorkflow):
 
     def __init__(
         self,
-        config: Any = None,
+        config: PodiumConfig | None = None,
         *,
         session: WorkflowSession | None = None,
         model: str | None = None,
@@ -132,13 +147,13 @@ class ArchitectureAdvisor(SessionWorkflow):
         text = check_description(description)
         kind = app_type_name(app_type) if app_type else detect_app_type(text)
         rid = run_id or new_run_id(WORKFLOW)
-        inputs = {"description": text, "criteria": criteria, "app_type": kind}
+        inputs: JSONObject = {"description": text, "criteria": criteria, "app_type": kind}
         run = RunRecord(id=rid, workflow=WORKFLOW, title=text[:60], inputs=inputs, max_usd=max_usd)
         async with self.session.client(rid, max_usd) as client:
             return await self.decide(client, run, text, criteria, kind)
 
     async def decide(
-        self, client: Any, run: RunRecord, description: str, criteria: str, app_type: str
+        self, client: Podium, run: RunRecord, description: str, criteria: str, app_type: str
     ) -> ArchitectureDecision:
         """The advice through an existing client (the app builder's, under the project's budget)."""
         messages = [Message.system(ADVISOR_SYSTEM), Message.user(advisor_prompt(description, criteria, app_type))]
@@ -156,8 +171,9 @@ class ArchitectureAdvisor(SessionWorkflow):
                 prepare=_lowered,
                 max_tokens=1024,
             )
+        reply = cast(Architecture, answer.value)  # ask_typed checked it against ADVISOR_SCHEMA
         decision = ArchitectureDecision(
-            app_type=app_type, model=answer.model, cost_usd=answer.cost_usd, run_id=run.id, **answer.value
+            app_type=app_type, model=answer.model, cost_usd=answer.cost_usd, run_id=run.id, **reply
         )
         self.session.save_completed(run, step, answer, decision)
         return decision

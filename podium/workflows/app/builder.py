@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from podium.core.json_types import JSONObject
 from podium.workflows.app.advisor import (
     ArchitectureAdvisor,
     ArchitectureDecision,
@@ -27,9 +28,21 @@ from podium.workflows.project.orchestrator import ProjectOrchestrator, new_proje
 from podium.workflows.project.spec import build_spec
 from podium.workflows.project.state import COMPLETED, ProjectState
 from podium.workflows.records import RunRecord
-from podium.workflows.session import WorkflowSession, positive_usd
+from podium.workflows.session import UsdAmount, WorkflowSession, positive_usd
+
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
 
 WORKFLOW = "app"
+
+
+class _AppInputs(TypedDict):
+    """An app build's run ``inputs``, as ``AppBuilder.build`` records them."""
+
+    description: str
+    criteria: str
+    app_type: str
+    output_dir: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +79,7 @@ class AppBuildResult:
     def cost_usd(self) -> Decimal:
         return self.profile.cost_usd + self.state.spent_usd
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         passed, ran = self.checks
         return {
             "success": self.success,
@@ -84,7 +97,7 @@ class AppBuilder:
 
     def __init__(
         self,
-        config: Any = None,
+        config: PodiumConfig | None = None,
         *,
         orchestrator: ProjectOrchestrator | None = None,
         advisor_model: str | None = None,
@@ -111,7 +124,7 @@ class AppBuilder:
         *,
         output_dir: Path,
         app_type: str | None = None,
-        max_usd: Any = None,
+        max_usd: UsdAmount | None = None,
         project_id: str | None = None,
     ) -> AppBuildResult:
         """Advise, then run the project; an existing ``project_id`` is resumed (its advice is not asked again)."""
@@ -136,19 +149,19 @@ class AppBuilder:
         self.session.store.save(run)
         return await self._advise_and_run(run, max_usd=None)
 
-    async def resume(self, project_id: str, *, max_usd: Any = None) -> AppBuildResult:
+    async def resume(self, project_id: str, *, max_usd: UsdAmount | None = None) -> AppBuildResult:
         """Continue an interrupted or budget-stopped build from its last checkpoint (advice included)."""
         run = self.session.store.load(project_id, workflow=WORKFLOW)
         return await self._advise_and_run(run, max_usd=max_usd)
 
-    async def _advise_and_run(self, run: RunRecord, *, max_usd: Any) -> AppBuildResult:
-        inputs = run.inputs
+    async def _advise_and_run(self, run: RunRecord, *, max_usd: UsdAmount | None) -> AppBuildResult:
+        inputs = cast(_AppInputs, run.inputs)
         if max_usd is not None:
             run.max_usd = positive_usd(max_usd, "--budget")
         if run.result is None:  # no advice yet (a budget stop or a bad reply ended the first try)
             async with self.session.client(run.id, run.max_usd) as client:
                 await self.advisor.decide(client, run, inputs["description"], inputs["criteria"], inputs["app_type"])
-        profile = ArchitectureDecision.from_dict(run.result)
+        profile = ArchitectureDecision.from_dict(cast(JSONObject, run.result))  # saved by ``decide``
         known = {p["id"] for p in self.orchestrator.list()}
         if run.id in known:
             state = await self.orchestrator.resume(run.id, max_usd=run.max_usd if max_usd is not None else None)

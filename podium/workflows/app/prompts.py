@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from podium.core.json_types import JSONObject
 
 STRUCTURAL_PATTERNS = (
     "layered",
@@ -31,7 +31,7 @@ architecture that meets the criteria. Reply with JSON only, no prose, in exactly
     f"data_paradigm is one of: {', '.join(DATA_PARADIGMS)}."
 )
 
-ADVISOR_SCHEMA: dict[str, Any] = {
+ADVISOR_SCHEMA: JSONObject = {
     "type": "object",
     "required": ["structural_pattern", "topology", "api_paradigm", "data_paradigm", "rationale"],
     "properties": {

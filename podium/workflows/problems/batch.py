@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from podium.config.routing import TaskRoute
 from podium.core.errors import BudgetExceededError
@@ -16,11 +16,16 @@ from podium.workflows.records import COMPLETED, FAILED, PAUSED, RUNNING, RunReco
 from podium.workflows.session import WorkflowSession
 from podium.workflows.typed import InvalidModelOutputError, TypedAnswer
 
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.engine import Podium
+
+T = TypeVar("T")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-StepFn = Callable[[Any, RunStep], Awaitable[TypedAnswer | None]]
+StepFn = Callable[["Podium", RunStep], Awaitable[TypedAnswer[T] | None]]
 
 
-def with_task_rows(config: Any) -> Any:
+def with_task_rows(config: PodiumConfig) -> PodiumConfig:
     """``config`` with generation and grading rows in the task table, unless podium.yaml already has them."""
     table = dict(config.routing.task_table)
     grading = dict(GRADING_ROW)
@@ -56,7 +61,7 @@ class BatchOutcome:
         return self.run.spent_usd
 
 
-async def run_steps(session: WorkflowSession, run: RunRecord, step_ids: list[str], do: StepFn) -> RunRecord:
+async def run_steps(session: WorkflowSession, run: RunRecord, step_ids: list[str], do: StepFn[T]) -> RunRecord:
     """Run each step not yet completed, in order, checkpointing after each. A budget refusal pauses the run (the
     step stays to do); a step whose model output stays unusable is failed and the others go on."""
     run.status, run.stop_reason = RUNNING, None

@@ -11,9 +11,10 @@ model does not repeat them, and exact or near-exact repeats (case, punctuation, 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.types import Message
 from podium.workflows.problems.batch import BatchOutcome, dedup_key, run_steps
 from podium.workflows.problems.prompts import (
@@ -24,8 +25,11 @@ from podium.workflows.problems.prompts import (
     generate_schema,
 )
 from podium.workflows.records import COMPLETED, RunRecord, RunStep
-from podium.workflows.session import SessionWorkflow, new_run_id, positive_usd
+from podium.workflows.session import SessionWorkflow, UsdAmount, new_run_id, positive_usd
 from podium.workflows.typed import TypedAnswer, ask_typed
+
+if TYPE_CHECKING:
+    from podium.engine import Podium
 
 WORKFLOW = "problems-generate"
 MAX_COUNT, MAX_VARIATIONS = 100, 10
@@ -33,23 +37,59 @@ DIFFICULTIES = ("easy", "moderate", "hard")
 AVOID_LIMIT = 20  # earlier problems quoted in the prompt
 
 
+class _GenerateInputs(TypedDict):
+    """A generation run's ``inputs``, as ``ProblemGenerator.generate`` records them."""
+
+    topic: str
+    count: int
+    variations: int
+    difficulty: str
+
+
+class _Problem(TypedDict):
+    """One reply, once it fits ``generate_schema``."""
+
+    problem: str
+    answer: str
+    variations: list[str]
+
+
+class _ProblemItem(TypedDict):
+    text: str
+
+
+class _GeneratedStep(TypedDict):
+    """A completed step's ``output``, as ``ProblemGenerator._one`` saves it."""
+
+    items: list[JSONObject]
+    duplicates: int
+
+
+def _inputs(run: RunRecord) -> _GenerateInputs:
+    return cast(_GenerateInputs, run.inputs)
+
+
+def _generated(step: RunStep) -> _GeneratedStep:
+    return cast(_GeneratedStep, step.output)
+
+
 class ProblemSet(BatchOutcome):
     """The generated problems (variations follow their problem), the repeats dropped, and the cost."""
 
     @property
-    def items(self) -> list[dict[str, Any]]:
-        return [item for s in self.run.steps.values() if s.status == COMPLETED for item in s.output["items"]]
+    def items(self) -> list[JSONObject]:
+        return [item for s in self.run.steps.values() if s.status == COMPLETED for item in _generated(s)["items"]]
 
     @property
     def duplicates(self) -> int:
-        return sum(s.output["duplicates"] for s in self.run.steps.values() if s.status == COMPLETED)
+        return sum(_generated(s)["duplicates"] for s in self.run.steps.values() if s.status == COMPLETED)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "run_id": self.run_id,
             "status": self.status,
             "stop_reason": self.run.stop_reason,
-            "topic": self.run.inputs["topic"],
+            "topic": _inputs(self.run)["topic"],
             "items": self.items,
             "duplicates_dropped": self.duplicates,
             "cost_usd": str(self.cost_usd),
@@ -85,13 +125,18 @@ class ProblemGenerator(SessionWorkflow):
         count: int = 5,
         variations: int = 0,
         difficulty: str = "moderate",
-        max_usd: Any = Decimal("1.0"),
+        max_usd: UsdAmount = Decimal("1.0"),
         run_id: str | None = None,
     ) -> ProblemSet:
         check_request(topic, count, variations, difficulty)
         if run_id is not None and self.session.store.exists(run_id):
             return await self.resume(run_id)
-        inputs = {"topic": topic.strip(), "count": count, "variations": variations, "difficulty": difficulty}
+        inputs: JSONObject = {
+            "topic": topic.strip(),
+            "count": count,
+            "variations": variations,
+            "difficulty": difficulty,
+        }
         rid = run_id or new_run_id("problems")
         run = RunRecord(
             id=rid,
@@ -102,7 +147,7 @@ class ProblemGenerator(SessionWorkflow):
         )
         return await self._run(run)
 
-    async def resume(self, run_id: str, *, max_usd: Any = None) -> ProblemSet:
+    async def resume(self, run_id: str, *, max_usd: UsdAmount | None = None) -> ProblemSet:
         """Continue a paused run: finished problems are kept and not asked again."""
         run = self.session.store.load(run_id)
         if max_usd is not None:
@@ -110,14 +155,19 @@ class ProblemGenerator(SessionWorkflow):
         return await self._run(run)
 
     async def _run(self, run: RunRecord) -> ProblemSet:
-        count = run.inputs["count"]
+        count = _inputs(run)["count"]
         steps = [f"p{i}" for i in range(1, count + 1)]
         await run_steps(self.session, run, steps, lambda client, step: self._one(client, run, step))
         return ProblemSet(run)
 
-    async def _one(self, client: Any, run: RunRecord, step: RunStep) -> TypedAnswer:
-        inputs = run.inputs
-        earlier = [i["text"] for s in run.steps.values() if s.status == COMPLETED for i in s.output["items"]]
+    async def _one(self, client: Podium, run: RunRecord, step: RunStep) -> TypedAnswer[JSONObject]:
+        inputs = _inputs(run)
+        earlier = [
+            cast(_ProblemItem, i)["text"]
+            for s in run.steps.values()
+            if s.status == COMPLETED
+            for i in _generated(s)["items"]
+        ]
         avoid = AVOID_PROMPT.format(earlier="\n".join(f"- {t}" for t in earlier[-AVOID_LIMIT:])) if earlier else ""
         index = list(run.steps).index(step.id) + 1
         prompt = GENERATE_PROMPT.format(
@@ -130,10 +180,12 @@ class ProblemGenerator(SessionWorkflow):
         answer = await ask_typed(
             client, messages, schema=generate_schema(inputs["variations"]), meta=meta, strategy="table", max_tokens=2048
         )
+        reply = cast(_Problem, answer.value)  # ask_typed checked it against generate_schema
         seen = {dedup_key(t) for t in earlier}
-        items, dropped = [], 0
-        texts = [(step.id, "problem", answer.value["problem"], answer.value.get("answer"))]
-        texts += [(f"{step.id}.v{k}", "variation", v, None) for k, v in enumerate(answer.value["variations"], 1)]
+        items: list[dict[str, str]] = []
+        dropped = 0
+        texts: list[tuple[str, str, str, str | None]] = [(step.id, "problem", reply["problem"], reply.get("answer"))]
+        texts += [(f"{step.id}.v{k}", "variation", v, None) for k, v in enumerate(reply["variations"], 1)]
         for item_id, kind, text, solution in texts:
             key = dedup_key(text)
             if key in seen:

@@ -14,18 +14,53 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict, cast
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.types import Message
 from podium.workflows.problems.batch import BatchOutcome, dedup_key, run_steps
 from podium.workflows.problems.prompts import GRADE_PROMPT, GRADE_SCHEMA, GRADE_SYSTEM, GRADING_TASK_TYPE
 from podium.workflows.records import COMPLETED, RunRecord, RunStep
-from podium.workflows.session import SessionWorkflow, new_run_id, positive_usd
+from podium.workflows.session import SessionWorkflow, UsdAmount, new_run_id, positive_usd
 from podium.workflows.typed import TypedAnswer, ask_typed
+
+if TYPE_CHECKING:
+    from podium.engine import Podium
 
 WORKFLOW = "problems-grade"
 _QUESTION_KEYS = ("question", "problem", "text")
+
+
+class _AnswerInput(TypedDict):
+    id: str
+    question: str
+    answer: str
+    reference: str | None
+
+
+class _GradeInputs(TypedDict):
+    """A grading run's ``inputs``, as ``AnswerGrader.grade`` records them."""
+
+    rubric: str
+    answers: list[_AnswerInput]
+
+
+class _Grade(TypedDict):
+    """One reply, once it fits GRADE_SCHEMA (``verdict`` is optional there)."""
+
+    score: float
+    verdict: NotRequired[str]
+    feedback: str
+
+
+def _inputs(run: RunRecord) -> _GradeInputs:
+    return cast(_GradeInputs, run.inputs)
+
+
+def _graded(step: RunStep) -> JSONObject:
+    """A completed step's ``output``: the grade, as ``AnswerGrader._one`` saves it."""
+    return cast(JSONObject, step.output)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +70,7 @@ class AnswerItem:
     answer: str
     reference: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"id": self.id, "question": self.question, "answer": self.answer, "reference": self.reference}
 
 
@@ -87,28 +122,28 @@ class GradeReport(BatchOutcome):
     """One row per answer with its score, feedback, judge model and cost, and the mean score."""
 
     @property
-    def rows(self) -> list[dict[str, Any]]:
-        out = []
-        for item in self.run.inputs["answers"]:
+    def rows(self) -> list[JSONObject]:
+        out: list[JSONObject] = []
+        for item in _inputs(self.run)["answers"]:
             step = self.run.steps.get(item["id"])
             if step is None or step.status != COMPLETED:
                 continue
-            out.append({"id": item["id"], **step.output, "model": step.model, "cost_usd": str(step.cost_usd)})
+            out.append({"id": item["id"], **_graded(step), "model": step.model, "cost_usd": str(step.cost_usd)})
         return out
 
     @property
     def mean_score(self) -> float | None:
-        scores = [r["score"] for r in self.rows]
+        scores = [cast(float, r["score"]) for r in self.rows]
         return round(sum(scores) / len(scores), 4) if scores else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "run_id": self.run_id,
             "status": self.status,
             "stop_reason": self.run.stop_reason,
             "rows": self.rows,
             "graded": len(self.rows),
-            "total": len(self.run.inputs["answers"]),
+            "total": len(_inputs(self.run)["answers"]),
             "mean_score": self.mean_score,
             "cost_usd": str(self.cost_usd),
             "max_usd": str(self.run.max_usd),
@@ -119,13 +154,18 @@ class AnswerGrader(SessionWorkflow):
     """Grades answers through the task table's ``evaluation_grading`` row (a judge model by default)."""
 
     async def grade(
-        self, answers: list[AnswerItem], *, rubric: str, max_usd: Any = Decimal("1.0"), run_id: str | None = None
+        self,
+        answers: list[AnswerItem],
+        *,
+        rubric: str,
+        max_usd: UsdAmount = Decimal("1.0"),
+        run_id: str | None = None,
     ) -> GradeReport:
         if not rubric or not rubric.strip():
             raise ValidationError("--rubric is empty; say how answers are judged", field="rubric", value=rubric)
         if run_id is not None and self.session.store.exists(run_id):
             return await self.resume(run_id)
-        inputs = {"rubric": rubric.strip(), "answers": [a.to_dict() for a in answers]}
+        inputs: JSONObject = {"rubric": rubric.strip(), "answers": [a.to_dict() for a in answers]}
         rid = run_id or new_run_id("grades")
         run = RunRecord(
             id=rid,
@@ -136,31 +176,31 @@ class AnswerGrader(SessionWorkflow):
         )
         return await self._run(run)
 
-    async def resume(self, run_id: str, *, max_usd: Any = None) -> GradeReport:
+    async def resume(self, run_id: str, *, max_usd: UsdAmount | None = None) -> GradeReport:
         run = self.session.store.load(run_id)
         if max_usd is not None:
             run.max_usd = positive_usd(max_usd, "--budget")
         return await self._run(run)
 
     async def _run(self, run: RunRecord) -> GradeReport:
-        ids = [a["id"] for a in run.inputs["answers"]]
+        ids = [a["id"] for a in _inputs(run)["answers"]]
         await run_steps(self.session, run, ids, lambda client, step: self._one(client, run, step))
         return GradeReport(run)
 
-    async def _one(self, client: Any, run: RunRecord, step: RunStep) -> TypedAnswer | None:
-        items = {a["id"]: a for a in run.inputs["answers"]}
+    async def _one(self, client: Podium, run: RunRecord, step: RunStep) -> TypedAnswer[JSONObject] | None:
+        items = {a["id"]: a for a in _inputs(run)["answers"]}
         item = items[step.id]
         key = (dedup_key(item["question"]), dedup_key(item["answer"]))
         for other in run.steps.values():
             source = items[other.id]
             if other.status == COMPLETED and (dedup_key(source["question"]), dedup_key(source["answer"])) == key:
-                origin = other.output.get("duplicate_of") or other.id
-                step.output = {**other.output, "duplicate_of": origin}
+                origin = _graded(other).get("duplicate_of") or other.id
+                step.output = {**_graded(other), "duplicate_of": origin}
                 step.model = other.model
                 return None
         reference = f"\nReference answer:\n{item['reference']}\n" if item.get("reference") else ""
         prompt = GRADE_PROMPT.format(
-            rubric=run.inputs["rubric"], question=item["question"], reference=reference, answer=item["answer"]
+            rubric=_inputs(run)["rubric"], question=item["question"], reference=reference, answer=item["answer"]
         )
         meta = self.session.meta(run.id, workflow=WORKFLOW, task_type=GRADING_TASK_TYPE, step=step.id, role="judge")
         answer = await ask_typed(
@@ -171,7 +211,7 @@ class AnswerGrader(SessionWorkflow):
             strategy="table",
             max_tokens=512,
         )
-        value = answer.value
+        value = cast(_Grade, answer.value)  # ask_typed checked it against GRADE_SCHEMA
         step.output = {
             "score": float(value["score"]),
             "verdict": value.get("verdict"),

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from podium.core.json_types import JSONObject
 
 GENERATION_TASK_TYPE = "problem_generation"
 GRADING_TASK_TYPE = "evaluation_grading"
 
 # Rows added to the task table when podium.yaml has none of these task types: generation on a budget tier,
 # grading by a stronger judge (``routing.judge_model`` when set). A row in podium.yaml replaces them.
-GENERATION_ROW: dict[str, Any] = {
+GENERATION_ROW: JSONObject = {
     "primary": "openai:gpt-4o-mini",
     "fallbacks": ["anthropic:claude-haiku-4-5"],
     "temperature": 0.9,
     "cost_tier": "budget",
 }
-GRADING_ROW: dict[str, Any] = {
+GRADING_ROW: JSONObject = {
     "primary": "openai:gpt-4o",
     "fallbacks": ["anthropic:claude-sonnet-4-5"],
     "temperature": 0.0,
@@ -34,7 +34,7 @@ Problem {index} of {count}.{avoid}"""
 AVOID_PROMPT = "\nDo not repeat or closely paraphrase these earlier problems:\n{earlier}"
 
 
-def generate_schema(variations: int) -> dict[str, Any]:
+def generate_schema(variations: int) -> JSONObject:
     return {
         "type": "object",
         "required": ["problem", "answer", "variations"],
@@ -64,7 +64,7 @@ Question:
 Answer to grade:
 {answer}"""
 
-GRADE_SCHEMA: dict[str, Any] = {
+GRADE_SCHEMA: JSONObject = {
     "type": "object",
     "required": ["score", "feedback"],
     "properties": {

@@ -7,10 +7,10 @@ could not pay for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.config.ledger import BudgetSettings
 from podium.core.errors import PodiumError
@@ -19,10 +19,14 @@ from podium.core.types import ChatRequest
 from podium.ledger import CostForecaster, CostPredictor, ForecastReport, ForecastTask, LedgerReader, Totals, UsageKey
 from podium.workflows.project.state import TaskState
 
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.engine import Podium
+
 HISTORY_ROWS = 5000  # ledger rows (newest) the forecast learns per-call costs from
 
 
-def with_project_budget(config: Any, project_id: str, max_usd: Decimal) -> Any:
+def with_project_budget(config: PodiumConfig, project_id: str, max_usd: Decimal) -> PodiumConfig:
     """``config`` with a hard budget of ``max_usd`` for calls tagged ``CallMeta(project=project_id)``."""
     budget = BudgetSettings(scope="project", id=project_id, limit_usd=max_usd, mode="hard")
     others = tuple(b for b in config.ledger.budgets if not (b.scope == "project" and b.id == project_id))
@@ -33,14 +37,14 @@ def with_project_budget(config: Any, project_id: str, max_usd: Decimal) -> Any:
 class ProjectSpend:
     """Reads the ledger's running totals for one project (spent and currently reserved)."""
 
-    def __init__(self, config: Any, home: Path, project_id: str) -> None:
+    def __init__(self, config: PodiumConfig, home: Path, project_id: str) -> None:
         self.key = UsageKey("project", project_id, "none")
         self._reader = LedgerReader(config.ledger.database_url(home)) if config.ledger.enabled else None
 
     def totals(self) -> Totals:
         return self._reader.totals(self.key) if self._reader is not None else Totals()
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[dict[str, object]]:
         """Recent ledger rows, oldest first, for the cost predictor."""
         if self._reader is None:
             return []
@@ -52,14 +56,14 @@ class ProjectSpend:
 
 
 async def forecast_tasks(
-    client: Any,
+    client: Podium,
     tasks: Sequence[TaskState],
     requests: Iterable[ChatRequest],
     *,
     strategy: str,
     candidates: Sequence[str] | None,
     remaining_usd: Decimal,
-    history: Iterable[dict[str, Any]] = (),
+    history: Iterable[Mapping[str, object]] = (),
 ) -> ForecastReport:
     """Estimate the tasks still to run against what is left of the budget.
 
@@ -78,7 +82,7 @@ async def forecast_tasks(
 
 
 async def _first_step(
-    client: Any, request: ChatRequest, strategy: str, candidates: Sequence[str] | None
+    client: Podium, request: ChatRequest, strategy: str, candidates: Sequence[str] | None
 ) -> tuple[str | None, Decimal | None]:
     try:
         decision = await client.explain(request, strategy=strategy, candidates=candidates)

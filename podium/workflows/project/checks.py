@@ -9,13 +9,14 @@ import json
 import re
 import tomllib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TypedDict
 
 import yaml
 
+from podium.core.json_types import JSONObject
 from podium.workflows.project.tasks import TaskSpec
 
 _BLOCK = re.compile(r"```(?P<lang>[A-Za-z0-9_+.-]*)(?P<info>[^\n]*)\n(?P<code>.*?)```", re.DOTALL)
@@ -34,6 +35,16 @@ class CodeBlock:
     language: str  # lower case, "" when the fence names none
     code: str
     info: str = ""  # the rest of the fence line (``title="tests/test_x.py"``)
+
+
+class CheckOutcomeRecord(TypedDict, total=False):
+    """A stored ``CheckOutcome`` (``check`` and ``status`` are always there)."""
+
+    check: str
+    status: str
+    reason: str | None
+    criterion: str | None
+    detail: str | None
 
 
 # Outcome statuses: a skipped check could not run (tool missing, nothing to check) and never counts as passed;
@@ -58,7 +69,7 @@ class CheckOutcome:
         text = f"{self.check} failed: {self.reason}"
         return f"{text}\n{self.detail}" if self.detail else text
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "check": self.check,
             "status": self.status,
@@ -68,7 +79,7 @@ class CheckOutcome:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
+    def from_dict(cls, data: CheckOutcomeRecord) -> CheckOutcome:
         return cls(
             str(data["check"]),
             str(data["status"]),

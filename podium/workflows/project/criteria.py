@@ -14,11 +14,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONValue
+
+JSONSchema = Mapping[str, JSONValue] | bool  # a JSON Schema: an object, or true (anything fits) / false (nothing does)
 
 # The checks a criterion can ask for (also the ``check`` names of their outcomes).
 TESTS, LINT, SYNTAX, JSON_CHECK, SCHEMA = "pytest", "ruff", "py_compile", "json", "schema"
@@ -132,8 +134,8 @@ def _schema_criterion(text: str, schemas: frozenset[str]) -> tuple[bool, str | N
 
 
 def resolve_schemas(
-    schemas: Any, criteria: Iterable[tuple[str, str | Sequence[str] | None]], *, base_dir: Path
-) -> dict[str, Any]:
+    schemas: object, criteria: Iterable[tuple[str, str | Sequence[str] | None]], *, base_dir: Path
+) -> dict[str, JSONSchema]:
     """``checks.schemas`` with every file path loaded, plus the schema files criteria name by path.
 
     ``criteria`` holds (dotted key, criteria text) pairs, so an unknown schema name is reported at its key.
@@ -174,7 +176,7 @@ def _looks_like_path(ref: str) -> bool:
     return ref.lower().endswith((".json", ".yaml", ".yml"))
 
 
-def _schema(value: Any, key: str, base_dir: Path) -> Any:
+def _schema(value: object, key: str, base_dir: Path) -> JSONSchema:
     if isinstance(value, (Mapping, bool)):
         return dict(value) if isinstance(value, Mapping) else value
     if not isinstance(value, str) or not value.strip():
@@ -202,7 +204,7 @@ def _schema(value: Any, key: str, base_dir: Path) -> Any:
     return data
 
 
-def _check_schema(schema: Any, key: str) -> None:
+def _check_schema(schema: JSONSchema, key: str) -> None:
     """With jsonschema installed, a schema that is itself invalid is refused now, not after the tasks ran."""
     try:
         from jsonschema import SchemaError, validators

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
@@ -12,6 +12,9 @@ from podium.core.types import ChatRequest, Completion, Message
 from podium.routing.task_analysis import TASK_TYPES
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.tasks import MAX_TASKS, PlanError, TaskPlan, parse_plan
+
+if TYPE_CHECKING:
+    from podium.engine import Podium
 
 PLANNER_SYSTEM = f"""You are the planner of a multi-step software project. Split the project into small tasks that \
 other models will carry out one by one. Reply with JSON only, no prose, in exactly this shape:
@@ -62,7 +65,7 @@ def planner_prompt(spec: ProjectSpec) -> str:
 
 
 async def decompose(
-    client: Any,
+    client: Podium,
     spec: ProjectSpec,
     *,
     model: str,

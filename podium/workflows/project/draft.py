@@ -16,13 +16,14 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pydantic
 import yaml
 
 from podium.config.policy import Policy
 from podium.core.errors import ConfigError, ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.core.types import Message
 from podium.workflows.project.draft_prompts import DRAFT_SCHEMA, DRAFT_SYSTEM, REFINE_PROMPT
@@ -31,10 +32,22 @@ from podium.workflows.records import RunRecord, RunStep
 from podium.workflows.session import SessionWorkflow, WorkflowSession, new_run_id
 from podium.workflows.typed import ask_typed
 
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+
 WORKFLOW = "draft"
 DEFAULT_DRAFT_MAX_USD = Decimal("0.50")
 _DOLLARS = re.compile(r"\$\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:usd|dollars?)\b", re.IGNORECASE)
 _INTENT, _REFINED, _RATIONALE = "# intent: ", "# refined: ", "# rationale: "
+
+
+class _DraftReply(TypedDict):
+    """The drafter's reply, once it fits DRAFT_SCHEMA."""
+
+    project: JSONObject
+    budget: JSONObject
+    policy: JSONObject
+    rationale: str
 
 
 def stated_budget(text: str) -> Decimal | None:
@@ -56,7 +69,7 @@ class JobDraft:
     cost_usd: Decimal = ZERO
     run_id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "intent": self.intent,
             "refinements": list(self.refinements),
@@ -109,12 +122,12 @@ def read_draft(job_path: Path) -> JobDraft:
     return JobDraft(intent, spec, spec.policy.rules[0], rationale, refined)
 
 
-def _job_dict(job: ProjectSpec) -> dict[str, Any]:
+def _job_dict(job: ProjectSpec) -> JSONObject:
     data = job.to_dict()
     return {"project": data["project"], "budget": data["budget"]}
 
 
-def _policy_dict(policy: Policy) -> dict[str, Any]:
+def _policy_dict(policy: Policy) -> JSONObject:
     return policy.model_dump(mode="json", exclude_defaults=True) | {
         "name": policy.name,
         "enforcement_mode": policy.enforcement_mode.value,
@@ -126,7 +139,7 @@ class JobDrafter(SessionWorkflow):
 
     def __init__(
         self,
-        config: Any = None,
+        config: PodiumConfig | None = None,
         *,
         session: WorkflowSession | None = None,
         model: str | None = None,
@@ -158,7 +171,7 @@ class JobDrafter(SessionWorkflow):
         )
         messages = [Message.system(DRAFT_SYSTEM), Message.user(REFINE_PROMPT.format(feedback=text, current=current))]
         budget = stated_budget(text) or draft.job.budget.max_usd
-        inputs = {"intent": draft.intent, "refine": text, "previous": draft.to_dict()}
+        inputs: JSONObject = {"intent": draft.intent, "refine": text, "previous": draft.to_dict()}
         return await self._ask(messages, draft.intent, (*draft.refinements, text), budget, max_usd, inputs)
 
     async def _ask(
@@ -168,7 +181,7 @@ class JobDrafter(SessionWorkflow):
         refinements: tuple[str, ...],
         budget: Decimal | None,
         max_usd: Decimal,
-        inputs: dict[str, Any],
+        inputs: JSONObject,
     ) -> JobDraft:
         rid = new_run_id(WORKFLOW)
         run = RunRecord(id=rid, workflow=WORKFLOW, title=intent[:60], inputs=inputs, max_usd=max_usd)
@@ -176,7 +189,7 @@ class JobDrafter(SessionWorkflow):
         run.steps[step.id] = step
         meta = self.session.meta(rid, workflow=WORKFLOW, task_type="planning", step=step.id, role="drafter")
 
-        def check(value: dict[str, Any]) -> tuple[ProjectSpec, Policy, str]:
+        def check(value: JSONObject) -> tuple[ProjectSpec, Policy, str]:
             return (*_checked(value, budget), str(value["rationale"]).strip())
 
         with self.session.saving_failure(run, step):
@@ -190,13 +203,14 @@ class JobDrafter(SessionWorkflow):
         return out
 
 
-def _checked(value: dict[str, Any], budget: Decimal | None) -> tuple[ProjectSpec, Policy]:
+def _checked(value: JSONObject, budget: Decimal | None) -> tuple[ProjectSpec, Policy]:
     """The draft as a valid spec and policy, or a ValidationError naming the key (quoted to the model)."""
+    draft = cast(_DraftReply, value)  # ask_typed checked it against DRAFT_SCHEMA
     try:
-        job = ProjectSpec.from_mapping({"project": value["project"], "budget": value["budget"]})
+        job = ProjectSpec.from_mapping({"project": draft["project"], "budget": draft["budget"]})
     except ConfigError as exc:
         raise ValidationError(str(exc), field=exc.field, value=exc.value) from None
-    policy_data = {k: v for k, v in value["policy"].items() if v is not None}
+    policy_data = {k: v for k, v in draft["policy"].items() if v is not None}
     try:
         policy = Policy.model_validate(policy_data)
     except pydantic.ValidationError as exc:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from podium.core.json_types import JSONObject
 from podium.core.model_spec import QUALITY_TIERS
 
 DRAFT_SYSTEM = """You turn a user's one-line intent into a job specification and a governance policy for an LLM \
@@ -27,8 +26,8 @@ Reply with the complete revised JSON in the same shape.
 The user asks: {feedback}
 The current draft: {current}"""
 
-_NULLABLE_STRINGS = {"type": ["array", "null"], "items": {"type": "string"}}
-DRAFT_SCHEMA: dict[str, Any] = {
+_NULLABLE_STRINGS: JSONObject = {"type": ["array", "null"], "items": {"type": "string"}}
+DRAFT_SCHEMA: JSONObject = {
     "type": "object",
     "required": ["project", "budget", "policy", "rationale"],
     "properties": {

@@ -9,18 +9,18 @@ it, with the failures quoted as before.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
+from podium.core.routed import Candidate, RoutingDecision
 from podium.routing.strategies.base import TIER_PRIOR
 
 
-def _quality(candidate: Any) -> float:
+def _quality(candidate: Candidate) -> float:
     if candidate.predicted_quality is not None:
         return float(candidate.predicted_quality)
     return TIER_PRIOR.get(candidate.model.quality_tier, 0.0)
 
 
-def stronger_candidates(decision: Any, failed: Collection[str]) -> tuple[str, ...] | None:
+def stronger_candidates(decision: RoutingDecision, failed: Collection[str]) -> tuple[str, ...] | None:
     """The models in ``decision`` predicted better than each of ``failed``, best first; None when there is none."""
     quality = {c.id: _quality(c) for c in decision.candidates}
     bar = max((quality[m] for m in failed if m in quality), default=None)

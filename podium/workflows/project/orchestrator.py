@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
 from podium.core.events import EventType
+from podium.core.json_types import JSONObject
 from podium.core.money import usd
 from podium.workflows.project.budget import ProjectSpend, with_project_budget
 from podium.workflows.project.policy import check_planner, check_rules, reachable_models, routing_candidates
@@ -26,7 +27,17 @@ from podium.workflows.project.runner import ForecastHook, ProjectRunner, RunSett
 from podium.workflows.project.spec import ProjectSpec
 from podium.workflows.project.state import COMPLETED, COMPLETED_UNVERIFIED, ProjectState
 from podium.workflows.project.store import ProjectStore
-from podium.workflows.session import workflow_environment
+from podium.workflows.session import UsdAmount, workflow_environment
+
+if TYPE_CHECKING:
+    import httpx
+
+    from podium.config import PodiumConfig
+    from podium.config.policy import Policy
+    from podium.engine import Podium
+    from podium.policy import PolicyHierarchy
+    from podium.telemetry import EventBus, Telemetry
+    from podium.telemetry.events import Hook
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -42,13 +53,13 @@ class ProjectOrchestrator:
 
     def __init__(
         self,
-        config: Any = None,
+        config: PodiumConfig | None = None,
         *,
         env: Mapping[str, str] | None = None,
         home: Path | None = None,
-        http_client: Any = None,
+        http_client: httpx.AsyncClient | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        telemetry: Any = None,
+        telemetry: Telemetry | None = None,
         store: ProjectStore | None = None,
         settings: RunSettings | None = None,
     ) -> None:
@@ -64,11 +75,11 @@ class ProjectOrchestrator:
         self.warnings: list[str] = []
 
     @property
-    def bus(self) -> Any:
+    def bus(self) -> EventBus:
         """The event bus: hooks, sinks and ``subscribe()`` (task, validation and budget events)."""
         return self.telemetry.bus
 
-    def add_hook(self, event: EventType | str, fn: Callable[..., Any]) -> Callable[[], None]:
+    def add_hook(self, event: EventType | str, fn: Hook) -> Callable[[], None]:
         return self.telemetry.bus.add_hook(event, fn)
 
     async def run(
@@ -91,7 +102,7 @@ class ProjectOrchestrator:
         return await self._execute(state, on_forecast)
 
     async def resume(
-        self, project_id: str, *, max_usd: Any = None, on_forecast: ForecastHook | None = None
+        self, project_id: str, *, max_usd: UsdAmount | None = None, on_forecast: ForecastHook | None = None
     ) -> ProjectState:
         """Continue from the last checkpoint; done tasks are never sent again. ``max_usd`` raises the budget."""
         state = self.store.load(project_id)
@@ -105,7 +116,7 @@ class ProjectOrchestrator:
     def show(self, project_id: str) -> ProjectState:
         return self.store.load(project_id)
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[JSONObject]:
         return self.store.summaries()
 
     def close(self) -> None:
@@ -148,7 +159,7 @@ class ProjectOrchestrator:
             spend.close()
             await client.aclose()
 
-    def _settings_for(self, state: ProjectState, client: Any) -> RunSettings:
+    def _settings_for(self, state: ProjectState, client: Podium) -> RunSettings:
         """Resolve the planner model, the policy's candidates and the reviewers. This is the control-plane check:
         hard violations (allowed providers, the policy file's rules) raise before any call is sent."""
         policy = state.spec.policy
@@ -178,7 +189,7 @@ class ProjectOrchestrator:
         return replace(self.settings, orchestrator_model=planner.id, candidates=candidates, review_candidates=reviewers)
 
 
-def _with_rules(config: Any, rules: tuple[Any, ...]) -> Any:
+def _with_rules(config: PodiumConfig, rules: tuple[Policy, ...]) -> PolicyHierarchy | None:
     """The config's policies plus the project's own rules (None: the engine reads the config's as usual)."""
     if not rules:
         return None
@@ -188,7 +199,7 @@ def _with_rules(config: Any, rules: tuple[Any, ...]) -> Any:
     return PolicyHierarchy.from_settings(config.policy).merged(PolicyHierarchy(document(rules)))
 
 
-def _positive_usd(value: Any) -> Decimal:
+def _positive_usd(value: UsdAmount) -> Decimal:
     amount = usd(value)
     if amount <= 0:
         raise ValidationError(

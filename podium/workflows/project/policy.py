@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import PolicyViolationError
+from podium.core.model_spec import ModelSpec
 from podium.engine.providers import ProviderPool
 from podium.policy import PolicySet
 from podium.workflows.project.spec import ProjectPolicy
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
+    from podium.config import PodiumConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +29,8 @@ class PolicyDecision:
 def routing_candidates(
     policy: ProjectPolicy,
     *,
-    config: Any,
-    catalog: Any,
+    config: PodiumConfig,
+    catalog: Catalog,
     env: Mapping[str, str] | None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> PolicyDecision:
@@ -51,8 +56,8 @@ def routing_candidates(
 
 
 def reachable_models(
-    *, config: Any, catalog: Any, env: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK
-) -> list[Any]:
+    *, config: PodiumConfig, catalog: Catalog, env: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK
+) -> list[ModelSpec]:
     """The configured candidates, else every current remote model whose provider has a key."""
     if config.routing.candidates is not None:
         return [catalog.get(m) for m in config.routing.candidates]
@@ -60,7 +65,7 @@ def reachable_models(
     return [m for m in catalog.all() if m.current and not pool.is_local(m) and pool.can_serve(m)]
 
 
-def check_rules(policy: ProjectPolicy, candidates: Sequence[Any], planner: Any | None) -> PolicyDecision:
+def check_rules(policy: ProjectPolicy, candidates: Sequence[ModelSpec], planner: ModelSpec | None) -> PolicyDecision:
     """The control-plane check of the policy file's rules, before anything is sent: the candidates they allow, and
     the planner. A hard rule that leaves no model, or that denies the planner, raises PolicyViolationError."""
     rules = PolicySet(policy.rules)
@@ -80,7 +85,7 @@ def check_rules(policy: ProjectPolicy, candidates: Sequence[Any], planner: Any |
     return PolicyDecision(tuple(m.id for m in allowed))
 
 
-def check_planner(policy: ProjectPolicy, model: Any) -> tuple[str, ...]:
+def check_planner(policy: ProjectPolicy, model: ModelSpec) -> tuple[str, ...]:
     """Raise (hard) or warn (soft) when the orchestrator model's provider is not allowed."""
     allowed = policy.allowed_providers
     if not allowed or model.provider in allowed:

@@ -15,13 +15,16 @@ A selection backend (greedy, weighted, pareto) runs with the ``cheapest`` strate
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from podium.config.ledger import BudgetSettings
 from podium.core.errors import PodiumError, ValidationError
+from podium.core.events import EventType
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.workflows.project.orchestrator import ProjectOrchestrator, new_project_id
 from podium.workflows.project.runner import RunSettings
@@ -30,8 +33,26 @@ from podium.workflows.project.state import COMPLETED, DONE, ProjectState
 from podium.workflows.project.store import ProjectStore
 from podium.workflows.records import FAILED, PAUSED, RunRecord, RunStore
 
+if TYPE_CHECKING:
+    from podium.config import PodiumConfig
+    from podium.telemetry import EventBus
+    from podium.telemetry.events import Hook
+
 WORKFLOW = "pool"
 SELECTIONS = ("greedy", "weighted", "pareto")
+
+
+class _AgentInput(TypedDict):
+    name: str
+    strategy: str | None
+    selection: str | None
+
+
+class _PoolInputs(TypedDict):
+    """A pool run's ``inputs``, as ``AgentPool.run`` records them."""
+
+    agents: list[_AgentInput]
+    output_dir: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +63,7 @@ class PoolAgent:
     strategy: str | None = None
     selection: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"name": self.name, "strategy": self.strategy, "selection": self.selection}
 
 
@@ -74,7 +95,7 @@ class AgentOutcome:
         done = 0 if self.state is None else self.state.count(DONE)
         return (self.checks_passed, done, self.quality, -self.cost_usd)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         state = self.state
         return {
             "name": self.name,
@@ -104,7 +125,7 @@ class PoolResult:
         return next((o.state for o in self.outcomes if o.name == self.best), None)
 
     @property
-    def telemetry(self) -> dict[str, Any]:
+    def telemetry(self) -> JSONObject:
         return merge_telemetry(self.outcomes)
 
     @property
@@ -112,7 +133,7 @@ class PoolResult:
         best = self.best_state
         return best.status if best is not None else FAILED
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "pool_id": self.pool_id,
             "status": self.status,
@@ -129,7 +150,7 @@ def best_result(outcomes: list[AgentOutcome]) -> str | None:
     return max(ranked, key=lambda o: o.rank_key()).name if ranked else None
 
 
-def merge_telemetry(outcomes: list[AgentOutcome]) -> dict[str, Any]:
+def merge_telemetry(outcomes: list[AgentOutcome]) -> JSONObject:
     """Every agent's spend, tokens, tasks, checks and calls per model, summed."""
     models: dict[str, int] = {}
     tokens = tasks = done = 0
@@ -180,7 +201,7 @@ def parse_compare(value: str) -> list[PoolAgent]:
     return agents
 
 
-def with_team_budget(config: Any, team: str, max_usd: Decimal) -> Any:
+def with_team_budget(config: PodiumConfig, team: str, max_usd: Decimal) -> PodiumConfig:
     budget = BudgetSettings(scope="team", id=team, limit_usd=max_usd, mode="hard")
     others = tuple(b for b in config.ledger.budgets if not (b.scope == "team" and b.id == team))
     return config.model_copy(update={"ledger": config.ledger.model_copy(update={"budgets": (*others, budget)})})
@@ -189,7 +210,9 @@ def with_team_budget(config: Any, team: str, max_usd: Decimal) -> Any:
 class AgentPool:
     """Runs the same spec under several configurations at once, in one budget, and picks the best result."""
 
-    def __init__(self, config: Any = None, *, settings: RunSettings | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, config: PodiumConfig | None = None, *, settings: RunSettings | None = None, **kwargs: Any
+    ) -> None:
         self._base = ProjectOrchestrator(config, settings=settings, **kwargs)  # owns config, home, telemetry
         self.agents: list[PoolAgent] = []
         self.runs = RunStore.in_home(self._base.home, clock=self._base.clock)
@@ -224,13 +247,16 @@ class AgentPool:
     async def resume(self, pool_id: str, *, max_usd: Decimal | None = None) -> PoolResult:
         """Continue every agent's project from its checkpoint; ``max_usd`` raises the pool's budget."""
         run = self.runs.load(pool_id, workflow=WORKFLOW)
-        self.agents = [PoolAgent(**a) for a in run.inputs["agents"]]
+        inputs = cast(_PoolInputs, run.inputs)
+        self.agents = [PoolAgent(**a) for a in inputs["agents"]]
         if max_usd is not None:
             run.max_usd = max_usd
             self.runs.save(run)
-        return await self._run_all(run, None, Path(run.inputs["output_dir"]), max_usd=max_usd)
+        return await self._run_all(run, None, Path(inputs["output_dir"]), max_usd=max_usd)
 
-    async def _run_all(self, run: RunRecord, spec: ProjectSpec | None, out: Path, *, max_usd: Any) -> PoolResult:
+    async def _run_all(
+        self, run: RunRecord, spec: ProjectSpec | None, out: Path, *, max_usd: Decimal | None
+    ) -> PoolResult:
         assert run.max_usd is not None
         store = ProjectStore.in_home(self._base.home, clock=self._base.clock)
         orchs = [self._orchestrator(a, run.id, run.max_usd, store) for a in self.agents]
@@ -260,7 +286,9 @@ class AgentPool:
         self.runs.save(run)
         return result
 
-    def _orchestrator(self, agent: PoolAgent, pool_id: str, max_usd: Decimal, store: ProjectStore) -> Any:
+    def _orchestrator(
+        self, agent: PoolAgent, pool_id: str, max_usd: Decimal, store: ProjectStore
+    ) -> ProjectOrchestrator:
         base = self._base
         config = base.config
         if agent.selection is not None:
@@ -280,11 +308,11 @@ class AgentPool:
             settings=settings,
         )
 
-    def add_hook(self, event: Any, fn: Any) -> Any:
+    def add_hook(self, event: EventType | str, fn: Hook) -> Callable[[], None]:
         return self._base.add_hook(event, fn)
 
     @property
-    def bus(self) -> Any:
+    def bus(self) -> EventBus:
         return self._base.bus
 
     def close(self) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from podium.core.errors import BudgetExceededError, NoCandidateError, PodiumError, ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
 from podium.core.types import Message
@@ -22,6 +23,10 @@ from podium.workflows.project.checks import FAILED, PASSED, SKIPPED, CheckOutcom
 from podium.workflows.project.settings import WORKFLOW, RunSettings
 from podium.workflows.project.state import ProjectState, TaskState
 from podium.workflows.typed import InvalidModelOutputError, ask_typed
+
+if TYPE_CHECKING:
+    from podium.catalog import Catalog
+    from podium.engine import Podium
 
 REVIEW_MODES = ("off", "critical", "all")
 REVIEW_TASK_TYPE = "review"
@@ -33,7 +38,7 @@ task and the project's success criteria: bugs, missing requirements, security pr
 Style preferences are not findings. Reply with JSON only: {"approved": true, "findings": []} when the answer can \
 be used as it is, else {"approved": false, "findings": ["one concrete problem and how to fix it", ...]}."""
 
-REVIEW_SCHEMA: dict[str, Any] = {
+REVIEW_SCHEMA: JSONObject = {
     "type": "object",
     "required": ["approved", "findings"],
     "properties": {
@@ -41,6 +46,13 @@ REVIEW_SCHEMA: dict[str, Any] = {
         "findings": {"type": "array", "items": {"type": "string"}},
     },
 }
+
+
+class ReviewReply(TypedDict):
+    """The reviewer's reply, once it fits REVIEW_SCHEMA."""
+
+    approved: bool
+    findings: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +81,7 @@ def wants_review(mode: str, task: TaskState) -> bool:
     return mode == "all" or (mode == "critical" and task.spec.critical)
 
 
-def other_providers(catalog: Any, candidates: Sequence[str], author: str) -> tuple[str, ...]:
+def other_providers(catalog: Catalog, candidates: Sequence[str], author: str) -> tuple[str, ...]:
     """The candidates whose provider is not the author model's."""
     provider = catalog.get(author).provider
     return tuple(m for m in candidates if catalog.get(m).provider != provider)
@@ -87,7 +99,7 @@ def review_prompt(state: ProjectState, task: TaskState, answer: str) -> str:
 
 
 async def review_answer(
-    client: Any,
+    client: Podium,
     state: ProjectState,
     task: TaskState,
     answer: str,
@@ -117,8 +129,9 @@ async def review_answer(
         raise
     except PodiumError as exc:
         return Review(CheckOutcome(REVIEW_CHECK, SKIPPED, f"skipped: the reviewer failed: {exc}"))
-    findings = [f.strip() for f in typed.value["findings"] if f.strip()]
-    if typed.value["approved"]:
+    reply = cast(ReviewReply, typed.value)  # ask_typed checked it against REVIEW_SCHEMA
+    findings = [f.strip() for f in reply["findings"] if f.strip()]
+    if reply["approved"]:
         outcome = CheckOutcome(REVIEW_CHECK, PASSED, f"approved by {typed.model}")
     else:
         first = findings[0] if findings else "rejected without findings"
@@ -129,7 +142,7 @@ async def review_answer(
 
 
 async def review_task(
-    client: Any, state: ProjectState, task: TaskState, text: str, settings: RunSettings
+    client: Podium, state: ProjectState, task: TaskState, text: str, settings: RunSettings
 ) -> CheckOutcome:
     """A model of another provider reviews the answer; its cost is the task's, its ledger row its own."""
     meta = CallMeta(

@@ -12,13 +12,16 @@ predicted to do better (podium.workflows.project.escalation); a task that still 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import BudgetExceededError, NoCandidateError, PodiumError
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.money import ZERO
 from podium.core.pipeline import CallMeta
+from podium.core.routed import RoutedResult
+from podium.core.types import ChatRequest
 from podium.routing.task_analysis import analyze
 from podium.telemetry import WorkflowMetrics, workflow_span
 from podium.workflows.project import graph
@@ -51,13 +54,18 @@ from podium.workflows.project.task_prompt import task_request, with_feedback
 from podium.workflows.project.tasks import plan_from_items
 from podium.workflows.project.verify import check_inputs, run_checks
 
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+    from podium.engine import Podium
+
 
 class ProjectRunner:
     """Drives one project's state to completed, failed or paused; every change is checkpointed in ``store``."""
 
     def __init__(
         self,
-        client: Any,
+        client: Podium,
         store: ProjectStore,
         spend: ProjectSpend,
         settings: RunSettings,
@@ -65,7 +73,7 @@ class ProjectRunner:
         clock: Clock = SYSTEM_CLOCK,
         emit: EventSink = discard,
         metrics: WorkflowMetrics | None = None,
-        tracer: Any = None,
+        tracer: Tracer | None = None,
         on_forecast: ForecastHook | None = None,
     ) -> None:
         self.client = client
@@ -139,7 +147,7 @@ class ProjectRunner:
         await self.store.acheckpoint(state)
         return True
 
-    def _record_planner(self, tokens: int, cost: Any) -> None:
+    def _record_planner(self, tokens: int, cost: Decimal) -> None:
         if self.metrics is not None:
             self.metrics.record_orchestrator(tokens, cost)
 
@@ -233,9 +241,9 @@ class ProjectRunner:
             complexity=task.complexity,
             tags={"workflow": WORKFLOW, "task": task.id},
         )
-        self.emit(EventType.TASK_STARTED, state, task_id=task.id, title=task.spec.title, task_type=task_type)
-        if self.metrics is not None and task.complexity:
+        if self.metrics is not None and task.complexity:  # counted before observers hear the task started
             self.metrics.record_task(task.complexity)
+        self.emit(EventType.TASK_STARTED, state, task_id=task.id, title=task.spec.title, task_type=task_type)
         try:
             text, check, files = await self._attempts(state, task, meta)
         except BudgetExceededError as exc:
@@ -290,6 +298,10 @@ class ProjectRunner:
             task.cost_usd += routed.total_cost_usd or ZERO
             task.tokens += tokens
             task.model = routed.completion.model
+            if self.metrics is not None:  # spent now: a scrape while the checks run already sees it
+                self.metrics.record_delegation(
+                    task.model, success=None, tokens=tokens, cost_usd=routed.total_cost_usd or ZERO
+                )
             files = answer_files(task.spec, text, inputs.reserved)
             outcomes = await asyncio.to_thread(run_checks, files, inputs)
             check = check_output(task.spec, text).with_outcomes(outcomes)
@@ -299,9 +311,7 @@ class ProjectRunner:
                 )
             task.checks = check.outcomes
             if self.metrics is not None:
-                self.metrics.record_delegation(
-                    task.model, success=check.passed, tokens=tokens, cost_usd=routed.total_cost_usd or ZERO
-                )
+                self.metrics.record_delegation_outcome(task.model, success=check.passed)
                 self.metrics.record_validation(check.passed)
             kind = EventType.VALIDATION_PASSED if check.passed else EventType.VALIDATION_FAILED
             self.emit(
@@ -323,7 +333,7 @@ class ProjectRunner:
             request = with_feedback(request, text, check.problems)
         return text, check, files
 
-    async def _route(self, request: Any, meta: CallMeta, candidates: tuple[str, ...] | None) -> Any:
+    async def _route(self, request: ChatRequest, meta: CallMeta, candidates: tuple[str, ...] | None) -> RoutedResult:
         """Route among ``candidates``; an escalation none of whose models can take the request falls back to the
         run's own candidates."""
         try:
@@ -362,7 +372,7 @@ class ProjectRunner:
     def _elapsed_ms(self) -> float:
         return max(0.0, self.clock.monotonic() - self._started) * 1000.0
 
-    def emit(self, kind: EventType, state: ProjectState, **data: Any) -> None:
+    def emit(self, kind: EventType, state: ProjectState, **data: object) -> None:
         self._emit(Event(kind, {"project_id": state.id, **data}, self.clock.now()))
 
 

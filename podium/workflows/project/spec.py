@@ -11,9 +11,10 @@ It comes from CLI options or from a project YAML file in the project orchestrato
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -22,9 +23,13 @@ from podium.config.orchestration import canonical_provider
 from podium.config.policy import Policy
 from podium.config.validation import config_error_from, read_text_file, safe_load_yaml, yaml_key_lines
 from podium.core.errors import ConfigError, ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.money import usd
 from podium.workflows.project.criteria import resolve_schemas
 from podium.workflows.project.tasks import PlanError, plan_from_items
+
+if TYPE_CHECKING:
+    from podium.workflows.session import UsdAmount
 
 DEFAULT_MAX_USD = Decimal("8.0")  # the project orchestrator's Budget() defaults: $8, 90 minutes
 DEFAULT_MAX_TIME_S = 5400.0
@@ -32,7 +37,7 @@ DEFAULT_CHECK_TIMEOUT_S = 120.0  # each check's child process (pytest, ruff) is 
 _TITLE_CHARS = 60
 
 
-def _money(value: Any) -> Decimal:
+def _money(value: UsdAmount) -> Decimal:
     return usd(value)
 
 
@@ -71,7 +76,7 @@ class ProjectPolicy(_Section):
 
     @field_validator("allowed_providers", mode="before")
     @classmethod
-    def _canonical(cls, value: Any) -> Any:
+    def _canonical(cls, value: object) -> object:
         if isinstance(value, str):
             value = [value]
         if isinstance(value, (list, tuple)):
@@ -108,7 +113,7 @@ class ProjectSpec(_Section):
         return first if len(first) <= _TITLE_CHARS else first[: _TITLE_CHARS - 3].rstrip() + "..."
 
     @classmethod
-    def from_mapping(cls, data: Any, *, path: Path | None = None) -> ProjectSpec:
+    def from_mapping(cls, data: object, *, path: Path | None = None) -> ProjectSpec:
         """Validate ``data``; problems become one ConfigError naming the file, line and key."""
         if not isinstance(data, dict):
             where = str(path) if path else "project spec"
@@ -135,16 +140,16 @@ class ProjectSpec(_Section):
                 raise ConfigError(f"{where}: {exc}", field=key, value=exc.value, valid=exc.valid) from None
         return spec
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return self.model_dump(mode="json", exclude_none=False)
 
 
-def _with_schemas(data: dict[str, Any], path: Path | None, lines: dict[str, int]) -> dict[str, Any]:
+def _with_schemas(data: dict[str, object], path: Path | None, lines: dict[str, int]) -> dict[str, object]:
     """``data`` with ``checks.schemas`` resolved: schema files (named there or in a criterion) loaded inline."""
     checks = data.get("checks")
     project = data.get("project")
     tasks = data.get("tasks")
-    criteria: list[tuple[str, Any]] = []
+    criteria: list[tuple[str, str | Sequence[str] | None]] = []
     if isinstance(project, dict) and isinstance(project.get("success_criteria"), str):
         criteria.append(("project.success_criteria", project["success_criteria"]))
     if isinstance(tasks, list):
@@ -166,7 +171,7 @@ def _with_schemas(data: dict[str, Any], path: Path | None, lines: dict[str, int]
     return {**data, "checks": checks}
 
 
-def _with_policy_file(data: dict[str, Any], path: Path | None) -> dict[str, Any]:
+def _with_policy_file(data: dict[str, object], path: Path | None) -> dict[str, object]:
     """``data`` with ``policy.file`` (relative to the project file) read into ``policy.rules``."""
     from podium.policy import load_policy_file
 
@@ -194,7 +199,7 @@ def build_spec(
     description: str | None = None,
     criteria: str | None = None,
     title: str | None = None,
-    max_usd: Any = None,
+    max_usd: UsdAmount | None = None,
     max_time_seconds: float | None = None,
     allowed_providers: list[str] | None = None,
 ) -> ProjectSpec:

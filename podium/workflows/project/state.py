@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.workflows.project.checks import FAILED as CHECK_FAILED
 from podium.workflows.project.checks import PASSED, SKIPPED, CheckOutcome
@@ -42,7 +42,7 @@ class TaskState:
     def id(self) -> str:
         return self.spec.id
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             **self.spec.to_dict(),
             "status": self.status,
@@ -91,7 +91,7 @@ class ProjectState:
     stop_reason: str | None = None
     elapsed_s: float = 0.0
     max_usd: Decimal | None = None  # the limit in force (resume may raise the spec's)
-    forecast: dict[str, Any] | None = None
+    forecast: JSONObject | None = None
 
     @property
     def title(self) -> str:
@@ -108,7 +108,7 @@ class ProjectState:
     def count(self, status: str) -> int:
         return sum(1 for t in self.tasks.values() if t.status == status)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """The ``--json`` shape of ``podium project run/resume/show``."""
         return {
             "id": self.id,

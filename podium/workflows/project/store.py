@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TypeVarTuple
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.money import ZERO
 from podium.workflows.project.checks import CheckOutcome
 from podium.workflows.project.spec import ProjectSpec
@@ -64,7 +65,8 @@ _UPSERT_TASK = (
     "tokens, runs, output_path, files_json, score, problems_json, error, complexity, updated_at, checks_json) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-Row = tuple[Any, ...]
+Row = tuple[str | int | float | None, ...]  # one row's SQL parameters
+Ts = TypeVarTuple("Ts")
 
 
 class ProjectStore(SQLiteStore):
@@ -118,7 +120,7 @@ class ProjectStore(SQLiteStore):
         """
         await self._on_writer(self._write_checkpoint, *self._checkpoint_rows(state, tasks))
 
-    async def _on_writer(self, fn: Callable[..., None], *args: Any) -> None:
+    async def _on_writer(self, fn: Callable[[*Ts], None], *args: *Ts) -> None:
         await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     def _checkpoint_rows(self, state: ProjectState, tasks: tuple[TaskState, ...]) -> tuple[Row, list[Row]]:
@@ -193,7 +195,7 @@ class ProjectStore(SQLiteStore):
             state.tasks[task.id] = task
         return state
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[JSONObject]:
         """One line per project, newest first: id, title, status, spend and task progress."""
         with self._lock:
             projects = self._conn.execute(
@@ -229,7 +231,7 @@ class ProjectStore(SQLiteStore):
         super().close()
 
 
-def _project_values(s: ProjectState) -> tuple[Any, ...]:
+def _project_values(s: ProjectState) -> Row:
     return (
         s.title,
         s.status,

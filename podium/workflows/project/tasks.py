@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject
 from podium.routing.task_analysis import TASK_TYPES
 from podium.workflows.project.graph import find_cycle
 
@@ -51,7 +51,7 @@ class TaskSpec:
     def wants_code(self) -> bool:
         return self.task_type == "code"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "id": self.id,
             "title": self.title,
@@ -65,7 +65,7 @@ class TaskSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TaskSpec:
+    def from_dict(cls, data: Mapping[str, object]) -> TaskSpec:
         return _task(data, 0, "task")
 
 
@@ -106,7 +106,7 @@ def parse_plan(text: str) -> TaskPlan:
     return plan_from_items(data)
 
 
-def plan_from_items(items: Any) -> TaskPlan:
+def plan_from_items(items: object) -> TaskPlan:
     """Check a list of task mappings (from the model or a project file) and build the plan."""
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise PlanError(f"tasks must be a list of task objects, not {type(items).__name__}", field="tasks")
@@ -130,7 +130,7 @@ def plan_from_items(items: Any) -> TaskPlan:
     return TaskPlan(tasks)
 
 
-def _task(item: Any, index: int, where: str) -> TaskSpec:
+def _task(item: object, index: int, where: str) -> TaskSpec:
     if not isinstance(item, Mapping):
         raise PlanError(f"{where} must be an object with id, title and prompt", field=where, value=item)
     unknown = [k for k in item if k not in TASK_KEYS]
@@ -161,7 +161,7 @@ def _task(item: Any, index: int, where: str) -> TaskSpec:
     )
 
 
-def _text(item: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+def _text(item: Mapping[str, object], key: str, where: str, default: str | None = None) -> str:
     value = item.get(key)
     if value is None and default is not None:
         return default
@@ -170,7 +170,7 @@ def _text(item: Mapping[str, Any], key: str, where: str, default: str | None = N
     return value.strip()
 
 
-def _flag(item: Mapping[str, Any], key: str, where: str) -> bool:
+def _flag(item: Mapping[str, object], key: str, where: str) -> bool:
     value = item.get(key, False)
     if not isinstance(value, bool):
         raise PlanError(
@@ -179,7 +179,7 @@ def _flag(item: Mapping[str, Any], key: str, where: str) -> bool:
     return value
 
 
-def _strings(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+def _strings(item: Mapping[str, object], key: str, where: str) -> tuple[str, ...]:
     value = item.get(key) or []
     if isinstance(value, str):
         value = [value]
@@ -188,7 +188,7 @@ def _strings(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def _task_type(value: Any, where: str) -> str | None:
+def _task_type(value: object, where: str) -> str | None:
     if value is None:
         return None
     key = str(value).strip().lower()
@@ -202,7 +202,7 @@ def _task_type(value: Any, where: str) -> str | None:
     return key
 
 
-def _output_file(value: Any, where: str) -> str | None:
+def _output_file(value: object, where: str) -> str | None:
     if value is None:
         return None
     path = PurePosixPath(str(value).replace("\\", "/"))

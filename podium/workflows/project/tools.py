@@ -19,9 +19,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from podium.core.json_types import JSONValue
 from podium.workflows.project.checks import FAILED, PASSED, SKIPPED, CheckOutcome
+from podium.workflows.project.criteria import JSONSchema
 from podium.workflows.testgen.sandbox import _NETWORK_GUARD, _run
 
 _ENV_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "SYSTEMROOT", "TMPDIR", "TZ")
@@ -183,9 +184,9 @@ print(json.dumps(errors))
 """
 
 
-def load_json(work: Path, files: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+def load_json(work: Path, files: Sequence[str]) -> tuple[dict[str, JSONValue], list[str]]:
     """(parsed documents by file, one error line per file that is not valid JSON)."""
-    docs: dict[str, Any] = {}
+    docs: dict[str, JSONValue] = {}
     errors = []
     for rel in files:
         try:
@@ -203,7 +204,7 @@ def check_json(work: Path, files: Sequence[str], *, criterion: str | None) -> Ch
 
 
 def check_schema(
-    work: Path, files: Sequence[str], name: str, schema: Any, *, module: str, criterion: str | None
+    work: Path, files: Sequence[str], name: str, schema: JSONSchema, *, module: str, criterion: str | None
 ) -> CheckOutcome:
     """Validate each JSON file against ``schema`` with the jsonschema library (skipped when it is missing)."""
     check = f"schema:{name}"

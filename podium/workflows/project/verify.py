@@ -21,10 +21,19 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TypeVar
 
 from podium.workflows.project.checks import FAILED, SKIPPED, UNCHECKED, CheckOutcome
-from podium.workflows.project.criteria import JSON_CHECK, LINT, SCHEMA, SYNTAX, TESTS, Criterion, parse_criteria
+from podium.workflows.project.criteria import (
+    JSON_CHECK,
+    LINT,
+    SCHEMA,
+    SYNTAX,
+    TESTS,
+    Criterion,
+    JSONSchema,
+    parse_criteria,
+)
 from podium.workflows.project.deliverables import ANSWERS_DIR
 from podium.workflows.project.spec import DEFAULT_CHECK_TIMEOUT_S, ProjectSpec
 from podium.workflows.project.state import ProjectState, TaskState
@@ -42,6 +51,7 @@ NOT_MACHINE_CHECKED = "not machine-checked: kept as guidance in the prompts"
 # The checks only Python files can answer, and the words that make a criterion ask for them whatever the files.
 _PYTHON_CHECKS = frozenset([TESTS, LINT, SYNTAX])
 _PYTHON_NAMED = re.compile(r"\b(?:pytest|python|py_compile|ruff)\b", re.IGNORECASE)
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +59,7 @@ class CheckInputs:
     """What checking one task needs besides its answer, taken from the project state on the event loop."""
 
     criteria: tuple[Criterion, ...]
-    schemas: Mapping[str, Any]
+    schemas: Mapping[str, JSONSchema]
     output_dir: Path
     context_files: tuple[str, ...]  # the files of the tasks it depends on, relative to output_dir
     reserved: frozenset[str]  # other tasks' output files, which an answer's extra blocks may not take
@@ -166,7 +176,7 @@ class _Plan:
                     self._keep(self.by_check, check, crit)
 
     @staticmethod
-    def _keep(into: dict[Any, Criterion], key: Any, crit: Criterion) -> None:
+    def _keep(into: dict[K, Criterion], key: K, crit: Criterion) -> None:
         if key not in into or (crit.explicit and not into[key].explicit):
             into[key] = crit
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from podium.core.errors import ValidationError
+from podium.core.json_types import JSONObject
 
 # Use-case levels (the orchestration config's use_cases vocabulary), from the most complex function and the number
 # of things to test.
@@ -117,7 +117,7 @@ class ModuleAnalysis:
             lines += [f"    {m.outline(qualified=False)}" for m in cls.methods if m.public or m.name == "__init__"]
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "path": str(self.path),
             "module": self.module,

@@ -8,8 +8,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from podium.core.json_types import JSONObject
 from podium.workflows.testgen.analysis import ModuleAnalysis
 from podium.workflows.testgen.sandbox import DEFAULT_TIMEOUT_S, PytestOutcome, run_pytest
 
@@ -25,7 +25,7 @@ class Check:
     passed: bool
     detail: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"name": self.name, "passed": self.passed, "detail": self.detail}
 
 
@@ -50,7 +50,7 @@ class ValidationReport:
     def errors(self) -> list[str]:
         return [f"{c.name}: {c.detail}" for c in self.checks if not c.passed]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "passed": self.passed,
             "checks_passed": self.passed_count,

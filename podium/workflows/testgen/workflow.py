@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from podium.config.orchestration import OrchestrationConfig
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.errors import NoCandidateError, PodiumError, ValidationError
+from podium.core.json_types import JSONObject
 from podium.core.tokens import estimate_request_tokens
 from podium.core.types import ChatRequest
 from podium.workflows.orchestration import ExecutorChoice, Orchestration, WorkflowSummary
@@ -21,6 +22,10 @@ from podium.workflows.testgen.analysis import ModuleAnalysis
 from podium.workflows.testgen.prompts import generate_request, plan_request, repair_request
 from podium.workflows.testgen.sandbox import DEFAULT_TIMEOUT_S, pytest_missing_hint
 from podium.workflows.testgen.validation import ValidationReport, validate
+
+if TYPE_CHECKING:
+    from podium.engine import Podium
+    from podium.telemetry import Telemetry
 
 WORKFLOW = "testgen"
 # (kind, message): kind is orchestrator | executor | validate | done, for the CLI's progress lines.
@@ -80,7 +85,7 @@ class GenerationResult:
     def code(self) -> str:
         return self.report.code
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "file": str(self.analysis.path),
             "module": self.analysis.module,
@@ -117,12 +122,12 @@ class _Context:
 
 
 async def generate_tests(
-    client: Any,
+    client: Podium,
     analysis: ModuleAnalysis,
     config: OrchestrationConfig,
     *,
     options: GenerationOptions | None = None,
-    telemetry: Any = None,
+    telemetry: Telemetry | None = None,
     env: Mapping[str, str] | None = None,
     clock: Clock = SYSTEM_CLOCK,
     workflow_id: str | None = None,
@@ -149,6 +154,7 @@ async def generate_tests(
     ctx = _Context(run, analysis, opts, progress, filename)
     level = analysis.level
     with run.span(file=str(analysis.path), complexity=level, functions=len(analysis.targets)):
+        run.begin_task(level)
         progress(
             "orchestrator",
             f"Analysis complete: {len(analysis.targets)} functions, complexity={level}",
@@ -247,7 +253,7 @@ class PlannedCall:
 
 
 async def dry_run(
-    client: Any,
+    client: Podium,
     analysis: ModuleAnalysis,
     config: OrchestrationConfig,
     *,
@@ -267,16 +273,17 @@ async def dry_run(
     return choice, calls
 
 
-def _planned(client: Any, step: str, model: str | None, request: ChatRequest) -> PlannedCall:
+def _planned(client: Podium, step: str, model: str | None, request: ChatRequest) -> PlannedCall:
     tokens = estimate_request_tokens(request)
     out = request.max_tokens or 0
     worst = client.catalog.get(model).worst_case_cost(tokens, out) if model else None
     return PlannedCall(step, model, tokens, out, worst)
 
 
-async def _strategy_pick(client: Any, request: ChatRequest, choice: ExecutorChoice) -> str | None:
+async def _strategy_pick(client: Podium, request: ChatRequest, choice: ExecutorChoice) -> str | None:
     try:
-        decision = await client.explain(request, strategy=choice.strategy)
+        # choose_executor sets a strategy whenever it sets no model, the only case this is called in
+        decision = await client.explain(request, strategy=cast(str, choice.strategy))
     except PodiumError:
         return None  # no reachable model yet: the run itself will say which key is missing
     return decision.chosen[0] if decision.chosen else None
