@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from podium.core.errors import BudgetExceededError, budget_name
 from podium.core.model_spec import ModelSpec
@@ -45,7 +45,7 @@ class RouteStep:
     reason: str = ""
     gates: dict[str, str] | None = None
 
-    def gate_record(self) -> dict[str, str] | None:
+    def gate_record(self) -> GateVerdicts | None:
         """The ledger's ``gates`` value for an answer a gate judged (kept/escalated): each gate's verdict, or why."""
         judged = self.role == "answer" and self.completion is not None and self.outcome in ("kept", "escalated")
         return {"outcome": self.outcome, **(self.gates or {"reason": self.reason})} if judged else None
@@ -61,6 +61,18 @@ class RouteStep:
             "request_id": None if c is None else c.request_id,
             "chosen": chosen,
         }
+
+
+# A gate verdict as the ledger's ``gates`` column keeps it: the step's outcome and each gate's verdict (or why).
+GateVerdicts = dict[str, str]
+
+
+@runtime_checkable
+class GateRecorder(Protocol):
+    """A call middleware that keeps gate verdicts (the ledger's): the engine hands each judged answer's verdict to
+    every middleware of this kind once a routed run is over."""
+
+    def record_gates(self, request_id: str, attempt: int, gates: GateVerdicts) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self, Unpack
 
 from podium.core.clock import SYSTEM_CLOCK, Clock
@@ -12,7 +12,7 @@ from podium.core.embeddings import EmbeddingResult
 from podium.core.errors import ConfigError
 from podium.core.events import Event, EventSink, EventType, discard
 from podium.core.pipeline import CallMeta, Middleware, compose
-from podium.core.routed import RoutedResult, RouteStep, RoutingDecision
+from podium.core.routed import GateRecorder, RoutedResult, RouteStep, RoutingDecision
 from podium.core.types import ChatRequest, Completion, StreamChunk
 from podium.engine.attempts import AttemptRunner, CallScope, Emit
 from podium.engine.candidates import CandidateResolver
@@ -84,7 +84,7 @@ class Podium:
             policies_for=self._policy_set, emit=emit,
         )
         # Middlewares keeping a row per attempt (the ledger) take a strategy's gate verdict once it is known.
-        self._gate_recorders = [r for mw in middlewares if callable(r := getattr(mw, "record_gates", None))]
+        self._gate_recorders = [mw for mw in middlewares if isinstance(mw, GateRecorder)]
         # The attempt spans' tracer also traces each routed call: one span over all of a strategy's sub-calls.
         self._tracer = next((t for mw in middlewares if (t := getattr(mw, "tracer", None)) is not None), None)
         # ... and the one that stores users' verdicts on answers (``feedback``).
@@ -160,7 +160,7 @@ class Podium:
         scope = CallScope(request_id or self._ids())
 
         calls = 0
-        rows: dict[int, tuple[Completion, str, int]] = {}  # id(answer) -> (answer, its ledger row's request, attempt)
+        rows: list[AnsweredCall] = []  # every answer of the run, with the ledger row it was settled on
 
         async def caller(model_id: str, sub: ChatRequest, sub_meta: CallMeta) -> Completion:
             # Strategies may call models in parallel (ensemble): each sub-call gets its own id under the
@@ -172,7 +172,7 @@ class Podium:
             # No engine fallback inside a strategy: the strategy moves on among its own candidates, so a routed call
             # never leaves its candidate list and `tried` lists every model that answered or failed.
             completion = await self._attempts.call(spec, sub.with_model(spec.id), sub_meta, None, sub_scope, fallback=False)
-            rows[id(completion)] = (completion, sub_scope.request_id, sub_scope.attempts)
+            rows.append(AnsweredCall(completion, sub_scope.request_id, sub_scope.attempts))
             return completion
 
         if self._tracer is None:
@@ -289,17 +289,18 @@ class Podium:
         scope = CallScope(request_id or self._ids())
         return await self._attempts.call(spec, request.with_model(spec.id), meta, emit, scope)
 
-    def _record_gates(self, steps: Sequence[RouteStep], rows: dict[int, tuple[Completion, str, int]]) -> None:
+    def _record_gates(self, steps: Sequence[RouteStep], rows: list[AnsweredCall]) -> None:
         """Once a run is over, each answer a gate judged gets its verdict on its ledger row: one update per row."""
         if not self._gate_recorders:
             return
         for step in steps:
             record = step.gate_record()
-            row = rows.pop(id(step.completion), None) if record is not None else None  # popped: never twice
-            if row is None or row[0] is not step.completion:
+            row = next((r for r in rows if r.completion is step.completion), None) if record is not None else None
+            if row is None or record is None:
                 continue
+            rows.remove(row)  # one verdict per row
             for recorder in self._gate_recorders:
-                recorder(row[1], row[2], record)
+                recorder.record_gates(row.request_id, row.attempt, record)
 
     def _policy_set(self, meta: CallMeta) -> PolicySet | None:
         """The policies that apply to a call: global, then its team, job (project) and key."""
@@ -310,3 +311,12 @@ class Podium:
 
 def _as_request(request: ChatRequest | str) -> ChatRequest:
     return ChatRequest.from_prompt(request) if isinstance(request, str) else request
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredCall:
+    """One answer of a routed run and the ledger row (request id, attempt) it was settled on."""
+
+    completion: Completion
+    request_id: str
+    attempt: int

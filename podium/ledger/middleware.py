@@ -9,6 +9,7 @@ from podium.config.ledger import LedgerSettings
 from podium.core.clock import SYSTEM_CLOCK, Clock
 from podium.core.events import EventSink, discard
 from podium.core.pipeline import CallContext, Handler
+from podium.core.routed import GateVerdicts
 from podium.core.types import Completion
 from podium.ledger.budgets import budgets_from_settings
 from podium.ledger.feedback import Feedback, Verdict
@@ -42,7 +43,7 @@ class LedgerMiddleware:
             self.ledger.settle(hold, ctx, completion, latency)
         return completion
 
-    def record_gates(self, request_id: str, attempt: int, gates: object) -> None:
+    def record_gates(self, request_id: str, attempt: int, gates: GateVerdicts) -> None:
         """A strategy's gate verdict on an attempt's answer. It is known only after the answer came back (and this
         attempt's row was settled), so the engine hands it over once the run is over: one update of that row."""
         self.ledger.record_gate(request_id, attempt, gates)
