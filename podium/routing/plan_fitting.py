@@ -16,7 +16,8 @@ from itertools import combinations
 from podium.core.errors import ValidationError
 from podium.core.types import ChatRequest, Completion
 from podium.providers.recorded_data import EvalRecord
-from podium.routing.plans import GENERAL, AnswerFacts, CascadePlan, PlanPoint, PlanTable, accepts
+from podium.routing.gates.answers import answer_kind
+from podium.routing.plans import ANSWER_KEY, GENERAL, AnswerFacts, CascadePlan, PlanPoint, PlanTable, accepts
 
 TaskOf = Callable[[str], str]
 MAX_CHEAP = 5  # cheap models considered for chains: the most accurate ones cheaper than the best model
@@ -105,6 +106,29 @@ def _group_frontier(
     return frontier(points)
 
 
+def _by_answer_kind(records: Sequence[EvalRecord]) -> dict[str, list[int]]:
+    """Rows per closed answer kind (choice, number): whether cheap answers agree does not depend on the topic."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        kind = answer_kind(ChatRequest.from_prompt(r.prompt))
+        if kind in ("choice", "number"):
+            groups[kind].append(i)
+    return groups
+
+
+def _richest_rows(rows: Sequence[int], records: Sequence[EvalRecord]) -> list[int]:
+    """The rows answered by the largest set of models that at least ``MIN_GROUP`` rows share: a benchmark with
+    two recorded models must not keep the others out of a group's plans."""
+    sets = {frozenset(records[i].outcomes) for i in rows}
+    best: list[int] = []
+    best_size = 0
+    for models in sorted(sets, key=lambda s: (-len(s), sorted(s))):
+        covered = [i for i in rows if models <= records[i].outcomes.keys()]
+        if len(covered) >= MIN_GROUP and len(models) > best_size:
+            best, best_size = covered, len(models)
+    return best
+
+
 def _reference(records: Sequence[EvalRecord]) -> tuple[str, Decimal]:
     """The most accurate model over all records (ties: the cheaper) and its mean cost per prompt."""
     sums: dict[str, list] = defaultdict(lambda: [0.0, Decimal(0), 0])
@@ -129,6 +153,10 @@ def fit_plan_table(records: Sequence[EvalRecord], task_of: TaskOf) -> PlanTable:
         task: _group_frontier(rows, records, facts, reference) for task, rows in groups.items() if len(rows) >= MIN_GROUP
     }
     frontiers[GENERAL] = _group_frontier(range(len(records)), records, facts, reference)
+    for kind, rows in _by_answer_kind(records).items():
+        richest = _richest_rows(rows, records)
+        if len(richest) >= MIN_GROUP:
+            frontiers[ANSWER_KEY + kind] = _group_frontier(richest, records, facts, reference)
     info = {"prompts": len(records), "task_types": {t: len(rows) for t, rows in sorted(groups.items())},
             "reference_cost_usd": str(reference)}
     return PlanTable({k: v for k, v in frontiers.items() if v}, reference_model, info)

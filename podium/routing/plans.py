@@ -27,6 +27,7 @@ PlanRule = Literal["single", "checks", "agree"]
 RULES: tuple[str, ...] = ("single", "checks", "agree")
 FORMAT = "podium-cascade-plans/1"
 GENERAL = "general"  # the frontier fitted on every task type together: used for task types without data
+ANSWER_KEY = "answer:"  # + a closed answer kind: the frontier fitted on every prompt with that kind of answer
 HEDGING_THRESHOLD = 0.5
 
 
@@ -124,9 +125,19 @@ class PlanTable:
     reference_model: str
     info: dict[str, Any] = field(default_factory=dict)
 
-    def frontier(self, task_type: str) -> tuple[str, tuple[PlanPoint, ...]]:
-        """(key used, frontier) for a task type; task types without data use the general frontier."""
+    def frontier(
+        self, task_type: str, kind: str | None = None, available: Sequence[str] | None = None
+    ) -> tuple[str, tuple[PlanPoint, ...]]:
+        """(key used, frontier) for a task type; task types without data use the general frontier. For a closed
+        answer ``kind`` the frontier fitted on every prompt of that kind competes: whichever plans more of the
+        ``available`` models wins (the task type's on a tie), so a task type learned from two models does not keep
+        agreement among the other cheap models out."""
         key = task_type if task_type in self.frontiers else GENERAL
+        by_kind = ANSWER_KEY + kind if kind else None
+        if by_kind in self.frontiers and _models_planned(self.frontiers[by_kind], available) > _models_planned(
+            self.frontiers.get(key, ()), available
+        ):
+            key = by_kind
         return key, self.frontiers.get(key, ())
 
     def choose(
@@ -136,13 +147,14 @@ class PlanTable:
         cost_weight: float | None = None,
         quality_share: float | None = None,
         available: Sequence[str] | None = None,
+        kind: str | None = None,
     ) -> tuple[PlanPoint | None, str]:
         """The plan for a task type and why; ``None`` when no plan's models are all ``available``.
 
         With ``quality_share`` the cheapest plan keeping that share of the frontier's best quality wins;
         otherwise the plan maximizing ``quality - cost_weight * relative cost``.
         """
-        key, points = self.frontier(task_type)
+        key, points = self.frontier(task_type, kind, available)
         allowed = set(available) if available is not None else None
         usable = [p for p in points if allowed is None or set(p.plan.models) <= allowed]
         if not usable:
@@ -172,3 +184,9 @@ class PlanTable:
                                   field="format", value=data.get("format"))
         frontiers = {k: tuple(PlanPoint.from_dict(p) for p in v) for k, v in data["frontiers"].items()}
         return cls(frontiers, str(data["reference_model"]), dict(data.get("info", {})))
+
+
+def _models_planned(points: Sequence[PlanPoint], available: Sequence[str] | None) -> int:
+    """How many distinct models the usable plans of a frontier call."""
+    allowed = set(available) if available is not None else None
+    return len({m for p in points if allowed is None or set(p.plan.models) <= allowed for m in p.plan.models})

@@ -53,7 +53,7 @@ class PlannedCascade:
         else:
             point, why = self.plans.choose(
                 task, cost_weight=self.cost_weight, quality_share=self.quality_share,
-                available=[c.id for c in usable],
+                available=[c.id for c in usable], kind=answer_kind(request),
             )
         if point is None:
             decision = self.pool.decision(self.name, usable + rejected)
