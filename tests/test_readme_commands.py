@@ -39,6 +39,7 @@ SKIPPED: dict[str, str] = {
     "export ": "sets a provider or gateway key in the shell",
     "docker compose": "starts the production setup's containers",
     "-H ": "the continuation of a curl call to a running gateway",
+    "python benchmarks/": "a benchmark: minutes of load, measured on a quiet machine, not a test",
 }
 # Exit codes other than 0 the README itself promises.
 EXIT_CODES: dict[str, set[int]] = {"podium policy explain": {0, 1}}  # "exits 1 when denied"

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from typer._click.core import Context
+
     from podium.catalog import Catalog
     from podium.config import LoadedConfig
 
@@ -22,7 +24,7 @@ class CLIState:
     verbose: bool = False
 
 
-def cli_state(ctx: typer.Context | None) -> CLIState:
+def cli_state(ctx: Context | None) -> CLIState:
     """The global options of the running command (defaults outside a command)."""
     if ctx is None:
         return CLIState()

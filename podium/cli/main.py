@@ -7,14 +7,17 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from podium.cli.context import CLIState, cli_env, cli_state
 from podium.cli.errors import report
+
+if TYPE_CHECKING:  # typer carries its own click: its classes are the ones the root group deals in
+    from typer._click.core import Command, Context, Parameter
+    from typer._click.formatting import HelpFormatter
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
@@ -73,7 +76,7 @@ def _module_exists(module: str) -> bool:
         return False
 
 
-def _load_group(ctx: typer.Context, name: str, module: str, attribute: str = "app") -> click.Command | None:
+def _load_group(ctx: Context, name: str, module: str, attribute: str = "app") -> Command | None:
     """Import ``module`` and build the command for ``name`` exactly as ``add_typer`` / ``register`` would.
     ``attribute`` names a typer app or a command function; a module without it may offer ``register``."""
     mod = importlib.import_module(module)
@@ -81,7 +84,7 @@ def _load_group(ctx: typer.Context, name: str, module: str, attribute: str = "ap
     holder = typer.Typer(add_completion=False)
     if isinstance(sub, typer.Typer) and _single_command(sub):
         # an app that is only a callback is one command: its usage must not read `COMMAND [ARGS]...`
-        holder.command(name, help=sub.info.help)(sub.registered_callback.callback)  # type: ignore[union-attr]
+        holder.command(name, help=sub.info.help)(sub.registered_callback.callback)  # type: ignore[union-attr,type-var]
     elif isinstance(sub, typer.Typer):
         holder.add_typer(sub, name=name)
     elif attribute != "app" and callable(sub):
@@ -106,21 +109,21 @@ def _single_command(sub: typer.Typer) -> bool:
     )
 
 
-def _plain_flag(param: click.Parameter) -> None:
+def _plain_flag(param: Parameter) -> None:
     """Show an on/off flag without a value type: typer 0.2x prints ``<bool>`` beside ``--json`` and ``--help``, as
     if the flag took a value. Typer shows a metavar in place of the type, and flags use their metavar nowhere else."""
     if getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.metavar is None:
         param.metavar = ""
 
 
-def _plain_options(command: click.Command, ctx: click.Context) -> None:
+def _plain_options(command: Command, ctx: Context) -> None:
     """``_plain_flag`` on every option of ``command`` and on its help option."""
     help_option = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
     for param in [*getattr(command, "params", []), *([help_option] if help_option is not None else [])]:
         _plain_flag(param)
 
 
-def _plain_flags(command: click.Command, ctx: click.Context) -> click.Command:
+def _plain_flags(command: Command, ctx: Context) -> Command:
     """``_plain_options`` on ``command`` and all its subcommands."""
     _plain_options(command, ctx)
     for sub in (getattr(command, "commands", None) or {}).values():
@@ -139,6 +142,9 @@ class PodiumGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.suggest_commands = False  # typer would only see the commands already mounted: resolve_command does it
+        # The root's own help and usage errors in click's plain layout: typer's rich layout imports markdown, pretty
+        # tracebacks and attrs first (~0.25 s of the 0.3 s `podium --help` may take). Each command keeps rich help.
+        self.rich_markup_mode = None
 
     def _lazy(self) -> dict[str, tuple[str, str]]:
         """Every command mounted on first use: name -> (module, attribute)."""
@@ -147,12 +153,12 @@ class PodiumGroup(TyperGroup):
             **{n: (m, "app") for n, m in self.command_groups},
         }
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         names = list(super().list_commands(ctx))
         names += [n for n, (m, _) in self._lazy().items() if n not in names and _module_exists(m)]
         return names
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         # the listing shows each command's one-line help from `command_help`, without importing the command
         self._listing_help = True
         try:
@@ -160,7 +166,7 @@ class PodiumGroup(TyperGroup):
         finally:
             self._listing_help = False
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
             return _plain_flags(cmd, ctx)
@@ -168,19 +174,19 @@ class PodiumGroup(TyperGroup):
         if module is None or not _module_exists(module):
             return None
         if self._listing_help and cmd_name in self.command_help:
-            return click.Command(cmd_name, help=self.command_help[cmd_name])
+            return TyperCommand(cmd_name, help=self.command_help[cmd_name])
         cmd = _load_group(ctx, cmd_name, module, attribute)
         if cmd is not None:
             self.commands[cmd_name] = _plain_flags(cmd, ctx)  # later lookups (help, completion) skip the import
         return cmd
 
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Context) -> list[Parameter]:
         _plain_options(self, ctx)
         return super().get_params(ctx)
 
     def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
         """As click does, with ``Did you mean 'models'?`` chosen among every command, mounted or not."""
         name = args[0] if args else ""
         if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
@@ -191,7 +197,7 @@ class PodiumGroup(TyperGroup):
                 ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
         return super().resolve_command(ctx, args)
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Self
@@ -232,7 +232,7 @@ def _orchestrator(
 
 
 def _finish(
-    orch: ProjectOrchestrator, start: Callable[[ProgressView], Awaitable[ProjectState]], as_json: bool
+    orch: ProjectOrchestrator, start: Callable[[ProgressView], Coroutine[object, object, ProjectState]], as_json: bool
 ) -> None:
     """Run with a live view (none with --json), print the result, and exit non-zero when not completed."""
     view = ProgressView(quiet=as_json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,7 +57,7 @@ def resume_pool(config: PodiumConfig, pool_id: str, max_usd: Decimal | None, as_
     _finish(pool, lambda: pool.resume(pool_id, max_usd=max_usd), as_json)
 
 
-def _finish(pool: AgentPool, start: Callable[[], Awaitable[PoolResult]], as_json: bool) -> None:
+def _finish(pool: AgentPool, start: Callable[[], Coroutine[object, object, PoolResult]], as_json: bool) -> None:
     try:
         result = asyncio.run(start())
     finally:
@@ -89,7 +89,7 @@ def _render(result: PoolResult) -> None:
         mark = " (best)" if o.name == result.best else ""
         table.add_row(
             escape(o.name + mark),
-            row["status"],
+            str(row["status"]),
             str(row["checks_passed"]),
             f"{row['tasks_done']}/{row['tasks_total']}",
             f"{row['quality']:.2f}",
@@ -99,7 +99,7 @@ def _render(result: PoolResult) -> None:
     console.print(table)
     t = result.telemetry
     console.print(
-        f"best: {escape(str(result.best))} · together {fmt_usd(Decimal(t['spent_usd']), 6)} of "
+        f"best: {escape(str(result.best))} · together {fmt_usd(Decimal(str(t['spent_usd'])), 6)} of "
         f"{fmt_usd(result.max_usd, 2)} · {t['tokens']} tokens · {t['tasks_done']}/{t['tasks_total']} tasks",
         highlight=False,
     )

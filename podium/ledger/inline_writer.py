@@ -67,10 +67,21 @@ class InlineBatches:
             return
         try:
             conn = self._connection()
-            with conn.begin():
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            # The transaction is run on the driver connection: SQLAlchemy's begin/commit bookkeeping cost more than
+            # the statements. The hot-path operations run on the cursor (fastsql.py); one that goes through
+            # SQLAlchemy (a first use of a budget key) fails to begin inside this transaction and is rerun by the
+            # thread like any failing batch.
+            raw.execute("BEGIN IMMEDIATE")
+            try:
                 tx = Tx(conn)
                 results = [op(tx) for op, _ in live]
                 tx.finish()
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
         except Exception as exc:  # noqa: BLE001 - busy (another writer holds the lock) or a failing op
             log.debug("ledger batch handed to the writer thread: %s", exc)
             self._reset()

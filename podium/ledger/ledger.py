@@ -94,11 +94,7 @@ class Ledger:
         the reservations of replicas whose lease ran out. ``owner`` names this ledger in rows and leases."""
         if mode not in MODES:
             raise ValueError(f"ledger mode {mode!r} is not valid; use one of {', '.join(MODES)}")
-        self.mode = mode
-        self.budgets = tuple(budgets)
-        self.clock = clock
-        self.emit = emit
-        self.log_text = log_text
+        self.mode, self.budgets, self.clock, self.emit, self.log_text = mode, tuple(budgets), clock, emit, log_text
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
         self.lease_s = lease_s
         self._totals: dict[UsageKey, ops.Totals] = {}

@@ -87,7 +87,7 @@ class BatchWriter:
         self._closed = False
         self._lock = threading.Lock()
         self.batches = 0  # committed transactions, for benchmarks and tests
-        self._busy = False  # the thread is running a batch
+        self._outstanding = 0  # operations queued for the thread and not yet finished (under _lock)
         self._inline = (
             InlineBatches(engine, self._to_thread, self._committed, self._thread_idle) if inline_capable(engine) else None
         )
@@ -99,13 +99,14 @@ class BatchWriter:
 
     def _thread_idle(self) -> bool:
         # Work already queued for the thread commits first (FIFO), so an inline batch waits behind it.
-        return not self._busy and self._queue.empty()
+        return self._outstanding == 0
 
     def _to_thread(self, items: list[tuple[Op, LoopWaiter]]) -> None:
         with self._lock:
             if not self._closed:
                 for item in items:
                     self._queue.put(item)
+                self._outstanding += len(items)
                 return
         closed = RuntimeError("the ledger is closed; open a new Ledger to record more calls")
         deliver([(waiter, None, closed) for _, waiter in items])
@@ -117,6 +118,7 @@ class BatchWriter:
             if self._closed:
                 raise RuntimeError("the ledger is closed; open a new Ledger to record more calls")
             self._queue.put((op, fut))
+            self._outstanding += 1
         return fut
 
     def enqueue(self, op: Callable[[Tx], T], *, on_orphan: Callable[[T], None] | None = None) -> asyncio.Future[T]:
@@ -128,12 +130,13 @@ class BatchWriter:
                 raise RuntimeError("the ledger is closed; open a new Ledger to record more calls")
             if self._inline is None or not self._thread_idle():  # queued work commits first (FIFO)
                 self._queue.put((op, waiter))
+                self._outstanding += 1
                 return waiter.future
         self._inline.add((op, waiter))  # SQLite: run on the loop while the database is free (inline_writer.py)
         return waiter.future
 
     async def run(self, op: Callable[[Tx], T], *, on_orphan: Callable[[T], None] | None = None) -> T:
-        """Run ``op`` in the writer thread and wait for its commit without blocking the loop (see ``enqueue``)."""
+        """Run ``op`` (on the loop or the writer thread, see ``enqueue``) and wait for its commit."""
         return await self.enqueue(op, on_orphan=on_orphan)
 
     def call(self, op: Callable[[Tx], T]) -> T:
@@ -173,11 +176,11 @@ class BatchWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            self._busy = True
             try:
                 self._run_batch(batch)
             finally:
-                self._busy = False
+                with self._lock:
+                    self._outstanding -= len(batch)
             if stop:
                 break
         if self._conn is not None:

@@ -8,7 +8,10 @@ axes. A label that had to move away from its point gets a thin leader line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+HAlign = Literal["left", "center", "right"]
+VAlign = Literal["bottom", "center", "top"]
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
 
 RINGS_PT: tuple[float, ...] = (6, 12, 20, 30, 42, 56, 72, 90)  # distances from the point, in points
 # (dx, dy, horizontal alignment, vertical alignment): right, upper right, up, ... clockwise from the right
-DIRECTIONS: tuple[tuple[float, float, str, str], ...] = (
+DIRECTIONS: tuple[tuple[float, float, HAlign, VAlign], ...] = (
     (1, 0, "left", "center"), (0.7, 0.7, "left", "bottom"), (0, 1, "center", "bottom"), (-0.7, 0.7, "right", "bottom"),
     (-1, 0, "right", "center"), (-0.7, -0.7, "right", "top"), (0, -1, "center", "top"), (0.7, -0.7, "left", "top"),
 )
@@ -47,8 +50,11 @@ def _cost(box: Bbox, taken: Sequence[Bbox], frame: Bbox) -> float:
 def _markers(ax: Axes, anchors: Sequence[tuple[float, float]]) -> list[Bbox]:
     from matplotlib.transforms import Bbox
 
-    pts = ax.transData.transform(anchors) if anchors else []
-    return [Bbox.from_extents(x - _MARKER_PX, y - _MARKER_PX, x + _MARKER_PX, y + _MARKER_PX) for x, y in pts]
+    boxes = []
+    for anchor in anchors:
+        x, y = ax.transData.transform(anchor)
+        boxes.append(Bbox.from_extents(x - _MARKER_PX, y - _MARKER_PX, x + _MARKER_PX, y + _MARKER_PX))
+    return boxes
 
 
 def _text_box(label: Annotation, renderer: RendererBase) -> Bbox:
@@ -59,11 +65,15 @@ def _text_box(label: Annotation, renderer: RendererBase) -> Bbox:
 
 
 def place_labels(
-    ax: Axes, anchors: Sequence[tuple[float, float]], names: Sequence[str], *, fontsize: float = 8
+    ax: Axes,
+    anchors: Sequence[tuple[float, float]],
+    names: Sequence[str],
+    *,
+    renderer: RendererBase,
+    fontsize: float = 8,
 ) -> list[Annotation]:
     """Annotate each anchor (data coordinates) with its name where no two labels (or a label and a marker, legend
-    or other text) overlap. Call after the axes' limits and scales are final."""
-    renderer = ax.figure.canvas.get_renderer()
+    or other text) overlap, measured with ``renderer``. Call after the axes' limits and scales are final."""
     frame = ax.get_window_extent(renderer)
     taken = [t.get_window_extent(renderer).padded(_GAP_PX) for t in ax.texts]
     legend = ax.get_legend()
@@ -88,9 +98,9 @@ def place_labels(
 
 def _free_spot(
     probe: Annotation, others: Sequence[Bbox], frame: Bbox, renderer: RendererBase
-) -> tuple[float, float, str, str]:
+) -> tuple[float, float, HAlign, VAlign]:
     """The nearest offset (points) and alignment where ``probe`` meets nothing; else the least crowded one."""
-    best: tuple[float, float, float, str, str] | None = None
+    best: tuple[float, float, float, HAlign, VAlign] | None = None
     for ring in RINGS_PT:
         for dx, dy, ha, va in DIRECTIONS:
             probe.set_position((dx * ring, dy * ring))

@@ -45,7 +45,7 @@ def cost_quality_figure(report: EvalReport) -> Figure:
     from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(10, 6.5), dpi=110)
-    FigureCanvasAgg(fig)  # label placement measures text on this canvas's renderer
+    canvas = FigureCanvasAgg(fig)  # label placement measures text on this canvas's renderer
     ax = fig.add_subplot()
     for name in dict.fromkeys(p.name for p in report.curve):
         pts = sorted(_xy(p, report) for p in report.curve if p.name == name)
@@ -74,5 +74,5 @@ def cost_quality_figure(report: EvalReport) -> Figure:
     if report.curve:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, which="both", alpha=0.25)
-    place_labels(ax, anchors, [p.name for p in labelled], fontsize=8)
+    place_labels(ax, anchors, [p.name for p in labelled], renderer=canvas.get_renderer(), fontsize=8)
     return fig
