@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from podium.catalog import Catalog
+    from podium.core.embeddings import EmbeddingResult
     from podium.core.errors import (
         AllAttemptsFailedError,
         AuthenticationError,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from podium.core.routed import RoutedResult, RoutingDecision
     from podium.core.types import ChatRequest, Completion, Message, StreamChunk, Usage
     from podium.engine import CompletionStream, Podium, SyncPodium
+    from podium.ledger.feedback import Feedback
+    from podium.routing.strategies.base import QualityPredictor
 
 __version__ = "0.1.0"
 
@@ -67,6 +70,9 @@ _EXPORTS = {
     "Catalog": "podium.catalog",
     **dict.fromkeys(("RoutedResult", "RoutingDecision"), "podium.core.routed"),
     "ModelSpec": "podium.core.model_spec",
+    "EmbeddingResult": "podium.core.embeddings",
+    "Feedback": "podium.ledger.feedback",
+    "QualityPredictor": "podium.routing.strategies.base",
     "CallMeta": "podium.core.pipeline",
     **dict.fromkeys(("ChatRequest", "Completion", "Message", "StreamChunk", "Usage"), "podium.core.types"),
     **dict.fromkeys(("CompletionStream", "Podium", "SyncPodium"), "podium.engine"),
@@ -85,6 +91,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
 
+
 __all__ = [
     "AllAttemptsFailedError",
     "AuthenticationError",
@@ -99,6 +106,8 @@ __all__ = [
     "ConfigError",
     "ContentPolicyError",
     "ContextWindowExceededError",
+    "EmbeddingResult",
+    "Feedback",
     "MalformedResponseError",
     "Message",
     "MissingAPIKeyError",
@@ -108,6 +117,7 @@ __all__ = [
     "PodiumError",
     "PolicyViolationError",
     "ProviderError",
+    "QualityPredictor",
     "RateLimitError",
     "ReplayMissError",
     "RoutedResult",

@@ -83,6 +83,9 @@ def test_network_guard_blocks_non_loopback() -> None:
 
 
 EXPECTED_ALL = [
+    "EmbeddingResult",
+    "Feedback",
+    "QualityPredictor",
     "CallMeta",
     "CompletionStream",
     "Podium",
