@@ -49,6 +49,14 @@ def serve_command(
             "set resilience.limiter_backend: redis so key and provider rate limits count across workers.",
         ),
     ] = 1,
+    metrics_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-dir", envvar="PODIUM_METRICS_DIR",
+            help="With --workers N > 1: where the workers keep their metric files so /metrics reports the whole "
+            "fleet (its *.db files are cleared at start). Default: a temporary directory removed on exit.",
+        ),
+    ] = None,
 ) -> None:
     """Serve an OpenAI-compatible API: point any OpenAI SDK at http://HOST:PORT/v1 and use model podium/auto."""
     if hash_key:
@@ -71,20 +79,15 @@ def serve_command(
     fast = _fast_server_options()
     if workers > 1:
         _check_workers(cfg, workers)
-        # Each worker is its own process (uvicorn spawns it) and builds the app from the same spec.
-        os.environ[_WORKER_SPEC_ENV] = json.dumps(
-            {"config": str(loaded.path) if loaded.path else None, "replay": replay, "host": host, "port": port}
-        )
-        typer.echo(
+        spec = {"config": str(loaded.path) if loaded.path else None, "replay": replay, "host": host, "port": port}
+        banner = (
             f"Podium gateway{mode} on http://{shown}:{settings.port}/v1 with {workers} workers — "
-            "models: /v1/models, metrics: /metrics (per worker)",
-            err=True,
+            "models: /v1/models, metrics: /metrics (the whole fleet)"
         )
-        uvicorn.run(
-            "podium.cli.serve:worker_app", factory=True, workers=workers, host=settings.host, port=settings.port,
-            log_level="info", access_log=False, **fast,
-        )  # fmt: skip
+        _serve_workers(spec, settings, workers=workers, metrics_dir=metrics_dir, banner=banner, options=fast)
         return
+    if metrics_dir is not None:
+        typer.echo("warning: --metrics-dir is for --workers N > 1; one process serves its own metrics", err=True)
     app = create_app(None, settings, config=cfg, env=cli_env())
     typer.echo(
         f"Podium gateway{mode} on http://{shown}:{settings.port}/v1 — models: /v1/models, metrics: /metrics", err=True
@@ -95,6 +98,27 @@ def serve_command(
 _WORKER_SPEC_ENV = "PODIUM_SERVE_WORKER_SPEC"
 
 
+def _serve_workers(
+    spec: dict[str, Any], settings: ServerSettings, *, workers: int, metrics_dir: Path | None, banner: str,
+    options: dict[str, str],
+) -> None:  # fmt: skip
+    """Run ``workers`` uvicorn processes on one port; they share one metrics directory for the life of the fleet."""
+    import uvicorn
+
+    from podium.telemetry.fleet import MULTIPROC_DIR_ENV, fleet_metrics_dir
+
+    with fleet_metrics_dir(metrics_dir) as fleet_dir:
+        # Each worker is its own process (uvicorn spawns it, inheriting this environment) and builds the app from
+        # the same spec; prometheus-client in each reads MULTIPROC_DIR_ENV on import and writes its files there.
+        os.environ[MULTIPROC_DIR_ENV] = str(fleet_dir)
+        os.environ[_WORKER_SPEC_ENV] = json.dumps({**spec, "metrics_dir": str(fleet_dir)})
+        typer.echo(banner, err=True)
+        uvicorn.run(
+            "podium.cli.serve:worker_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+            log_level="info", access_log=False, **options,
+        )  # fmt: skip
+
+
 def worker_app() -> Any:
     """The app of one ``--workers`` process, built from the spec the parent left in the environment."""
     from podium.config import load_config
@@ -103,7 +127,8 @@ def worker_app() -> Any:
     spec = json.loads(os.environ[_WORKER_SPEC_ENV])
     loaded = load_config(spec["config"], env=cli_env())
     cfg = loaded.config.model_copy(update={"mode": "replay"}) if spec["replay"] else loaded.config
-    return create_app(None, _server_settings(cfg, spec["host"], spec["port"]), config=cfg, env=cli_env())
+    settings = _server_settings(cfg, spec["host"], spec["port"])
+    return create_app(None, settings, config=cfg, env=cli_env(), fleet_metrics_dir=Path(spec["metrics_dir"]))
 
 
 def _check_workers(cfg: PodiumConfig, workers: int) -> None:

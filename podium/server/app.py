@@ -283,12 +283,14 @@ def create_app(
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
     mode: str | None = None,
+    fleet_metrics_dir: Path | None = None,
 ) -> Starlette:
     """The gateway as an ASGI app.
 
     Inject ``client`` (a Podium built with ``gateway_config`` so key budgets apply) and the ``telemetry`` it uses;
     otherwise the lifespan builds the client from ``config`` (loaded from the usual places when None) and closes it.
-    ``mode="replay"`` limits strategies to models with a recorded answer to the prompt.
+    ``mode="replay"`` limits strategies to models with a recorded answer to the prompt. ``fleet_metrics_dir``: this
+    app is one worker of ``podium serve --workers N`` and its /metrics reports the fleet (for telemetry built here).
     """
     settings = settings or ServerSettings()
     env = os.environ if env is None else env
@@ -300,7 +302,8 @@ def create_app(
     if telemetry is None:
         from podium.telemetry import Telemetry
 
-        telemetry = Telemetry(config.telemetry if config is not None else None, clock=clock)
+        telemetry_settings = config.telemetry if config is not None else None
+        telemetry = Telemetry(telemetry_settings, clock=clock, fleet_dir=fleet_metrics_dir)
     mode = mode or (config.mode if config is not None else "live")
     gw = Gateway(client, settings, config=config, telemetry=telemetry, clock=clock, env=env, home=home, mode=mode,
                  owns_telemetry=owns_telemetry)

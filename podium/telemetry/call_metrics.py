@@ -26,7 +26,10 @@ def usd_float(amount: Decimal | None) -> float:
 class PodiumMetrics:
     """Requests, tokens, cost, latency, TTFT, cache, retries, fallbacks, breakers, budgets and gateway overhead."""
 
-    def __init__(self, registry: CollectorRegistry, *, guard: LabelGuard | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, *, guard: LabelGuard | None = None, multiprocess: bool = False
+    ) -> None:
+        """``multiprocess``: fleet metrics (see ``podium.telemetry.fleet``); the costs become summable floats."""
         self.registry = registry
         self.guard = guard or LabelGuard()
         r = registry
@@ -34,7 +37,7 @@ class PodiumMetrics:
             "podium_requests", "Upstream attempts by outcome", ["model", "provider", "strategy", "status"], registry=r
         )
         self.tokens = Counter("podium_tokens", "Tokens by direction", ["model", "direction"], registry=r)
-        self.cost = DecimalTotals("podium_cost_usd", "Spend in USD", ["model"], registry=r)
+        self.cost = DecimalTotals("podium_cost_usd", "Spend in USD", ["model"], registry=r, multiprocess=multiprocess)
         self.latency = Histogram(
             "podium_request_latency_seconds", "Upstream attempt latency", ["model"], buckets=LATENCY_BUCKETS, registry=r
         )
@@ -50,10 +53,17 @@ class PodiumMetrics:
         self.fallbacks = Counter(
             "podium_fallbacks", "Fallbacks to another model", ["from_model", "to_model"], registry=r
         )
+        # Gauge modes matter only to fleet metrics (one process ignores them). Each worker has its own breakers, so
+        # a fleet shows the most open one among live workers ('livemax': an exited worker's breaker protects no one).
         self.breaker_state = Gauge(
-            "podium_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", ["provider", "model"], registry=r
+            "podium_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", ["provider", "model"],
+            registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        # Budgets live in the shared ledger, so the latest report from any worker is the fleet's ('mostrecent', not
+        # 'min', which would stay low after a budget period resets).
+        self.budget_remaining = Gauge(
+            "podium_budget_remaining_usd", "Budget left in USD", ["scope"], registry=r, multiprocess_mode="mostrecent"
         )
-        self.budget_remaining = Gauge("podium_budget_remaining_usd", "Budget left in USD", ["scope"], registry=r)
         self.budget_alerts = Counter(
             "podium_budget_alerts", "Budget warnings and refusals", ["scope", "level"], registry=r
         )

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Literal
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from podium.core.money import ZERO
@@ -17,7 +17,8 @@ class DecimalTotals:
     """A registry collector for running USD sums, one per label set.
 
     ``kind="counter"`` exposes ``<name>_total`` (Prometheus convention); ``kind="gauge"`` exposes ``<name>`` as
-    written.
+    written. ``multiprocess=True`` (fleet metrics) also adds each amount, as a float, to a prometheus-client
+    metric of the same name that the fleet's collector can sum across processes; ``value()`` stays this process's.
     """
 
     def __init__(
@@ -28,6 +29,7 @@ class DecimalTotals:
         *,
         kind: Literal["counter", "gauge"] = "counter",
         registry: CollectorRegistry | None = None,
+        multiprocess: bool = False,
     ) -> None:
         self.name = name
         self.documentation = documentation
@@ -37,7 +39,14 @@ class DecimalTotals:
         self._lock = threading.Lock()
         if not self.labelnames:
             self._values[()] = ZERO  # an unlabelled total is visible (as 0) from the start, like a Counter
-        if registry is not None:
+        # A custom collector is invisible to the fleet's collector (it reads only prometheus-client's files).
+        # Gauge kind: 'sum', as each process's share of a sum, kept after it exits.
+        self._shared: Counter | Gauge | None = None
+        if multiprocess and kind == "counter":
+            self._shared = Counter(name, documentation, self.labelnames, registry=registry)
+        elif multiprocess:
+            self._shared = Gauge(name, documentation, self.labelnames, registry=registry, multiprocess_mode="sum")
+        elif registry is not None:
             registry.register(self)
 
     def add(self, amount: Decimal, *labels: str) -> None:
@@ -47,6 +56,8 @@ class DecimalTotals:
             raise ValueError(f"{self.name} only goes up; got {amount}")
         with self._lock:
             self._values[labels] = self._values.get(labels, ZERO) + amount
+        if self._shared is not None:
+            (self._shared.labels(*labels) if labels else self._shared).inc(float(amount))
 
     def value(self, *labels: str) -> Decimal:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from prometheus_client import CollectorRegistry
@@ -34,6 +35,8 @@ class Telemetry:
     """What the engine, gateway and CLI wire in: ``middlewares()``, ``bus`` (an EventSink) and ``/metrics``.
 
     Every part is injectable; nothing touches prometheus-client's global registry or OTel's global provider.
+    ``fleet_dir``: this process is one worker of a fleet (``podium serve --workers N``) whose metric files are in
+    that directory; ``/metrics`` and the exporters then report the whole fleet (see ``podium.telemetry.fleet``).
     """
 
     def __init__(
@@ -43,12 +46,20 @@ class Telemetry:
         registry: CollectorRegistry | None = None,
         tracer_provider: TracerProvider | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        fleet_dir: Path | None = None,
     ) -> None:
         self.settings = settings or TelemetrySettings()
         self.registry = registry if registry is not None else CollectorRegistry()
-        guard = LabelGuard(self.settings.max_label_values)
-        self.calls = PodiumMetrics(self.registry, guard=guard)
-        self.workflows = WorkflowMetrics(self.registry, guard=guard)
+        self.fleet_dir = fleet_dir
+        self.exposed = self.registry  # what /metrics and the exporters report
+        if fleet_dir is not None:
+            from podium.telemetry.fleet import check_multiprocess, fleet_registry
+
+            check_multiprocess(fleet_dir)
+            self.exposed = fleet_registry(fleet_dir)
+        guard, mp = LabelGuard(self.settings.max_label_values), fleet_dir is not None
+        self.calls = PodiumMetrics(self.registry, guard=guard, multiprocess=mp)
+        self.workflows = WorkflowMetrics(self.registry, guard=guard, multiprocess=mp)
         self.bus = EventBus(clock=clock)
         self.bus.add_sink(MetricsEventSink(self.calls))
         self._owns_provider = tracer_provider is None and self.settings.tracing_enabled
@@ -78,7 +89,7 @@ class Telemetry:
         if self.server is None and self.settings.metrics_enabled and not self._mounted:
             from podium.telemetry.serving import start_metrics_server
 
-            self.server = start_metrics_server(self.registry, self.settings.metrics_host, self.settings.metrics_port)
+            self.server = start_metrics_server(self.exposed, self.settings.metrics_host, self.settings.metrics_port)
         return self.server
 
     def asgi_app(self) -> Any:
@@ -86,12 +97,12 @@ class Telemetry:
         from podium.telemetry.serving import metrics_asgi_app
 
         self._mounted = True
-        return metrics_asgi_app(self.registry)
+        return metrics_asgi_app(self.exposed)
 
     def export(self) -> None:
         """Run every configured exporter once (what ``export_metrics()`` did in the original telemetry tool)."""
         for exporter in self.exporters:
-            exporter.export(self.registry)
+            exporter.export(self.exposed)
 
     def begin_run(self) -> None:
         """What every entry point does when its client starts: serve /metrics when enabled, and with
@@ -140,13 +151,18 @@ class Telemetry:
     def _export_logged(self) -> None:
         for exporter in self.exporters:
             try:
-                exporter.export(self.registry)
+                exporter.export(self.exposed)
             except OSError as exc:
                 target = getattr(exporter, "path", None) or type(exporter).__name__
                 log.warning("telemetry.exporters: could not write metrics to %s: %s", target, exc.strerror or exc)
 
     def shutdown(self) -> None:
-        """Stop the metrics server, end subscriptions, and flush spans of a provider built here."""
+        """Stop the metrics server, end subscriptions, and flush spans of a provider built here; a fleet worker
+        also drops its live gauges from the fleet's view."""
+        if self.fleet_dir is not None:
+            from podium.telemetry.fleet import mark_worker_dead
+
+            mark_worker_dead(self.fleet_dir)
         if self.server is not None:
             self.server.close()
             self.server = None

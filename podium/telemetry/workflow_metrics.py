@@ -24,8 +24,11 @@ class WorkflowMetrics:
     with each call as it happens, so a scrape in the middle of a run sees what it has spent so far.
     """
 
-    def __init__(self, registry: CollectorRegistry, *, guard: LabelGuard | None = None) -> None:
-        r = registry
+    def __init__(
+        self, registry: CollectorRegistry, *, guard: LabelGuard | None = None, multiprocess: bool = False
+    ) -> None:
+        """``multiprocess``: fleet metrics (see ``podium.telemetry.fleet``); the costs become summable floats."""
+        r, mp = registry, multiprocess
         self.guard = guard or LabelGuard()
         self.workflows = Counter("orchestration_workflows", "Total workflows executed", registry=r)
         self.tasks = Counter("orchestration_tasks", "Tasks by complexity", ["complexity"], registry=r)
@@ -41,13 +44,20 @@ class WorkflowMetrics:
         self.orchestrator_tokens = Counter("orchestration_orchestrator_tokens", "Orchestrator tokens", registry=r)
         self.executor_tokens = Counter("orchestration_executor_tokens", "Executor tokens", registry=r)
         self.orchestrator_cost = DecimalTotals(
-            "orchestration_orchestrator_cost_usd", "Orchestrator cost in USD", kind="counter", registry=r
+            "orchestration_orchestrator_cost_usd", "Orchestrator cost in USD", registry=r, multiprocess=mp
         )
         self.executor_cost = DecimalTotals(
-            "orchestration_executor_cost_usd", "Executor cost in USD", kind="counter", registry=r
+            "orchestration_executor_cost_usd", "Executor cost in USD", registry=r, multiprocess=mp
         )
-        self.total_cost = DecimalTotals("orchestration_total_cost_usd", "Total cost in USD", kind="counter", registry=r)
-        self.savings = Gauge("orchestration_cost_savings_percent", "Cost savings % vs the baseline", registry=r)
+        self.total_cost = DecimalTotals(
+            "orchestration_total_cost_usd", "Total cost in USD", registry=r, multiprocess=mp
+        )
+        # Each worker computes savings from its own workflows; a fleet shows the latest worker's ratio ('mostrecent'),
+        # since summing or maximising percentages has no meaning.
+        self.savings = Gauge(
+            "orchestration_cost_savings_percent", "Cost savings % vs the baseline", registry=r,
+            multiprocess_mode="mostrecent",
+        )  # fmt: skip
         self._baseline = ZERO
         self._lock = threading.Lock()
 
