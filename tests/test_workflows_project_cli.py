@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from typer.testing import CliRunner
 
 from podium.cli.main import app
 from podium.core.types import Usage
-from podium.testing import FakeUpstream, serve
+from podium.testing import FakeUpstream
 
 runner = CliRunner()
 KEY = "sk-test-project-cli-0123456789"
@@ -38,13 +37,6 @@ PLAN = {
 ANSWER = "README\n```python\nclass TokenBucket:\n    rate = 1\n```\n"
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeUpstream, str]]:
-    fake = FakeUpstream(api_key=KEY)
-    with serve(fake.app) as base_url:
-        yield fake, base_url
-
-
 @pytest.fixture()
 def fake(served: tuple[FakeUpstream, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeUpstream:
     fake, base = served
@@ -59,8 +51,45 @@ def fake(served: tuple[FakeUpstream, str], tmp_path: Path, monkeypatch: pytest.M
     return fake
 
 
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"OPENAI_API_KEY": KEY, "PODIUM_HOME": str(tmp_path / "home")}
+def env(tmp_path: Path, columns: int | None = None) -> dict[str, str]:
+    out = {"OPENAI_API_KEY": KEY, "PODIUM_HOME": str(tmp_path / "home")}
+    return out if columns is None else {**out, "COLUMNS": str(columns)}
+
+
+LONG_TITLE = "A token bucket rate limiter with a sliding window and a README"
+
+
+@pytest.fixture()
+def project_id(fake: FakeUpstream, tmp_path: Path) -> str:
+    """One finished project with a long title."""
+    fake.script("gpt-4o-mini", json.dumps(PLAN), usage=Usage(100, 100))
+    fake.script("gpt-4o", ANSWER, usage=Usage(100, 100))
+    args = ["project", "run", "--project", LONG_TITLE, "--criteria", "parses", "--budget", "2",
+            "--output-dir", str(tmp_path / "out"), "--json"]
+    result = runner.invoke(app, args, env=env(tmp_path))
+    assert result.exit_code == 0, result.output
+    return str(json.loads(result.stdout)["id"])
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_project_list_keeps_id_title_and_status_whole(project_id: str, tmp_path: Path, columns: int) -> None:
+    """In a narrow terminal the id a user copies into `resume` / `show`, the title and the status are never cut,
+    and no line is wider than the terminal."""
+    result = runner.invoke(app, ["project", "list"], env=env(tmp_path, columns))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), "\n".join(lines)
+    assert any(project_id in line for line in lines), "\n".join(lines)
+    (listed,) = json.loads(runner.invoke(app, ["project", "list", "--json"], env=env(tmp_path)).stdout)
+    assert any(listed["title"] in line for line in lines), "\n".join(lines)
+    assert "completed" in result.stdout and "2/2" in result.stdout and "$2.00" in result.stdout
+
+
+def test_a_wide_terminal_shows_one_table_row_per_project(project_id: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["project", "list"], env=env(tmp_path, 200))
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.stdout.splitlines() if project_id in line]
+    assert LONG_TITLE[:40] in row and "completed" in row
 
 
 def test_run_json_then_list_and_show(fake: FakeUpstream, tmp_path: Path) -> None:
