@@ -12,6 +12,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,27 +37,23 @@ def focus_text(prompt: str) -> str:
     return text[-_FOCUS_CHARS:]
 
 
-def _bucket(namespace: int, token: str) -> int:
-    return namespace * N_BUCKETS + (zlib.crc32(token.encode("utf-8", "surrogatepass")) & (N_BUCKETS - 1))
-
-
 def hashed_counts(prompt: str) -> dict[int, float]:
     """Bucket -> sublinear term frequency for word 1-2 grams (head and focus) and char 3-5 grams (focus end)."""
-    counts: dict[int, float] = {}
     focus = focus_text(prompt)
     head = prompt[:_HEAD_CHARS] if not prompt.startswith(focus[:50]) else ""
     words = _WORD_RE.findall((head + "\n" + focus).lower())
-    for i, w in enumerate(words):
-        b = _bucket(0, w)
-        counts[b] = counts.get(b, 0.0) + 1.0
-        if i:
-            b = _bucket(1, words[i - 1] + " " + w)
-            counts[b] = counts.get(b, 0.0) + 1.0
     tail = " " + " ".join(focus[-_CHAR_FOCUS_CHARS:].lower().split()) + " "
-    for n in _CHAR_NGRAMS:
-        for i in range(len(tail) - n + 1):
-            b = _bucket(2, tail[i : i + n])
-            counts[b] = counts.get(b, 0.0) + 1.0
+    # Bucket = namespace (words, word pairs, chars) x N_BUCKETS + the token's CRC-32 masked to N_BUCKETS.
+    crc, mask = zlib.crc32, N_BUCKETS - 1
+    buckets = [crc(w.encode("utf-8", "surrogatepass")) & mask for w in words]
+    pairs = (f"{a} {b}" for a, b in pairwise(words))
+    buckets += [N_BUCKETS + (crc(p.encode("utf-8", "surrogatepass")) & mask) for p in pairs]
+    chars = 2 * N_BUCKETS
+    buckets += [chars + (crc(tail[i : i + n].encode("utf-8", "surrogatepass")) & mask)
+                for n in _CHAR_NGRAMS for i in range(len(tail) - n + 1)]
+    counts: dict[int, float] = {}
+    for b in buckets:
+        counts[b] = counts.get(b, 0.0) + 1.0
     return {b: 1.0 + math.log(c) for b, c in counts.items()}
 
 
@@ -87,6 +84,8 @@ class HashedVocabulary:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         keys = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         vals = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        order = keys.argsort()  # sorted needles make the search over the vocabulary cache-friendly
+        keys, vals = keys[order], vals[order]
         pos = np.searchsorted(self.buckets, keys)
         pos_clipped = np.minimum(pos, len(self) - 1)
         hit = self.buckets[pos_clipped] == keys
@@ -99,7 +98,7 @@ class HashedVocabulary:
         """Share of a prompt's n-grams seen in training: low for prompts unlike the training data."""
         if not counts or not len(self):
             return 0.0
-        keys = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        keys = np.sort(np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)))
         pos = np.minimum(np.searchsorted(self.buckets, keys), len(self) - 1)
         return float(np.mean(self.buckets[pos] == keys))
 
