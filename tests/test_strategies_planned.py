@@ -110,3 +110,36 @@ def test_seed_quality_threshold_is_an_alias_applied_only_when_set() -> None:
     assert seeded.routing.quality_threshold == 0.9
     explicit = RoutingSettings(quality_threshold=0.6)
     assert routing.threshold == 0.7 and explicit.threshold == 0.6
+
+
+def test_the_cost_weight_sets_the_bar_of_the_hand_over_for_prompts_without_a_plan() -> None:
+    from podium.routing.strategies.registry import handover_threshold
+
+    assert handover_threshold(0.15) == 0.7  # the default weight keeps the default quality threshold
+    assert handover_threshold(0.0) > 0.7 > handover_threshold(0.5) > handover_threshold(1.0)
+    assert handover_threshold(100.0) == 0.05 and handover_threshold(-100.0) == 0.99
+
+
+class GradedRouter(PlannedRouter):
+    """Plans for closed questions only; free text is rated by model (big best, a cheapest)."""
+
+    def predict(self, prompt: str, models: Sequence[str] | None = None) -> dict[str, float]:
+        quality = {"t:a": 0.55, "t:b": 0.72, "t:big": 0.9}
+        return {m: quality[m] for m in (models or self.models)}
+
+
+def graded(**overrides: object):  # type: ignore[no-untyped-def]
+    return build_strategy("cascade", settings=RoutingSettings(), catalog=CATALOG, router=GradedRouter(),
+                          gates=("predicted",), **overrides)
+
+
+async def test_a_free_form_prompt_gets_cheaper_as_the_cost_weight_grows() -> None:
+    haiku = ChatRequest.from_prompt("Write a haiku about rain.")
+    for weight, first in ((0.0, "t:big"), (0.15, "t:b"), (1.0, "t:a")):
+        caller = Caller({"t:a": "A haiku.", "t:b": "A haiku.", "t:big": "A haiku."})
+        result = await graded(cascade_cost_weight=weight).run(haiku, caller=caller, meta=CallMeta())
+        assert caller.calls == [first] and result.completion.model == first, (weight, caller.calls)
+    # A quality threshold of the user's wins over the cost weight.
+    caller = Caller({"t:big": "A haiku."})
+    await graded(cascade_cost_weight=1.0, quality_threshold=0.8).run(haiku, caller=caller, meta=CallMeta())
+    assert caller.calls == ["t:big"]

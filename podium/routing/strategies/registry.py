@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from podium.config.routing import RoutingSettings
+from podium.config.routing import DEFAULT_CASCADE_COST_WEIGHT, DEFAULT_QUALITY_THRESHOLD, RoutingSettings
 from podium.core.errors import ValidationError
 from podium.routing.strategies.auto import AutoStrategy
 from podium.routing.strategies.base import CandidatePool, ModelLookup, QualityPredictor, Strategy
@@ -16,6 +16,17 @@ from podium.routing.strategies.table import TableStrategy
 
 # A derived cascade skips models predicted this far below the quality threshold: they rarely pass a gate.
 CASCADE_FLOOR_MARGIN = 0.2
+# Prompts the learned plans do not cover (free-form ones above all) go to a derived cascade. Its quality bar follows
+# the learned cascade's cost weight, so that one knob trades quality for cost on every prompt: at the default weight
+# the bar is the default quality threshold, and each 0.1 of weight above it lowers the bar by 0.05 (weight 0 asks
+# for about the best candidate, 1.0 takes nearly the cheapest). A design constant: no judged answers are bundled.
+HANDOVER_SLOPE = 0.5
+
+
+def handover_threshold(cost_weight: float) -> float:
+    """The quality bar of the derived cascade the learned cascade hands over to, at ``cost_weight``."""
+    bar = DEFAULT_QUALITY_THRESHOLD - HANDOVER_SLOPE * (cost_weight - DEFAULT_CASCADE_COST_WEIGHT)
+    return min(0.99, max(0.05, bar))
 
 
 def _cheapest(pool: CandidatePool, s: RoutingSettings) -> Strategy:
@@ -23,11 +34,13 @@ def _cheapest(pool: CandidatePool, s: RoutingSettings) -> Strategy:
 
 
 def _cascade(pool: CandidatePool, s: RoutingSettings) -> Strategy:
-    derived = _fixed_cascade(pool, s)
     plans = getattr(pool.router, "plans", None)
     if s.chain is not None or not s.cascade_plans or plans is None:
-        return derived
+        return _fixed_cascade(pool, s)
     task_of = getattr(pool.router, "task_type", None) or _analyzed_task_type
+    # Without a quality threshold of the user's, the cost weight is the trade-off: it sets the hand-over's bar too.
+    bar = handover_threshold(s.cascade_cost_weight) if s.quality_threshold is None else None
+    derived = _fixed_cascade(pool, s, threshold=bar)
     return PlannedCascade(pool, plans, task_of, derived, s.cascade_cost_weight, s.quality_threshold)
 
 
@@ -37,8 +50,8 @@ def _analyzed_task_type(prompt: str) -> str:
     return analyze(prompt).task_type
 
 
-def _fixed_cascade(pool: CandidatePool, s: RoutingSettings) -> CascadeStrategy:
-    """A named chain, or one derived from the router's predictions."""
+def _fixed_cascade(pool: CandidatePool, s: RoutingSettings, threshold: float | None = None) -> CascadeStrategy:
+    """A named chain, or one derived from the router's predictions (at ``threshold``, default the settings')."""
     chain = None
     if s.chain is not None:
         if s.chain not in s.chains:
@@ -50,14 +63,15 @@ def _fixed_cascade(pool: CandidatePool, s: RoutingSettings) -> CascadeStrategy:
                 valid=sorted(s.chains),
             )
         chain = tuple(pool.catalog.get(m).id for m in s.chains[s.chain])
+    bar = s.threshold if threshold is None else threshold
     return CascadeStrategy(
         pool,
         s.gates,
-        s.threshold,
+        bar,
         chain=chain,
         chain_name=s.chain,
         max_steps=s.max_steps,
-        floor=max(0.0, s.threshold - CASCADE_FLOOR_MARGIN),
+        floor=max(0.0, bar - CASCADE_FLOOR_MARGIN),
         confidence_threshold=s.confidence_threshold,
         judge_model=s.judge_model,
         judge_threshold=s.judge_threshold,
