@@ -122,11 +122,13 @@ async def test_mixed_faults_on_two_models_while_one_stays_healthy(rig: Rig, rate
     failures = [r for r in results if isinstance(r, BaseException)]
     assert len(failures) <= 1, f"{len(failures)} of 1000 calls failed: {failures[:3]}"
     rows = await rig.rows()
-    # Every upstream attempt is one ledger row; rows the breaker rejected, and attempts that could not connect
-    # (on a loaded machine the client's connection pool can time out), never reached the upstream.
-    sent = [r for r in rows if r["error_type"] != "CircuitOpenError"
-            and not (r["error_type"] == "UpstreamConnectionError" and "could not connect" in (r["error_message"] or ""))]
-    assert len(sent) == rig.upstream.count(), Counter((r["status"], r["error_type"]) for r in rows)
+    # Every upstream attempt is one ledger row. Rows the breaker rejected never reached the upstream; a connection
+    # that failed may or may not have (one that could not connect never does; a keep-alive connection the server
+    # closed as the request went out does not either), so only those rows are left open.
+    reached = [r for r in rows if r["error_type"] not in ("CircuitOpenError", "UpstreamConnectionError")]
+    unsure = [r for r in rows if r["error_type"] == "UpstreamConnectionError"]
+    counts = Counter((r["status"], r["error_type"]) for r in rows)
+    assert len(reached) <= rig.upstream.count() <= len(reached) + len(unsure), counts
     assert len({(r["request_id"], r["attempt"]) for r in rows}) == len(rows)
     # No call is charged twice: one answered row per request, no request with two charged rows, and a failed
     # attempt costs nothing unless its stream was cut after tokens were sent (billed upstream, so charged once).
