@@ -6,9 +6,7 @@ where the bucket is one Redis key so the limit holds globally.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import redis
-import uvicorn
 from test_scale_support import (
     REDIS_URL,
     gateway_config,
@@ -54,20 +51,8 @@ async def _gateway(upstream: FakeUpstream, clock: FakeClock, tpm: int) -> AsyncI
     keys = ({"id": "tpm-key", "key_sha256": sha256_hex(CLIENT_KEY), "tpm": tpm},)
     app = create_app(None, ServerSettings(keys=keys), config=cfg, telemetry=Telemetry(cfg.telemetry), clock=clock,
                      env={"OPENAI_API_KEY": UPSTREAM_KEY})  # fmt: skip
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", loop="asyncio"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.005)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(app, lifespan="on") as base_url:
+        yield base_url
 
 
 async def _ask(http: httpx.AsyncClient, base: str, **extra: Any) -> httpx.Response:
