@@ -122,11 +122,12 @@ async def test_mixed_faults_on_two_models_while_one_stays_healthy(rig: Rig, rate
     failures = [r for r in results if isinstance(r, BaseException)]
     assert len(failures) <= 1, f"{len(failures)} of 1000 calls failed: {failures[:3]}"
     rows = await rig.rows()
-    # Every upstream attempt is one ledger row. Rows the breaker rejected never reached the upstream; a connection
-    # that failed may or may not have (one that could not connect never does; a keep-alive connection the server
-    # closed as the request went out does not either), so only those rows are left open.
-    reached = [r for r in rows if r["error_type"] not in ("CircuitOpenError", "UpstreamConnectionError")]
-    unsure = [r for r in rows if r["error_type"] == "UpstreamConnectionError"]
+    # Every upstream attempt is one ledger row. Rows the breaker rejected never reached the upstream; a failed
+    # connection or a client-side timeout may or may not have (on a loaded machine a request can time out before the
+    # upstream reads it), so only those rows are left open.
+    unsure_types = ("UpstreamConnectionError", "UpstreamTimeoutError")
+    reached = [r for r in rows if r["error_type"] not in ("CircuitOpenError", *unsure_types)]
+    unsure = [r for r in rows if r["error_type"] in unsure_types]
     counts = Counter((r["status"], r["error_type"]) for r in rows)
     assert len(reached) <= rig.upstream.count() <= len(reached) + len(unsure), counts
     assert len({(r["request_id"], r["attempt"]) for r in rows}) == len(rows)
