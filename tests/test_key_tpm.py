@@ -1,7 +1,7 @@
 """A virtual key's ``tpm``: tokens per minute, booked at admission and settled to what the answer used.
 
-In one process (the in-memory limiter, on a virtual clock) and across two `podium serve` replicas sharing Redis,
-where the bucket is one Redis key so the limit holds globally.
+In one process (the in-memory limiter, on a virtual clock), on every endpoint that spends tokens, streamed or not,
+and across two `podium serve` replicas sharing Redis, where the bucket is one Redis key so the limit holds globally.
 """
 
 from __future__ import annotations
@@ -77,6 +77,52 @@ async def test_key_tpm_counts_the_tokens_answers_used_and_names_the_limit(upstre
         assert upstream.count(WIRE_MODEL) == 3  # refused calls never reach the provider
         clock.advance(float(refused.headers["retry-after"]) + 1)
         assert (await _ask(http, base)).status_code == 200
+
+
+PROMPT = "What is the capital of France?"
+# Each endpoint's body, booked differently at admission: Messages books its max_tokens (capped at the limit), the
+# legacy Completions its default max_tokens of 16, Responses only the prompt estimate.
+ENDPOINT_BODIES = {
+    "/v1/chat/completions": BODY,
+    "/v1/messages": {"model": BODY["model"], "max_tokens": 100, "messages": [{"role": "user", "content": PROMPT}]},
+    "/v1/responses": {"model": BODY["model"], "input": PROMPT},
+    "/v1/completions": {"model": BODY["model"], "prompt": PROMPT},
+}
+USED = Usage(30, 10)
+
+
+async def _seconds_until_a_full_minute(http: httpx.AsyncClient, base: str) -> str:
+    """A call booking the key's whole minute (tpm 60, one token a second) waits one second per token already used:
+    its Retry-After reads the bucket's level exactly."""
+    probe = await _ask(http, base, max_tokens=1000)
+    assert probe.status_code == 429, probe.text
+    return probe.headers["retry-after"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("path", list(ENDPOINT_BODIES))
+async def test_key_tpm_settles_to_the_tokens_used_on_every_endpoint(
+    upstream: FakeUpstream, path: str, stream: bool
+) -> None:
+    upstream.reset()
+    upstream.script(WIRE_MODEL, text="Paris.", usage=USED)
+    headers = {"authorization": f"Bearer {CLIENT_KEY}"}
+    async with _gateway(upstream, FakeClock(), tpm=60) as base, httpx.AsyncClient(timeout=30) as http:
+        answered = await http.post(base + path, json={**ENDPOINT_BODIES[path], "stream": stream}, headers=headers)
+        assert answered.status_code == 200, answered.text
+        assert await _seconds_until_a_full_minute(http, base) == str(USED.total_tokens)
+
+
+async def test_key_tpm_settles_embeddings_to_the_tokens_used(upstream: FakeUpstream) -> None:
+    upstream.reset()
+    text = "x" * 160  # the fake upstream bills 4 characters a token: 40 tokens; admission books the estimate, 46
+    headers = {"authorization": f"Bearer {CLIENT_KEY}"}
+    async with _gateway(upstream, FakeClock(), tpm=60) as base, httpx.AsyncClient(timeout=30) as http:
+        body = {"model": "openai:text-embedding-3-small", "input": text}
+        answered = await http.post(base + "/v1/embeddings", json=body, headers=headers)
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["usage"]["total_tokens"] == 40
+        assert await _seconds_until_a_full_minute(http, base) == "40"
 
 
 @pytest.mark.slow

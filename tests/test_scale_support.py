@@ -88,7 +88,10 @@ def _free_port() -> int:
 class Replica:
     """One `podium serve` process on a free port; ``kill()`` is SIGKILL (no shutdown, no flush)."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any], *, workers: int = 1, name: str = "gw") -> None:
+    def __init__(
+        self, workdir: Path, config: dict[str, Any], *, workers: int = 1, name: str = "gw",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / f"{name}.yaml"
         self.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -98,6 +101,7 @@ class Replica:
             k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "OPENAI_", "ANTHROPIC_", "GEMINI_"))
         }
         env.update(OPENAI_API_KEY=UPSTREAM_KEY, HOME=str(workdir), PODIUM_HOME=str(workdir / ".podium"))
+        env.update(extra_env or {})
         cmd = [sys.executable, "-m", "podium.cli.main", "serve", "--config", str(self.config_path),
                "--port", str(self.port)]  # fmt: skip
         if workers > 1:

@@ -88,7 +88,7 @@ async def test_explain_names_task_plan_and_general_frontier() -> None:
         task_type="planning"))
     assert any("'general'" in line for line in numeric.explanation)
     chat = await strategy().explain(ChatRequest.from_prompt("hello there"))
-    assert any("the general plans are for closed questions" in line for line in chat.explanation)
+    assert any("were fitted on closed questions" in line for line in chat.explanation)
     assert any("router-derived cascade" in line for line in chat.explanation)
 
 

@@ -219,3 +219,22 @@ async def test_explain_plans_without_calling_any_model(name: str) -> None:
     decision = await strategy(name).explain(ChatRequest.from_prompt(MCQ))
     assert decision.strategy == name and decision.chosen
     assert set(decision.chosen) <= set(MODELS) and decision.explanation
+
+
+async def test_derived_cascade_escalates_a_cut_off_answer_or_a_false_calculation_by_default() -> None:
+    s = strategy("cascade", quality_threshold=0.7)  # the default gates
+    word = "Sam buys 3 boxes of 12 eggs and uses 5. How many eggs are left?"
+    wrong = ScriptedCaller({"t:small": "3 x 12 = 38 eggs, and 38 - 5 = 33.\n#### 33",
+                            "t:big": "3 x 12 = 36 eggs, and 36 - 5 = 31.\n#### 31", "t:tiny": "x", "t:narrow": "x"})
+    result = await s.run(ChatRequest.from_prompt(word), caller=wrong, meta=CallMeta())
+    assert result.completion.model == "t:big" and "t:small" in wrong.calls
+    assert any("arithmetic gate failed" in line and "3 x 12=38" in line for line in result.decision.explanation)
+    right = ScriptedCaller({"t:small": "3 x 12 = 36 eggs, and 36 - 5 = 31.\n#### 31", "t:big": "31", "t:tiny": "x",
+                            "t:narrow": "x"})
+    result = await s.run(ChatRequest.from_prompt(word), caller=right, meta=CallMeta())
+    assert result.completion.model == "t:small" and "t:big" not in right.calls
+    cut = ScriptedCaller({"t:small": "Rain taps on the window,\nthe wet street shines under the lamps, and the long night goes on and on until =",
+                          "t:big": "A haiku.", "t:tiny": "x", "t:narrow": "x"})
+    result = await s.run(ChatRequest.from_prompt("Write a haiku about rain."), caller=cut, meta=CallMeta())
+    assert cut.calls == ["t:small", "t:big"] and result.completion.model == "t:big"
+    assert any("truncation gate failed" in line for line in result.decision.explanation)

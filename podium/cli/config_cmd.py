@@ -47,7 +47,8 @@ def check(
     no_env: Annotated[bool, typer.Option("--no-env", help="Ignore PODIUM_* environment overrides.")] = False,
 ) -> None:
     """Validate the config (every model it names must be in the catalog) and print every effective value with its
-    source (file, env:VAR, alias:KEY or default), then each alias used and the canonical key it maps to."""
+    source (file, env:VAR, alias:KEY, from:KEY for a value derived from KEY, or default), then each alias used and
+    the canonical key it maps to."""
     loaded = load_cli_config(ctx, file, use_env_overrides=not no_env)
     _check_model_references(ctx, loaded)
     if as_json:
@@ -56,7 +57,18 @@ def check(
     Console().print(_table(loaded))
     for use in loaded.config.aliases_used():
         typer.echo(f"alias: {use.line()}")
+    typer.echo(_cost_line(loaded))
     typer.echo(f"ok: {loaded.path} is valid" if loaded.path else "ok: no config file found; the built-in defaults are valid")
+
+
+def _cost_line(loaded: LoadedConfig) -> str:
+    """How ``routing.cost_preference`` maps to each strategy's cost weight (podium.config.cost_preference)."""
+    routing = loaded.config.routing
+    parts = [
+        f"{weight.key} {value:g} ({weight.strategy}: {'its own key' if own else f'{weight.scale:g} x preference'})"
+        for weight, value, own in routing.cost_weights()
+    ]
+    return f"cost: routing.cost_preference {routing.cost_preference:g} -> " + ", ".join(parts)
 
 
 def _check_model_references(ctx: typer.Context, loaded: LoadedConfig) -> None:

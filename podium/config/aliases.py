@@ -14,27 +14,34 @@ orchestration.executors                  routing.executors                      
 orchestration.fallback_strategy.models   resilience.fallback.models                       set, orchestration enabled
 ledger.daily_budget_usd                  ledger.budgets {scope: global, period: day}      set
 orchestration.cost_tracking              ledger.budgets {scope: global, period: month}    cost_tracking.enabled
+server.keys[i].budget_usd                ledger.budgets {scope: key, id, period}          set (needs ledger.enabled)
 =======================================  ===============================================  ==========================
 
-Not aliases (distinct concepts, documented on their sections): the gate thresholds and the per-strategy cost
-weights (``RoutingSettings``), ``routing.chains``/``chain`` (the cascade's model orders) against
-``resilience.fallback.models`` (where a failed explicit call goes) and task-table ``fallbacks`` (the table
-strategy's per-task order), ``resilience.rate_limits`` (the limits) against ``rate_limiting`` (their on/off
-switch), and ``server.keys[].budget_usd``, a key's own budget that the gateway adds to ``ledger.budgets``.
+Overrides of one canonical key for one strategy (podium.config.cost_preference): ``routing.cost_weight`` (auto),
+``routing.weights.w_cost`` (weighted selection) and ``routing.cascade_cost_weight`` (learned cascade) each replace the
+weight its strategy derives from ``routing.cost_preference``; set together with ``cost_preference`` to another value
+than it gives, loading fails naming both.
+
+Not aliases (distinct concepts, documented on their sections): the gate thresholds (``RoutingSettings``),
+``routing.chains``/``chain`` (the cascade's model orders) against ``resilience.fallback.models`` (where a failed
+explicit call goes) and task-table ``fallbacks`` (the table strategy's per-task order), and
+``resilience.rate_limits`` (the limits) against ``rate_limiting`` (their on/off switch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from podium.config.cost_preference import COST_PREFERENCE_KEY, conflict_message
 from podium.config.ledger import BudgetSettings, LedgerSettings
 from podium.config.orchestration import OrchestrationConfig
 from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
+from podium.config.server import ServerSettings
 
 DAILY = "ledger.daily_budget_usd"
 MONTHLY = "orchestration.cost_tracking"
@@ -44,11 +51,13 @@ _MONTHLY_TARGET = "ledger.budgets {scope: global, period: month}"
 
 @dataclass(frozen=True, slots=True)
 class AliasUse:
-    """One alias the configuration used: its key, the canonical key it maps to, and the value it gave."""
+    """One alias the configuration used: its key, the canonical key it maps to, and the value it gave. An
+    ``override`` replaces what the canonical key gives one strategy, and leaves the canonical key as it is."""
 
     alias: str
     canonical: str
     value: str
+    kind: Literal["alias", "override"] = "alias"
 
     def line(self) -> str:
         return f"{self.alias} -> {self.canonical} ({self.value})"
@@ -69,7 +78,11 @@ class CanonicalSections:
 
 
 def canonical_sections(
-    orchestration: OrchestrationConfig, routing: RoutingSettings, resilience: ResilienceSettings, ledger: LedgerSettings
+    orchestration: OrchestrationConfig,
+    routing: RoutingSettings,
+    resilience: ResilienceSettings,
+    ledger: LedgerSettings,
+    server: ServerSettings,
 ) -> CanonicalSections:
     """Fold the aliases into their canonical keys; ValueError naming both keys when the two disagree."""
     uses: list[AliasUse] = []
@@ -96,13 +109,49 @@ def canonical_sections(
         fallback = resilience.fallback.model_copy(update={"models": models})
         resilience = resilience.model_copy(update={"fallback": fallback})
         uses.append(AliasUse("orchestration.fallback_strategy.models", "resilience.fallback.models", _show(models)))
+    uses += _cost_overrides(routing)
     ledger, budget_uses = _fold_budgets(orchestration, ledger)
-    return CanonicalSections(routing, resilience, ledger, (*uses, *budget_uses))
+    ledger, key_uses = fold_key_budgets(ledger, server)
+    return CanonicalSections(routing, resilience, ledger, (*uses, *budget_uses, *key_uses))
 
 
 def key_of(config: _HasSections, canonical: str) -> str:
     """The key the user wrote for ``canonical``: its alias when one set it, else ``canonical`` (for messages)."""
     return next((u.alias for u in config.aliases_used() if u.canonical == canonical), canonical)
+
+
+def fold_key_budgets(ledger: LedgerSettings, server: ServerSettings) -> tuple[LedgerSettings, list[AliasUse]]:
+    """``ledger`` with each virtual key's ``budget_usd`` as a hard ``{scope: key}`` budget; ValueError when the ledger
+    is disabled (nothing could enforce the budget) or a budget of the same key and period differs."""
+    budgets, uses = list(ledger.budgets), []
+    for i, key in enumerate(server.keys):
+        entry = key.budget()
+        if entry is None:
+            continue
+        alias = f"server.keys[{i}].budget_usd"
+        if not ledger.enabled:
+            raise ValueError(
+                f"{alias} = {key.budget_usd}: virtual key {key.id!r} has a budget but the ledger is disabled, so the "
+                "budget could not be enforced; set ledger.enabled: true or remove budget_usd"
+            )
+        budgets = _with_budget(budgets, entry, f"{alias} = {key.budget_usd}", user_set=True)
+        uses.append(AliasUse(alias, f"ledger.budgets {{scope: key, id: {key.id}, period: {entry.period}}}",
+                             f"{key.budget_usd} USD"))
+    if budgets == list(ledger.budgets):
+        return ledger, uses
+    return ledger.model_copy(update={"budgets": tuple(budgets)}), uses
+
+
+def _cost_overrides(routing: RoutingSettings) -> list[AliasUse]:
+    """Each strategy's own cost weight that is set; ValueError when ``cost_preference`` is set too and disagrees."""
+    preference = routing.cost_preference
+    chosen = "cost_preference" in routing.model_fields_set
+    uses: list[AliasUse] = []
+    for weight, value in routing.cost_overrides():
+        if chosen and not weight.agrees(value, preference):
+            raise ValueError(conflict_message(weight, value, preference))
+        uses.append(AliasUse(weight.key, COST_PREFERENCE_KEY, weight.describe(value), kind="override"))
+    return uses
 
 
 def _fold_budgets(orchestration: OrchestrationConfig, ledger: LedgerSettings) -> tuple[LedgerSettings, list[AliasUse]]:

@@ -44,8 +44,8 @@ class LedgerSettings(BaseModel):
     """Where the ledger lives, how it locks, and which budgets it enforces.
 
     ``budgets`` is the one list of spending limits the ledger enforces (podium.ledger.budgets); the aliases
-    ``daily_budget_usd`` and ``orchestration.cost_tracking`` (a monthly global budget, $100 unless changed or
-    disabled) are folded into it when the config loads, and the gateway adds each ``server.keys[].budget_usd``.
+    ``daily_budget_usd``, ``orchestration.cost_tracking`` (a monthly global budget, $100 unless changed or
+    disabled) and each gateway key's ``server.keys[].budget_usd`` are folded into it when the config loads.
 
     ``mode: shared`` (default) checks and reserves budgets in one database transaction per batch, so any number of
     processes may share the database; a reservation waits for that commit. ``mode: process`` keeps the

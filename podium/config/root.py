@@ -11,7 +11,8 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from podium.config.aliases import AliasUse, canonical_sections
+from podium.config.aliases import AliasUse, canonical_sections, fold_key_budgets
+from podium.config.cost_preference import COST_PREFERENCE_KEY
 from podium.config.env_overrides import apply_overrides, collect_env_overrides
 from podium.config.ledger import LedgerSettings
 from podium.config.orchestration import OrchestrationConfig, canonical_provider
@@ -97,7 +98,7 @@ class PodiumConfig(BaseModel):
     @model_validator(mode="after")
     def _aliases_folded(self) -> PodiumConfig:
         """Every alias folded into its canonical key (podium.config.aliases), so runtime code reads only those."""
-        folded = canonical_sections(self.orchestration, self.routing, self.resilience, self.ledger)
+        folded = canonical_sections(self.orchestration, self.routing, self.resilience, self.ledger, self.server)
         # Frozen: the sections are replaced once, here, while the object is being built.
         object.__setattr__(self, "routing", folded.routing)
         object.__setattr__(self, "resilience", folded.resilience)
@@ -106,7 +107,19 @@ class PodiumConfig(BaseModel):
 
     def aliases_used(self) -> tuple[AliasUse, ...]:
         """The aliases this configuration set, each with the canonical key it maps to (``podium config check``)."""
-        return canonical_sections(self.orchestration, self.routing, self.resilience, self.ledger).uses
+        return canonical_sections(self.orchestration, self.routing, self.resilience, self.ledger, self.server).uses
+
+    def with_server(self, server: ServerSettings) -> PodiumConfig:
+        """This config serving with ``server`` (the gateway's section, e.g. with --host/--port or keys given in code),
+        its key budgets in ``ledger.budgets`` as at load (those of this config's own keys stay). ConfigError when the
+        ledger is disabled or a budget of the same key and period differs."""
+        if server == self.server:
+            return self
+        try:
+            ledger, _ = fold_key_budgets(self.ledger, server)
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="server.keys.budget_usd") from None
+        return self.model_copy(update={"server": server, "ledger": ledger})
 
     @classmethod
     def from_mapping(
@@ -227,8 +240,12 @@ def load_config(
     effective = {k: sources.get(k, "default") for k in flatten(config.model_dump(mode="json"))}
     for use in config.aliases_used():  # a canonical key filled in by an alias says so
         canonical = use.canonical.split(" ", 1)[0]
-        if effective.get(canonical) == "default":
+        if use.kind == "alias" and effective.get(canonical) == "default":
             effective[canonical] = f"alias:{use.alias}"
+    if effective.get(COST_PREFERENCE_KEY, "default") != "default":  # each strategy's weight says where it came from
+        for key in config.routing.derived_cost_keys():
+            if effective.get(key) == "default":
+                effective[key] = f"from:{COST_PREFERENCE_KEY}"
     return LoadedConfig(config=config, path=file, sources=effective)
 
 

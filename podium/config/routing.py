@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from podium.config.cost_preference import AUTO_COST, CASCADE_COST, DEFAULT_COST_PREFERENCE, WEIGHTED_COST, CostWeight
 from podium.config.orchestration import ExecutorConfig
 
 StrategyName = Literal["cheapest", "cascade", "fallback", "ensemble", "auto", "table"]
 SelectionName = Literal["greedy", "weighted", "pareto"]
 EnsembleMethod = Literal["vote", "judge", "synthesize"]
 GateName = Literal[
-    "hedging", "format", "final_answer", "agreement", "predicted", "judge", "logprob", "consistency", "verify"
+    "hedging", "format", "final_answer", "truncation", "arithmetic", "agreement", "predicted", "judge", "logprob",
+    "consistency", "verify",
 ]
 CostTier = Literal["free", "budget", "balanced", "premium"]
 
@@ -79,12 +82,13 @@ DEFAULT_TASK_TABLE: dict[str, TaskRoute] = {
 
 
 class SelectionWeights(BaseModel):
-    """Weighted-sum weights; each objective is normalised to 0..1 over the candidates first."""
+    """Weighted-sum weights; each objective is normalised to 0..1 over the candidates first. ``w_cost`` left unset
+    follows ``routing.cost_preference`` (0.3 x it, podium.config.cost_preference)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     w_quality: float = Field(default=0.6, ge=0)
-    w_cost: float = Field(default=0.3, ge=0)
+    w_cost: float = Field(default=WEIGHTED_COST.scale, ge=0)
     w_latency: float = Field(default=0.1, ge=0)
     w_trust: float = Field(
         default=0.0,
@@ -96,9 +100,9 @@ class SelectionWeights(BaseModel):
 
 # Used by cheapest, ensemble and the router-derived cascade when `quality_threshold` is not set.
 DEFAULT_QUALITY_THRESHOLD = 0.7
-# The learned cascade's default trade-off: see `cascade_cost_weight`. Chosen on 5-fold cross-validation of
+# The learned cascade's weight at the default cost preference. Chosen on 5-fold cross-validation of
 # `benchmarks/eval.py` (bundled data): about 96-97% of the strongest model's quality at under 40% of its cost.
-DEFAULT_CASCADE_COST_WEIGHT = 0.15
+DEFAULT_CASCADE_COST_WEIGHT = CASCADE_COST.scale
 
 
 class RoutingSettings(BaseModel):
@@ -108,14 +112,17 @@ class RoutingSettings(BaseModel):
     router-derived cascade it is the predicted probability of a good answer a model must reach (unset: 0.7).
     For the learned cascade (the default strategy) it is the share of the best learned quality each task type
     must keep, at the lowest cost; unset, the learned cascade trades quality for cost by
-    ``cascade_cost_weight`` instead. ``orchestration.quality_threshold`` is its alias (podium.config.aliases).
+    its cost weight instead. ``orchestration.quality_threshold`` is its alias (podium.config.aliases).
+
+    ``cost_preference`` is how much cost matters (0 = not at all, 1 = the default trade-off); each strategy derives
+    its own cost weight from it (podium.config.cost_preference): ``cost_weight`` (auto), ``weights.w_cost``
+    (weighted selection) and ``cascade_cost_weight`` (learned cascade). Each of those keys, when set, overrides the
+    derived weight for its strategy only.
 
     Knobs that look alike but are distinct concepts: the gate thresholds (``confidence_threshold``,
     ``judge_threshold``, ``logprob_threshold``, ``consistency_threshold``) are each one gate's pass mark on that gate's
-    own scale; the cost weights belong to one strategy each, on different scales: ``cost_weight`` (auto: quality -
-    w x cost / dearest candidate's cost), ``weights.w_cost`` (weighted selection over normalised objectives) and
-    ``cascade_cost_weight`` (learned cascade: quality - w x cost in strongest-model calls). ``chains`` defines
-    named model orders, ``chain`` picks one for the cascade, ``cascade_plans`` lets learned plans replace them.
+    own scale. ``chains`` defines named model orders, ``chain`` picks one for the cascade, ``cascade_plans`` lets
+    learned plans replace them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -142,18 +149,28 @@ class RoutingSettings(BaseModel):
     )
     selection: SelectionName = "greedy"
     weights: SelectionWeights = Field(default_factory=SelectionWeights)
-    # auto: expected utility p - cost_weight * cost / (cost of the dearest candidate)
-    cost_weight: float = Field(default=0.25, ge=0)
+    cost_preference: float = Field(
+        default=DEFAULT_COST_PREFERENCE, ge=0,
+        description="how much cost matters against quality: 0 = not at all, 1 = the default trade-off, 2 = twice as "
+        "much; every strategy's cost weight follows it unless that weight is set itself",
+    )
+    cost_weight: float = Field(
+        default=AUTO_COST.scale, ge=0,
+        description="auto: maximize quality - weight x cost / dearest candidate's cost (unset: 0.25 x cost_preference)",
+    )
     # cascade (also called "fallback")
     chain: str | None = Field(default=None, description="name of a chain in `chains`; None = learned or derived")
     cascade_plans: bool = Field(default=True, description="use the router's learned per-task plans when it has them")
     cascade_cost_weight: float = Field(
         default=DEFAULT_CASCADE_COST_WEIGHT, ge=0,
-        description="learned cascade: maximize quality - weight x cost (1.0 = one strongest-model call per answer)",
+        description="learned cascade: maximize quality - weight x cost (1.0 = one strongest-model call per answer; "
+        "unset: 0.15 x cost_preference)",
     )
     chains: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_CHAINS))
     max_steps: int = Field(default=3, ge=1, description="most models a derived cascade calls")
-    gates: tuple[GateName, ...] = ("hedging", "format", "final_answer", "agreement", "predicted")
+    gates: tuple[GateName, ...] = (
+        "hedging", "format", "final_answer", "truncation", "arithmetic", "agreement", "predicted"
+    )
     confidence_threshold: float = Field(default=0.5, ge=0, le=1, description="hedging gate: lowest confidence kept")
     judge_model: str | None = None
     judge_threshold: float = Field(default=0.7, ge=0, le=1)
@@ -191,6 +208,42 @@ class RoutingSettings(BaseModel):
         out = self.model_copy()
         out._spelled = {**self._spelled, **spelled}
         return out
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> RoutingSettings:
+        """A validated copy with ``overrides`` replacing fields; cost weights not set on their own keys are derived
+        again from the (possibly overridden) ``cost_preference``."""
+        return RoutingSettings.model_validate({**self.model_dump(exclude_unset=True), **overrides})
+
+    def cost_weights(self) -> tuple[tuple[CostWeight, float, bool], ...]:
+        """Each strategy's cost weight, its value, and whether it is set on its own key (else it follows
+        ``cost_preference``)."""
+        return (
+            (AUTO_COST, self.cost_weight, "cost_weight" in self.model_fields_set),
+            (WEIGHTED_COST, self.weights.w_cost, "w_cost" in self.weights.model_fields_set),
+            (CASCADE_COST, self.cascade_cost_weight, "cascade_cost_weight" in self.model_fields_set),
+        )
+
+    def cost_overrides(self) -> tuple[tuple[CostWeight, float], ...]:
+        """The strategies' cost weights set on their own keys, each with its value."""
+        return tuple((weight, value) for weight, value, own in self.cost_weights() if own)
+
+    def derived_cost_keys(self) -> tuple[str, ...]:
+        """The dotted keys of the cost weights that follow ``cost_preference`` (not set on their own)."""
+        return tuple(weight.key for weight, _, own in self.cost_weights() if not own)
+
+    @model_validator(mode="after")
+    def _derive_cost_weights(self) -> RoutingSettings:
+        """Each strategy's cost weight not set on its own key is ``scale x cost_preference``. The fields are filled
+        in place (the object is being built) and stay out of ``model_fields_set``, so they remain derived."""
+        preference = self.cost_preference
+        for name, weight in (("cost_weight", AUTO_COST), ("cascade_cost_weight", CASCADE_COST)):
+            if name not in self.model_fields_set:
+                object.__setattr__(self, name, weight.at(preference))
+        if "w_cost" not in self.weights.model_fields_set:
+            weights = self.weights.model_copy()
+            object.__setattr__(weights, "w_cost", WEIGHTED_COST.at(preference))
+            object.__setattr__(self, "weights", weights)
+        return self
 
     def named_models(self) -> set[str]:
         """Models this configuration names itself (task-table rows and chains that differ from the defaults, the

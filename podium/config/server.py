@@ -26,7 +26,9 @@ class VirtualKey(BaseModel):
     )
     team: str | None = None
     user: str | None = None
-    budget_usd: Money | None = Field(default=None, ge=0, description="hard spending limit of this key")
+    budget_usd: Money | None = Field(
+        default=None, ge=0, description="hard spending limit of this key (a ledger.budgets entry once loaded)"
+    )
     budget_period: BudgetPeriod = "none"
     rpm: int | None = Field(default=None, gt=0, description="requests per minute this key may send")
     tpm: int | None = Field(

@@ -1,14 +1,38 @@
-"""Cost ledger and budgets: reserve the worst case, call, settle to the real cost; reports and forecasts."""
+"""Cost ledger and budgets: reserve the worst case, call, settle to the real cost; reports and forecasts.
 
-from podium.ledger.budgets import Budget, UsageKey, budgets_from_settings
-from podium.ledger.export import export_rows, plot_report
-from podium.ledger.feedback import Feedback, UnknownRequestError, Verdict, parse_verdict
-from podium.ledger.forecast import CostForecaster, CostPredictor, ForecastReport, ForecastTask, RiskLevel
-from podium.ledger.ledger import Hold, Ledger
-from podium.ledger.middleware import LedgerMiddleware, build_ledger_middleware, close_ledger
-from podium.ledger.operations import Totals
-from podium.ledger.queries import LedgerReader
-from podium.ledger.reports import CostReport, ReportLine, StatsLine, build_report, build_stats
+Names are imported on first use, so that the engine's ``podium.ledger.middleware`` does not also load the reports,
+exports and forecasts that only `podium costs` shows (PEP 562 module ``__getattr__``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.ledger.budgets import Budget, UsageKey, budgets_from_settings
+    from podium.ledger.export import export_rows, plot_report
+    from podium.ledger.feedback import Feedback, UnknownRequestError, Verdict, parse_verdict
+    from podium.ledger.forecast import CostForecaster, CostPredictor, ForecastReport, ForecastTask, RiskLevel
+    from podium.ledger.ledger import Hold, Ledger
+    from podium.ledger.middleware import LedgerMiddleware, build_ledger_middleware, close_ledger
+    from podium.ledger.operations import Totals
+    from podium.ledger.queries import LedgerReader
+    from podium.ledger.reports import CostReport, ReportLine, StatsLine, build_report, build_stats
+
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(("Budget", "UsageKey", "budgets_from_settings"), "podium.ledger.budgets"),
+    **dict.fromkeys(("export_rows", "plot_report"), "podium.ledger.export"),
+    **dict.fromkeys(("Feedback", "UnknownRequestError", "Verdict", "parse_verdict"), "podium.ledger.feedback"),
+    **dict.fromkeys(
+        ("CostForecaster", "CostPredictor", "ForecastReport", "ForecastTask", "RiskLevel"), "podium.ledger.forecast"
+    ),
+    **dict.fromkeys(("Hold", "Ledger"), "podium.ledger.ledger"),
+    **dict.fromkeys(("LedgerMiddleware", "build_ledger_middleware", "close_ledger"), "podium.ledger.middleware"),
+    "Totals": "podium.ledger.operations",
+    "LedgerReader": "podium.ledger.queries",
+    **dict.fromkeys(("CostReport", "ReportLine", "StatsLine", "build_report", "build_stats"), "podium.ledger.reports"),
+}
 
 __all__ = [
     "Budget",
@@ -38,3 +62,16 @@ __all__ = [
     "parse_verdict",
     "plot_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

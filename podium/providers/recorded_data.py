@@ -85,6 +85,8 @@ class Outcome:
     correct: float
     cost_usd: Decimal
     response: str
+    # False for outcome-only files (correctness without the answer text): nothing there for a gate to read.
+    text_recorded: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +298,7 @@ def _parse_outcomes(
         for name in models:
             model_id = resolver.model_id(name)
             cost = resolver.call_cost(model_id, prompt, "", output_tokens=OUTCOME_ONLY_ANSWER_TOKENS)
-            outcomes[model_id] = Outcome(cell_correct(path, row_no, name, row[name]), cost, "")
+            outcomes[model_id] = Outcome(cell_correct(path, row_no, name, row[name]), cost, "", text_recorded=False)
         subject = row.get("subject") or ""
         records.append(EvalRecord(f"{eval_name}.{subject or 'all'}.{row_no - 2}", prompt,
                                   row.get("eval_name") or eval_name, outcomes))

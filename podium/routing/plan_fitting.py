@@ -16,8 +16,8 @@ from itertools import combinations
 from podium.core.errors import ValidationError
 from podium.core.types import ChatRequest, Completion
 from podium.providers.recorded_data import EvalRecord
-from podium.routing.gates.answers import answer_kind
-from podium.routing.plans import ANSWER_KEY, GENERAL, AnswerFacts, CascadePlan, PlanPoint, PlanTable, accepts
+from podium.routing.gates.answers import TEXT_RECORDED, answer_kind
+from podium.routing.plans import ANSWER_KEY, CLOSED_SHARE, GENERAL, AnswerFacts, CascadePlan, PlanPoint, PlanTable, accepts
 
 TaskOf = Callable[[str], str]
 MAX_CHEAP = 5  # cheap models considered for chains: the most accurate ones cheaper than the best model
@@ -32,7 +32,8 @@ def _facts(records: Sequence[EvalRecord]) -> list[dict[str, AnswerFacts]]:
     for r in records:
         request = ChatRequest.from_prompt(r.prompt)
         out.append({
-            m: AnswerFacts.of(request, Completion(text=o.response, model=m, provider=m.split(":", 1)[0]))
+            m: AnswerFacts.of(request, Completion(text=o.response, model=m, provider=m.split(":", 1)[0],
+                                                  metadata={TEXT_RECORDED: o.text_recorded}))
             for m, o in r.outcomes.items()
         })
     return out
@@ -80,6 +81,22 @@ def frontier(points: Sequence[PlanPoint]) -> tuple[PlanPoint, ...]:
     return tuple(kept)
 
 
+def frontiers_by_availability(points: Sequence[PlanPoint]) -> tuple[PlanPoint, ...]:
+    """Every plan that is on the frontier of some set of available models, cheapest first.
+
+    A plan is dropped only when another plan using a subset of its models is at least as good and as cheap: a
+    caller without some models (one provider's keys, a benchmark recorded for two models) then still finds the
+    best plan among the models it has, which a single frontier over all models would have pruned away.
+    """
+    ordered = sorted(points, key=lambda p: (p.cost, -p.quality, len(p.plan.models), p.plan.models))
+    kept: list[PlanPoint] = []
+    for p in ordered:
+        mine = set(p.plan.models)
+        if not any(set(q.plan.models) <= mine and q.quality >= p.quality - 1e-12 for q in kept):
+            kept.append(p)
+    return tuple(kept)
+
+
 def _group_frontier(
     rows: Sequence[int], records: Sequence[EvalRecord], facts: Sequence[dict[str, AnswerFacts]], reference: Decimal
 ) -> tuple[PlanPoint, ...]:
@@ -103,7 +120,7 @@ def _group_frontier(
             total += c
         relative = float(total / n / reference) if reference else 0.0
         points.append(PlanPoint(plan, round(quality / n, 6), round(relative, 6), n))  # as stored in the router file
-    return frontier(points)
+    return frontiers_by_availability(points)
 
 
 def _by_answer_kind(records: Sequence[EvalRecord]) -> dict[str, list[int]]:
@@ -157,6 +174,9 @@ def fit_plan_table(records: Sequence[EvalRecord], task_of: TaskOf) -> PlanTable:
         richest = _richest_rows(rows, records)
         if len(richest) >= MIN_GROUP:
             frontiers[ANSWER_KEY + kind] = _group_frontier(richest, records, facts, reference)
+    closed = {i for rows in _by_answer_kind(records).values() for i in rows}
     info = {"prompts": len(records), "task_types": {t: len(rows) for t, rows in sorted(groups.items())},
-            "reference_cost_usd": str(reference)}
+            "reference_cost_usd": str(reference),
+            # Which frontiers were fitted mostly on closed questions: their numbers say nothing about free text.
+            CLOSED_SHARE: {t: round(sum(i in closed for i in rows) / len(rows), 4) for t, rows in sorted(groups.items())}}
     return PlanTable({k: v for k, v in frontiers.items() if v}, reference_model, info)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from podium.core.errors import ValidationError
 from podium.core.types import ChatRequest, Completion
 from podium.routing.gates import GateResult, final_answer_gate, format_gate, hedging_gate, normalized_answer
+from podium.routing.gates.answers import text_recorded
 from podium.routing.gates.consistency import arithmetic_gate, truncation_gate
 
 PlanRule = Literal["single", "checks", "agree"]
@@ -29,6 +30,7 @@ FORMAT = "podium-cascade-plans/1"
 GENERAL = "general"  # the frontier fitted on every task type together: used for task types without data
 ANSWER_KEY = "answer:"  # + a closed answer kind: the frontier fitted on every prompt with that kind of answer
 HEDGING_THRESHOLD = 0.5
+CLOSED_SHARE = "closed_share"  # info key: per task type, the share of its training prompts with a closed answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class AnswerFacts:
 
     @classmethod
     def of(cls, request: ChatRequest, completion: Completion) -> AnswerFacts:
+        if not text_recorded(completion):
+            return cls(True, None, "no answer text was recorded, so no check applies")
         results = hard_checks(request, completion)
         failed = [r for r in results if r.applicable and not r.passed]
         answer = normalized_answer(request, completion.text)
@@ -139,6 +143,14 @@ class PlanTable:
         ):
             key = by_kind
         return key, self.frontiers.get(key, ())
+
+    def fitted_on_closed(self, key: str) -> bool:
+        """Whether the frontier ``key`` was fitted mostly on closed questions (choice or number answers), so its
+        figures do not carry over to free text, code or JSON. Router files without that record say no."""
+        if key == GENERAL or key.startswith(ANSWER_KEY):
+            return True
+        share = self.info.get(CLOSED_SHARE, {}).get(key)
+        return share is not None and float(share) > 0.5
 
     def choose(
         self,

@@ -94,8 +94,7 @@ class TaskClassifier:
 
     @classmethod
     def load(cls, path: str | Path) -> TaskClassifier:
-        with gzip.open(Path(path), "rt", encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+        return cls.from_dict(json.loads(gzip.decompress(Path(path).read_bytes()).decode("utf-8")))
 
 
 def train_task_classifier(records: Sequence[EvalRecord], *, seed: int = 0, min_df: int = 3) -> TaskClassifier:

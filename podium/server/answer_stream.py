@@ -3,7 +3,8 @@
 ``/v1/messages`` and ``/v1/responses`` render these pieces as Anthropic or Responses events. A direct model
 streams as the upstream does; a ``podium/*`` strategy's answer is judged whole first and then sent as pieces, as
 ``/v1/chat/completions`` does. Either way the first piece is awaited before the response starts, so a failure before
-any output gets a proper status, and the last piece is the priced ``Ending``.
+any output gets a proper status, and the last piece is the priced ``Ending``. ``on_usage(total_tokens)`` is awaited
+once the answer's usage is known (before the ``Ending``), as ``/v1/chat/completions`` does: it settles the key's tpm.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from podium.core.pipeline import CallMeta
 from podium.core.types import Completion, StreamChunk, Usage
-from podium.server.chat import Answer, ChatService, Target, response_headers
+from podium.server.chat import Answer, ChatService, OnUsage, Target, response_headers
 from podium.server.openai_request import ParsedChat
 from podium.telemetry.tracing import record_answer
 
@@ -82,22 +83,25 @@ async def _listed(pieces: list[Piece]) -> AsyncIterator[Piece]:
 
 
 async def open_pieces(
-    chat: ChatService, parsed: ParsedChat, target: Target, meta: CallMeta
+    chat: ChatService, parsed: ParsedChat, target: Target, meta: CallMeta, *, on_usage: OnUsage | None = None
 ) -> tuple[AsyncIterator[Piece], dict[str, str]]:
     """Start the answer and wait for its first chunk; returns the pieces and the x-podium-* headers."""
     if target.strategy is not None:
         answer = await chat.answer(parsed, target, meta)
+        if on_usage is not None:
+            await on_usage(answer.usage.total_tokens)
         request_id = answer.request_id or uuid.uuid4().hex
         return _listed(answer_pieces(answer, request_id)), answer.headers(request_id)
     gateway_id = uuid.uuid4().hex
     stream: CompletionStream = chat.client.stream(parsed.request, model=target.model, meta=meta, request_id=gateway_id)
     chunks = aiter(stream)
     first = await anext(chunks, None)
-    return _relay(stream, chunks, first, gateway_id), response_headers(None, gateway_id, model=target.model)
+    relay = _relay(stream, chunks, first, gateway_id, on_usage)
+    return relay, response_headers(None, gateway_id, model=target.model)
 
 
 async def _relay(stream: CompletionStream, chunks: AsyncIterator[StreamChunk], first: StreamChunk | None,
-                 request_id: str) -> AsyncIterator[Piece]:
+                 request_id: str, on_usage: OnUsage | None) -> AsyncIterator[Piece]:
     try:
         chunk = first
         while chunk is not None:
@@ -109,4 +113,6 @@ async def _relay(stream: CompletionStream, chunks: AsyncIterator[StreamChunk], f
     completion: Completion | None = stream.completion
     if completion is not None:
         record_answer(completion, completion.usage, completion.cost_usd)
+        if on_usage is not None:
+            await on_usage(completion.usage.total_tokens)
         yield Ending(completion, completion.usage, completion.cost_usd, request_id)

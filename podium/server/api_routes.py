@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
@@ -22,7 +23,7 @@ from podium.core.errors import ValidationError
 from podium.server import anthropic_messages as messages_api
 from podium.server import responses_api
 from podium.server.answer_stream import Ending, Piece, TextPiece, open_pieces
-from podium.server.chat import response_headers
+from podium.server.chat import OnUsage, response_headers
 from podium.server.embeddings_api import embeddings_json, parse_embeddings_request
 from podium.server.errors import GatewayError, to_gateway_error
 from podium.server.openai_request import parse_chat_request
@@ -30,6 +31,7 @@ from podium.server.openai_response import DONE, finish_reason, sse, usage_json
 
 if TYPE_CHECKING:
     from podium.server.app import Gateway
+    from podium.server.keys import TokenBooking
 
 ReadJSON = Callable[[Request, int], Awaitable[Any]]
 _LEGACY_REFUSED = {"suffix": "`suffix` (insertion) is not offered", "echo": "`echo` is not offered",
@@ -61,11 +63,15 @@ def api_routes(gw: Gateway, read_json: ReadJSON) -> list[Route]:
         chat, target, meta, booking = await gw.admitted(request, key, parsed)
         return parsed, chat, target, meta, booking
 
+    def settle(booking: TokenBooking | None) -> OnUsage | None:
+        """What settles a stream's key tpm booking to the tokens its answer used."""
+        return None if booking is None else partial(gw.keys.settle, booking)
+
     async def messages(request: Request) -> Response:
         try:
             parsed, chat, target, meta, booking = await chat_shaped(request, messages_api.parse_messages_request)
             if parsed.stream:
-                pieces, headers = await open_pieces(chat, parsed, target, meta)
+                pieces, headers = await open_pieces(chat, parsed, target, meta, on_usage=settle(booking))
                 events = messages_api.message_events(pieces, message_id=f"msg_{headers['x-podium-request-id']}",
                                                      model=target.model or parsed.model)
                 frames = _guarded(events, lambda e: messages_api.event("error", messages_api.error_json(e)),
@@ -84,7 +90,7 @@ def api_routes(gw: Gateway, read_json: ReadJSON) -> list[Route]:
             parsed, chat, target, meta, booking = await chat_shaped(request, responses_api.parse_responses_request)
             created = int(gw.clock.now().timestamp())
             if parsed.stream:
-                pieces, headers = await open_pieces(chat, parsed, target, meta)
+                pieces, headers = await open_pieces(chat, parsed, target, meta, on_usage=settle(booking))
                 writer = responses_api.ResponseEvents(response_id=f"resp_{headers['x-podium-request-id']}",
                                                       created=created, model=target.model or parsed.model)
                 frames = _guarded(writer.render(pieces), lambda e: _response_error(e), gw.secrets)
@@ -108,7 +114,7 @@ def api_routes(gw: Gateway, read_json: ReadJSON) -> list[Route]:
             parsed, chat, target, meta, booking = await chat_shaped(request, parse_legacy_completion)
             created = int(gw.clock.now().timestamp())
             if parsed.stream:
-                pieces, headers = await open_pieces(chat, parsed, target, meta)
+                pieces, headers = await open_pieces(chat, parsed, target, meta, on_usage=settle(booking))
                 frames = _legacy_frames(pieces, f"cmpl-{headers['x-podium-request-id']}", created,
                                         target.model or parsed.model)
                 return StreamingResponse(_guarded(frames, lambda e: sse(e.body()), gw.secrets),
@@ -129,11 +135,12 @@ def api_routes(gw: Gateway, read_json: ReadJSON) -> list[Route]:
         try:
             key = gw.keys.authenticate(_authorization(request))
             call = parse_embeddings_request(await read_json(request, gw.settings.max_body_bytes))
-            chat, target, meta, _ = await gw.admitted(request, key, call.admission)
+            chat, target, meta, booking = await gw.admitted(request, key, call.admission)
             if target.model is None:
                 raise GatewayError(400, f"model: {call.model!r} routes chat calls; name an embedding model such as "
                                    "openai:text-embedding-3-small", code="invalid_model", param="model")
             result = await chat.client.embed(call.inputs, model=target.model, meta=meta, dimensions=call.dimensions)
+            await gw.keys.settle(booking, result.usage.total_tokens)
             body = embeddings_json(result, call.encoding_format)
         except Exception as exc:  # noqa: BLE001
             return gw.error_response(exc, request)

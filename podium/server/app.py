@@ -111,7 +111,7 @@ class Gateway:
 
             assert self._config is not None, "create_app loads a config whenever it builds the client"
             client = Podium.from_config(
-                gateway_config(self._config, self.settings),
+                self._config,
                 env=self._env,
                 home=self._home,
                 telemetry=self.telemetry,
@@ -287,7 +287,8 @@ def create_app(
 ) -> Starlette:
     """The gateway as an ASGI app.
 
-    Inject ``client`` (a Podium built with ``gateway_config`` so key budgets apply) and the ``telemetry`` it uses;
+    Inject ``client`` (a Podium built from a config whose ``server.keys`` are these keys, or from ``gateway_config``,
+    so key budgets apply) and the ``telemetry`` it uses;
     otherwise the lifespan builds the client from ``config`` (loaded from the usual places when None) and closes it.
     ``mode="replay"`` limits strategies to models with a recorded answer to the prompt. ``fleet_metrics_dir``: this
     app is one worker of ``podium serve --workers N`` and its /metrics reports the fleet (for telemetry built here).
@@ -298,6 +299,8 @@ def create_app(
         from podium.config.root import load_config
 
         config = load_config(env=env).config
+    if config is not None:  # its ledger section then holds every key budget the gateway enforces
+        config = gateway_config(config, settings)
     owns_telemetry = telemetry is None
     if telemetry is None:
         from podium.telemetry import Telemetry

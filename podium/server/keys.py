@@ -38,20 +38,9 @@ def sha256_hex(key: str) -> str:
 
 
 def gateway_config(config: PodiumConfig, settings: ServerSettings) -> PodiumConfig:
-    """``config`` with every virtual key's budget added to the ledger's budgets (scope ``key``, hard)."""
-    budgets = settings.key_budgets()
-    if not budgets:
-        return config
-    if not config.ledger.enabled:
-        first = next(k for k in settings.keys if k.budget_usd is not None)
-        raise ConfigError(
-            f"virtual key {first.id!r} has budget_usd but the ledger is disabled, so the budget could not be "
-            "enforced; set ledger.enabled: true or remove budget_usd",
-            field="server.keys.budget_usd",
-            value=str(first.budget_usd),
-        )
-    ledger = config.ledger.model_copy(update={"budgets": tuple(config.ledger.budgets) + budgets})
-    return config.model_copy(update={"ledger": ledger})
+    """``config`` serving with ``settings``: the config folds the keys' budgets into ``ledger.budgets``
+    (``PodiumConfig.with_server``); the gateway only enforces what the ledger section holds."""
+    return config.with_server(settings)
 
 
 def bearer_token(authorization: str | None) -> str | None:

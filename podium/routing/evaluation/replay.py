@@ -11,6 +11,7 @@ from podium.core.model_spec import ModelSpec
 from podium.core.pipeline import CallMeta
 from podium.core.types import ChatRequest, Completion
 from podium.providers.recorded_data import EvalRecord, estimate_tokens
+from podium.routing.gates.answers import TEXT_RECORDED
 from podium.routing.plans import PlanTable
 from podium.routing.strategies.base import ModelLookup, QualityPredictor
 
@@ -37,7 +38,8 @@ class RecordCaller:
             model=model_id,
             provider=model_id.split(":", 1)[0],
             cost_usd=outcome.cost_usd,
-            metadata={"correct": outcome.correct, "record": record.id if record else None},
+            metadata={"correct": outcome.correct, "record": record.id if record else None,
+                      TEXT_RECORDED: outcome.text_recorded},
         )
 
 

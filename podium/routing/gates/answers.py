@@ -14,9 +14,19 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Literal
 
-from podium.core.types import ChatRequest
+from podium.core.types import ChatRequest, Completion
 
 AnswerKind = Literal["choice", "number", "code", "json"]
+
+# Completion metadata key: False when the answer's text was never recorded (outcome-only replay data).
+TEXT_RECORDED = "text_recorded"
+
+
+def text_recorded(completion: Completion) -> bool:
+    """Whether the completion carries its answer text; replay of outcome-only data (correctness without answers)
+    does not, and gates that read the answer then have nothing to judge."""
+    return completion.metadata.get(TEXT_RECORDED) is not False
+
 
 _OPTION_LINE = re.compile(r"^\s*\(?([A-J])[).:]\s+\S", re.MULTILINE)
 _CODE_ASK = re.compile(

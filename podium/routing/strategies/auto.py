@@ -1,4 +1,5 @@
-"""``auto``: the learned router picks per prompt by expected utility, quality minus a price for cost."""
+"""``auto``: the learned router picks per prompt by expected utility, quality minus a price for cost (its weight is
+``routing.cost_weight``: 0.25 x ``routing.cost_preference`` unless set itself)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """``cascade`` (the model orchestrator's "fallback"): ask cheap models first and escalate only when a quality gate fails.
 
-Gate semantics: format, hedging, final-answer, judge and the live gates (logprob, consistency, verify: signals
+Gate semantics: format, hedging, final-answer, truncation (the answer was cut off), arithmetic (a stated
+calculation is false), judge and the live gates (logprob, consistency, verify: signals
 asked of the gated step only where its provider offers them, podium.routing.gates.signals) are hard
 requirements. The predicted gate is answer-aware: for closed questions it is the posterior that this answer is
 right given the router's predictions for every model asked so far and which of them agree
@@ -27,6 +28,8 @@ from podium.routing.gates import (
     hedging_gate,
     judge_gate,
 )
+from podium.routing.gates.answers import text_recorded
+from podium.routing.gates.consistency import arithmetic_gate, truncation_gate
 from podium.routing.gates.evidence import best_supported, posterior_gate
 from podium.routing.gates.signals import (
     SignalSettings,
@@ -249,13 +252,19 @@ class CascadeStrategy:
         model, completion = answers[-1]
         earlier = answers[:-1]
         results: list[GateResult] = []
-        for gate in self.gates:
+        # Replay of outcome-only data: no answer text to read, so only the prediction can judge the answer.
+        gates = self.gates if text_recorded(completion) else tuple(g for g in self.gates if g == "predicted")
+        for gate in gates:
             if gate == "hedging":
                 results.append(hedging_gate(request, completion, threshold=self.confidence_threshold))
             elif gate == "format":
                 results.append(format_gate(request, completion))
             elif gate == "final_answer":
                 results.append(final_answer_gate(request, completion))
+            elif gate == "truncation":
+                results.append(truncation_gate(request, completion))
+            elif gate == "arithmetic":
+                results.append(arithmetic_gate(request, completion))
             elif gate == "agreement":
                 results.append(agreement_gate(request, completion, [c for _, c in earlier]))
             elif gate == "predicted":

@@ -46,14 +46,16 @@ class PlannedCascade:
         usable, rejected = self.pool.build(request, override)
         # A caller-given task type wins; a type without learned plans uses the general plans.
         task = meta.task_type if meta is not None and meta.task_type else self.task_of(request.last_user_text)
-        if task not in self.plans.frontiers and answer_kind(request) not in ("choice", "number"):
-            # The general plans were fitted on closed questions (their rules compare answers): code and free text
-            # get the gate-based derived cascade instead.
-            point, why = None, f"no learned plan for {task!r}, and the general plans are for closed questions"
+        kind = answer_kind(request)
+        key, _ = self.plans.frontier(task, kind, [c.id for c in usable])
+        if kind not in ("choice", "number") and self.plans.fitted_on_closed(key):
+            # Plans fitted on closed questions (their rules compare answers, their figures are closed-question
+            # accuracy): code and free text get the gate-based derived cascade instead.
+            point, why = None, f"the learned plans for {key!r} were fitted on closed questions, not on free text or code"
         else:
             point, why = self.plans.choose(
                 task, cost_weight=self.cost_weight, quality_share=self.quality_share,
-                available=[c.id for c in usable], kind=answer_kind(request),
+                available=[c.id for c in usable], kind=kind,
             )
         if point is None:
             decision = self.pool.decision(self.name, usable + rejected)

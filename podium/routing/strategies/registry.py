@@ -17,9 +17,10 @@ from podium.routing.strategies.table import TableStrategy
 # A derived cascade skips models predicted this far below the quality threshold: they rarely pass a gate.
 CASCADE_FLOOR_MARGIN = 0.2
 # Prompts the learned plans do not cover (free-form ones above all) go to a derived cascade. Its quality bar follows
-# the learned cascade's cost weight, so that one knob trades quality for cost on every prompt: at the default weight
-# the bar is the default quality threshold, and each 0.1 of weight above it lowers the bar by 0.05 (weight 0 asks
-# for about the best candidate, 1.0 takes nearly the cheapest). A design constant: no judged answers are bundled.
+# the learned cascade's cost weight (0.15 x routing.cost_preference unless set), so the one cost knob trades quality
+# for cost on every prompt: at the default weight the bar is the default quality threshold, and each 0.1 of weight
+# above it lowers the bar by 0.05 (weight 0 asks for about the best candidate, 1.0 takes nearly the cheapest). A
+# design constant: no judged answers are bundled.
 HANDOVER_SLOPE = 0.5
 
 
@@ -143,7 +144,7 @@ def build_strategy(
     name = strategy_name(name)
     builder = BUILDERS[name]
     if overrides:
-        settings = RoutingSettings.model_validate({**settings.model_dump(), **overrides})
+        settings = settings.with_overrides(overrides)
     models = tuple(catalog.get(m).id for m in candidates) if candidates is not None else None
     # The engine's candidate list says why it was narrowed (podium.engine.candidates.CandidateList): --explain shows it.
     pool = CandidatePool(catalog, settings, router, models, tuple(getattr(candidates, "narrowed_by", ())))
