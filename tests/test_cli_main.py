@@ -123,7 +123,7 @@ def test_runtime_errors_are_one_line_with_exit_1(demo_app: typer.Typer) -> None:
 def test_unexpected_errors_say_so_and_suggest_verbose(demo_app: typer.Typer) -> None:
     result = runner.invoke(demo_app, ["demo", "crash"])
     assert result.exit_code == EXIT_RUNTIME
-    assert result.stderr == ("error: internal error: KeyError: 'frobnicator' (run with --verbose for the traceback)\n")
+    assert result.stderr == ("error: internal error: KeyError: 'frobnicator' (run `podium --verbose ...` for the traceback)\n")
 
 
 def test_real_root_lists_its_groups_and_mounts_only_existing_modules() -> None:

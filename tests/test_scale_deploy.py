@@ -103,11 +103,15 @@ def test_deploy_config_as_two_replicas_holds_one_rpm_and_one_ledger(
         config["providers"] = {"openai": {"base_url": upstream_url + "/v1"}}
         env = {entry["key_env"]: client_key(key)}
         a, b = start_replicas(tmp_path, [config, config], workers=workers, extra_env=env)
+
+        def ask(i: int) -> int:  # a prompt new to the shared cache, which outlives the test
+            messages = [{"role": "user", "content": f"What is the capital of France? ({key} {i})"}]
+            return post((a.base_url, b.base_url)[i % 2], key, messages=messages).status_code
+
         try:
             started = time.monotonic()
-            with cf.ThreadPoolExecutor(6) as pool:  # distinct prompts: the shared cache must not answer any
-                codes = list(pool.map(lambda i: post((a.base_url, b.base_url)[i % 2], key, messages=[
-                    {"role": "user", "content": f"What is the capital of France? ({i})"}]).status_code, range(18)))
+            with cf.ThreadPoolExecutor(6) as pool:
+                codes = list(pool.map(ask, range(18)))
         finally:
             a.stop()
             b.stop()

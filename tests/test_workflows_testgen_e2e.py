@@ -333,10 +333,15 @@ def test_cli_errors_are_one_line(project: Path, fake: FakeUpstream, args, setup,
     assert fake.count() == 0  # nothing was spent
 
 
-def test_cli_missing_key_names_the_variable(project: Path, fake: FakeUpstream) -> None:
-    result = runner.invoke(app, ["testgen", "calc.py"], env={"GOOGLE_API_KEY": KEY})
-    assert result.exit_code == 2
-    assert "ANTHROPIC_API_KEY" in result.stderr and "Traceback" not in result.stderr
+def test_cli_missing_orchestrator_key_names_the_variable_and_plans_with_a_model_whose_key_is_set(
+    project: Path, fake: FakeUpstream
+) -> None:
+    result = runner.invoke(app, ["testgen", "calc.py", "--dry-run"], env={"GOOGLE_API_KEY": KEY})
+    assert result.exit_code == 0, result.output
+    assert "needs ANTHROPIC_API_KEY, which is not set" in result.stderr and "Traceback" not in result.stderr
+    plan = next(line for line in result.stdout.splitlines() if line.strip().startswith("plan"))
+    assert plan.split()[1].startswith("gemini:")
+    assert fake.count() == 0
 
 
 # -- the shared orchestration core ------------------------------------------------------------------------------------

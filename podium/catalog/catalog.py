@@ -21,6 +21,7 @@ from podium.catalog.mapping import (
     spec_to_mapping,
     specs_from_document,
 )
+from podium.catalog.profile_figures import overridden_profile, profile_from_figures
 from podium.catalog.profiles import attach_profiles, bundled_profiles
 from podium.catalog.store import podium_home, read_models_file, user_models_path
 from podium.config.providers import PROVIDER_ALIASES
@@ -237,7 +238,5 @@ def _merged_profile(spec: ModelSpec, value: object, label: str) -> dict[str, Any
         if "overall" not in figures:
             raise ConfigError(f"model {label}: quality needs an 'overall' figure (the model has no profile yet)",
                               field=f"models.{label}.quality.overall", value=value)
-        from podium.core.model_spec import QualityProfile
-
-        return profile_to_mapping(QualityProfile(figures["overall"]).merged(figures))
-    return profile_to_mapping(spec.quality.merged(figures))
+        return profile_to_mapping(profile_from_figures(figures))
+    return profile_to_mapping(overridden_profile(spec.quality, figures))

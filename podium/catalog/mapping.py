@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from podium.catalog.profile_figures import profile_from_figures
 from podium.core.errors import ConfigError, ValidationError
 from podium.core.model_spec import (
     CAPABILITIES,
@@ -209,7 +210,7 @@ def _quality(value: object) -> QualityProfile | None:
     figures = figures_from_mapping(value)
     if "overall" not in figures:
         raise _Invalid(f"'overall' is missing; {_PROFILE_HINT}")
-    return QualityProfile(figures["overall"]).merged(figures)
+    return profile_from_figures(figures)
 
 
 def figure_to_mapping(fig: QualityFigure) -> dict[str, Any]:

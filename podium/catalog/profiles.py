@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from podium.catalog.mapping import _Invalid, figures_from_mapping
+from podium.catalog.profile_figures import profile_from_figures
 from podium.core.errors import ConfigError
 from podium.core.model_spec import ModelSpec, QualityProfile
 
@@ -36,7 +37,7 @@ def profiles_from_document(doc: object, *, origin: str) -> dict[str, QualityProf
         if "overall" not in figures:
             raise ConfigError(f"{origin}: profile of {model_id} has no 'overall' figure",
                               field=f"profiles.{model_id}.overall")
-        out[str(model_id)] = QualityProfile(figures["overall"]).merged(figures)
+        out[str(model_id)] = profile_from_figures(figures)
     return out
 
 

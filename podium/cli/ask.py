@@ -316,7 +316,10 @@ def render_decision(decision: RoutingDecision) -> None:
         for line in getattr(decision, "explanation", []) or []:
             console.print(f"  {line}", markup=False)
         return
-    console.print(render_explain(decision))
+    from podium.cli.tables import print_rendered
+
+    # Model ids are never cut: the note wraps, or each candidate becomes a line when the terminal is narrow.
+    print_rendered(console, render_explain(decision), keys=("", "model"), wrap=("note",))
 
 
 def stats_line(completion: Completion, waited_ms: float | None = None, *, replayed: bool = False) -> str:

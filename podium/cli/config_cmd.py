@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from podium.cli.context import cli_catalog, cli_env, cli_state, load_cli_config
 from podium.cli.errors import EXIT_USAGE, report
@@ -54,10 +53,10 @@ def check(
     if as_json:
         typer.echo(json.dumps(_as_json(loaded), indent=2))
         return
-    Console().print(_table(loaded))
-    for use in loaded.config.aliases_used():
-        typer.echo(f"alias: {use.line()}")
-    typer.echo(_cost_line(loaded))
+    _print_table(loaded)
+    console = Console()  # wraps long lines between words, so that no key is split at the terminal's edge
+    for line in [f"alias: {use.line()}" for use in loaded.config.aliases_used()] + [_cost_line(loaded)]:
+        console.print(line, markup=False, highlight=False)
     typer.echo(f"ok: {loaded.path} is valid" if loaded.path else "ok: no config file found; the built-in defaults are valid")
 
 
@@ -132,25 +131,38 @@ def _as_json(loaded: LoadedConfig) -> dict[str, Any]:
     }
 
 
-def _table(loaded: LoadedConfig) -> Table:
-    table = Table(title=f"podium config ({loaded.path or 'defaults'})", show_lines=False)
-    table.add_column("key", overflow="fold")
-    table.add_column("value", overflow="fold")
-    table.add_column("source", overflow="fold")
+# Aliases that apply only when set (podium.config.aliases): at their built-in default they change nothing.
+_ALIASES_WHEN_SET = {
+    "orchestration.quality_threshold": "routing.quality_threshold",
+    "orchestration.prefer_free_models": "routing.prefer_free_models",
+    "orchestration.executors": "routing.executors",
+    "orchestration.fallback_strategy.models": "resilience.fallback.models",
+}
+
+
+def _print_table(loaded: LoadedConfig) -> None:
+    """Keys whole (never wrapped): values wrap between words, or each key becomes its own line when narrow."""
+    from podium.cli.tables import Column, print_table
+
+    rows, styles = [], []
     untouched = _default_providers(loaded)
     effective = loaded.config.model_dump(mode="json")
     for key, source in loaded.sources.items():
         parts = key.split(".")
         if parts[0] == "providers" and len(parts) > 1 and parts[1] in untouched:
             continue
-        value = _value_at(effective, parts)
-        style = "cyan" if source.startswith("env:") else ("green" if source == "file" else "dim")
-        table.add_row(key, _fmt(value), source, style=style)
+        value = _fmt(_value_at(effective, parts))
+        if source == "default" and key in _ALIASES_WHEN_SET:
+            value = f"unset ({_ALIASES_WHEN_SET[key]} applies)"
+        rows.append([key, value, source])
+        styles.append("cyan" if source.startswith("env:") else ("green" if source == "file" else "dim"))
     for name in sorted(untouched):
         p = loaded.config.providers[name]
         where = f", {p.base_url}" if p.base_url else ""
-        table.add_row(f"providers.{name}", f"built-in ({p.kind}{where})", "default", style="dim")
-    return table
+        rows.append([f"providers.{name}", f"built-in ({p.kind}{where})", "default"])
+        styles.append("dim")
+    columns = [Column("key", key=True), Column("value", wrap=True), Column("source")]
+    print_table(Console(), f"podium config ({loaded.path or 'defaults'})", columns, rows, styles=styles)
 
 
 def _default_providers(loaded: LoadedConfig) -> set[str]:

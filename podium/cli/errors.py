@@ -81,7 +81,7 @@ def describe(exc: BaseException) -> str:
         if isinstance(exc, ProviderError):
             text = _with_provider_detail(exc, text)
     else:
-        text = f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)"
+        text = f"internal error: {type(exc).__name__}: {exc} (run `podium --verbose ...` for the traceback)"
     return " ".join(text.split())
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from podium.cli.context import load_cli_config
 from podium.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from podium.routing.evaluation import EvalReport
 
 app = typer.Typer(name="eval", help="Measure routing strategies on recorded model answers (no API calls).")
 
@@ -87,7 +90,7 @@ def eval_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from podium.routing.evaluation import STRATEGIES, evaluate, render_table, to_json
+    from podium.routing.evaluation import STRATEGIES, evaluate, to_json
     from podium.routing.evaluation.harness import total_runs
     from podium.routing.strategies import STRATEGY_NAMES
 
@@ -125,9 +128,20 @@ def eval_command(
     if json_out:
         typer.echo(json.dumps(to_json(report)))
         return
-    Console().print(render_table(report))
+    _print_report(report)
     if plot is not None:
         typer.echo(f"plot written to {plot}")
+
+
+def _print_report(report: EvalReport) -> None:
+    """The table in the plot's words for the split; strategy names and the models in parameters are never cut."""
+    from rich.console import Console
+
+    from podium.cli.tables import print_rendered
+    from podium.routing.evaluation import render_table
+
+    title = f"podium eval: {report.prompts} held-out prompts (router trained on {report.train_prompts} other prompts)"
+    print_rendered(Console(), render_table(report), keys=("strategy",), wrap=("params",), title=title)
 
 
 def run_split(split: str, *, gsm8k: bool, seed: int, json_out: bool, settings: object) -> None:

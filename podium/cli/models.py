@@ -56,8 +56,8 @@ def _tags(spec: ModelSpec) -> str:
     return " ".join(tags)
 
 
-# Below this width the table keeps one line per model: the id whole, prices, context, quality and status flags;
-# capabilities and price sources are in `--json` and `podium models show ID`.
+# Below this width the list shows the id, prices, context, quality and status flags (a table when the ids fit whole,
+# else two lines per model); capabilities and price sources are in `--json` and `podium models show ID`.
 WIDE_TABLE = 140
 
 
@@ -66,24 +66,21 @@ def _flags(spec: ModelSpec) -> str:
                                     ("legacy", spec.legacy), ("retired", spec.deprecated)) if on)
 
 
-def _table(specs: list[ModelSpec], width: int) -> Table:
-    table = Table(title=f"{len(specs)} models", show_lines=False)
-    wide = width >= WIDE_TABLE
-    columns = [("id", "left", False), ("$/1M in", "right", True), ("$/1M out", "right", True),
-               ("context", "right", True), ("quality", "right", True)]
-    columns += [("provider", "left", False), ("tags", "left", False), ("price source", "left", False)] if wide \
-        else [("flags", "left", False)]
-    for column, justify, no_wrap in columns:
-        # Numbers keep their whole width (the header's, or the widest value); the id folds when it must.
-        minimum = {"$/1M in": 7, "$/1M out": 8, "context": 9, "quality": 7}.get(column)
-        table.add_column(column, justify=justify, no_wrap=no_wrap, overflow="fold",  # type: ignore[arg-type]
-                         min_width=minimum, max_width=7 if column == "flags" else None)
+def _print_table(console: Console, specs: list[ModelSpec]) -> None:
+    """Ids and numbers are never cut: flags and tags wrap between words, or each model becomes two lines."""
+    from podium.cli.tables import Column, print_table
+
+    wide = console.width >= WIDE_TABLE
+    columns = [Column("id", key=True), Column("$/1M in", right=True), Column("$/1M out", right=True),
+               Column("context", right=True), Column("quality", right=True)]
+    columns += [Column("provider"), Column("tags", wrap=True), Column("price source", wrap=True)] if wide \
+        else [Column("flags", wrap=True)]
+    rows = []
     for s in specs:
         row = [s.id, decimal_str(s.input_per_million) or "?", decimal_str(s.output_per_million) or "?",
                f"{s.context_window:,}", "-" if s.quality is None else f"{s.quality.overall.score:.0f}"]
-        row += [s.provider, _tags(s), _short_source(s)] if wide else [_flags(s)]
-        table.add_row(*row)
-    return table
+        rows.append(row + ([s.provider, _tags(s), _short_source(s)] if wide else [_flags(s)]))
+    print_table(console, f"{len(specs)} models", columns, rows)
 
 
 def _select(catalog: Catalog, provider: str | None, capabilities: list[str]) -> list[ModelSpec]:
@@ -135,8 +132,7 @@ def list_models(
     if as_json:
         typer.echo(json.dumps([spec_to_mapping(s) for s in specs], indent=1))
         return
-    console = Console()
-    console.print(_table(specs, console.width))
+    _print_table(Console(), specs)
 
 
 def _parse_date(value: str | None) -> date:
@@ -187,7 +183,8 @@ def import_prices(
     profiles: Annotated[bool, typer.Option(
         "--profiles", help='FILE holds quality profiles ({"profiles": {model id: {overall: {score, source, as_of, '
         'estimate}, code: ..., math: ..., reasoning: ..., knowledge: ..., writing: ...}}}), as the bundled '
-        'quality_profiles.json: they replace the profiles of the models they name.')] = False,
+        'quality_profiles.json: they replace the profiles of the models they name; a task figure left out is '
+        'an estimate from the overall figure.')] = False,
 ) -> None:
     """Import a LiteLLM-format price map into $PODIUM_HOME/models.json (chat models Podium can call), or quality
     profiles with --profiles."""

@@ -15,6 +15,8 @@ from podium.cli.errors import report
 from podium.core.errors import PodiumError, ValidationError
 
 app = typer.Typer(help="Train and inspect the learned quality router.", no_args_is_help=True)
+DEFAULT_CV_FOLDS = 5
+MIN_CV_PROMPTS = 2 * DEFAULT_CV_FOLDS  # fewer and each held-out fold is one or two prompts: metrics would be noise
 
 
 def _fail(exc: Exception, verbose: bool) -> NoReturn:
@@ -74,8 +76,9 @@ def train(
         Path | None, typer.Option("--out", help="write the router to this file only (no new version)")
     ] = None,
     cv_folds: Annotated[
-        int, typer.Option("--cv-folds", help="cross-validation folds by prompt: 0 = skip, else 2 or more")
-    ] = 5,
+        int | None, typer.Option("--cv-folds", help=f"cross-validation folds by prompt: 0 = skip, else 2 or more "
+                                 f"(default: {DEFAULT_CV_FOLDS}, skipped when there are fewer than {MIN_CV_PROMPTS} prompts)")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks")] = False,
 ) -> None:
@@ -91,7 +94,8 @@ def train(
         _train_from_ledger(ctx, db, gate_weight=gate_weight, l2=l2, use=use, verbose=verbose)
         return
     try:
-        check_cv_folds(cv_folds)  # before the data is read
+        if cv_folds is not None:
+            check_cv_folds(cv_folds)  # before the data is read
         records, router = _train_on_records(data, cv_folds=cv_folds, seed=seed)
         if out is not None:
             router.save(out)
@@ -114,14 +118,14 @@ def train(
     _announce(store, version, use)
 
 
-def _train_on_records(data: list[Path] | None, *, cv_folds: int, seed: int) -> tuple[list[Any], Any]:
+def _train_on_records(data: list[Path] | None, *, cv_folds: int | None, seed: int) -> tuple[list[Any], Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from podium.routing.datasets import load_bundled, load_dataset
     from podium.routing.router_training import train_router
 
     records = [r for p in data for r in load_dataset(p)] if data else load_bundled()
-    check_cv_folds(cv_folds, len(records))
+    cv_folds = _default_cv_folds(len(records)) if cv_folds is None else check_cv_folds(cv_folds, len(records))
     names = [str(p) for p in data] if data else ["bundled"]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
@@ -133,6 +137,15 @@ def _train_on_records(data: list[Path] | None, *, cv_folds: int, seed: int) -> t
             bar.update(tasks[stage], completed=done)
 
         return records, train_router(records, seed=seed, cv_folds=cv_folds, progress=progress, datasets=names)
+
+
+def _default_cv_folds(prompts: int) -> int:
+    """Five folds, or none (with a note on stderr) when the data is too small to hold prompts out."""
+    if prompts >= MIN_CV_PROMPTS:
+        return DEFAULT_CV_FOLDS
+    typer.echo(f"note: no cross-validation: {prompts} prompts are too few to hold some out (it needs "
+               f"{MIN_CV_PROMPTS} or more); training on all of them", err=True)
+    return 0
 
 
 def _cv_summary(info: dict[str, Any], records: int) -> dict[str, Any]:
@@ -228,14 +241,25 @@ def list_versions(
     except PodiumError as exc:
         _fail(exc, verbose)
         return
+    created = {v.id: _shipped_trained_at() if v.kind == "shipped" else v.created_at for v in versions}
     if as_json:
-        typer.echo(json.dumps([{**v.to_dict(), "in_use": v.id == current.id} for v in versions], indent=2))
+        typer.echo(json.dumps([{**v.to_dict(), "created_at": created[v.id], "in_use": v.id == current.id}
+                               for v in versions], indent=2))  # fmt: skip
         return
-    table = Table("", "version", "kind", "created", "trained on", "metrics", title="router versions")
-    for v in versions:
-        metrics = ", ".join(f"{k} {val}" for k, val in v.metrics.items())
-        table.add_row("*" if v.id == current.id else "", v.id, v.kind, v.created_at, v.trained_on, metrics)
-    Console().print(table)
+    from podium.cli.tables import Column, print_table
+
+    columns = [Column("", key=True), Column("version", key=True), Column("kind"), Column("created"),
+               Column("trained on", wrap=True), Column("metrics", wrap=True)]
+    rows = [["*" if v.id == current.id else "", v.id, v.kind, created[v.id], v.trained_on,
+             ", ".join(f"{k} {val}" for k, val in v.metrics.items())] for v in versions]
+    print_table(Console(), "router versions", columns, rows)
+
+
+def _shipped_trained_at() -> str:
+    """When the shipped router was trained (its file records it), not when this home's registry was started."""
+    from podium.routing.learned_router import QualityRouter, shipped_router_path
+
+    return str(QualityRouter.load(shipped_router_path()).info().get("created_at", "?"))
 
 
 @app.command("use")
@@ -279,7 +303,19 @@ def info(
     if as_json:
         typer.echo(json.dumps(router.info(), indent=2, default=str))
         return
+    adjustment = router.info().get("feedback_adjustment")
+    if path is None:
+        from podium.routing.router_store import RouterStore
+
+        version = RouterStore().in_use()
+        kind = "a feedback adjustment of " + str(version.base) if version.kind == "feedback" else version.kind
+        Console().print(f"in use: version {version.id} ({kind}; trained on {version.trained_on})", markup=False)
+    if adjustment is not None:
+        Console().print("the figures below are the base router's; the learned adjustment at the end moves its "
+                        "predictions", markup=False)
     _print_info(router.info())
+    if adjustment is not None:
+        _print_offsets(adjustment.get("offsets") or {})
 
 
 @app.command("predict")
@@ -316,7 +352,11 @@ def _print_info(info: dict[str, Any]) -> None:
     )
     cv = info.get("cv")
     if not cv:
-        console.print("no cross-validation metrics (train with --cv-folds 5 to get them)")
+        records = trained.get("records")
+        if isinstance(records, int) and records < MIN_CV_PROMPTS:
+            console.print(f"no cross-validation metrics ({records} prompts are too few to hold some out)")
+        else:
+            console.print(f"no cross-validation metrics (train with --cv-folds {DEFAULT_CV_FOLDS} to get them)")
         return
     table = Table("model", "AUC", "Brier", "n", title=f"{cv['folds']}-fold cross-validation by prompt")
     for model in info["models"]:

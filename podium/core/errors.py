@@ -159,16 +159,27 @@ class CircuitOpenError(ProviderError):
 
 
 class ReplayMissError(PodiumError, LookupError):
-    """The replay provider has no recorded answer for this prompt and model."""
+    """The replay provider has no recorded answer for this prompt and model. ``tried`` names every model asked
+    (default: ``model``); ``recorded`` names the models that do have an answer to this prompt (empty: none)."""
 
-    def __init__(self, model: str, prompt: str) -> None:
+    def __init__(self, model: str, prompt: str, *, tried: tuple[str, ...] = (), recorded: tuple[str, ...] = ()) -> None:
         snippet = prompt[:80].replace("\n", " ")
-        super().__init__(
-            f"no recorded answer of {model!r} for prompt {snippet!r}; the replay provider only answers prompts "
-            "from its bundled data (see `podium eval`), so use a live provider for new prompts",
-            model=model,
-        )
+        self.tried = tried or (model,)
+        self.recorded = recorded
+        asked = _listed(self.tried)
+        if recorded:
+            message = (f"no recorded answer of {asked} for prompt {snippet!r}; this prompt has recorded answers of "
+                       f"{_listed(recorded, most=12)}: ask one of those, or a live provider for any other model")
+        else:
+            message = (f"no recorded answer of {asked} for prompt {snippet!r}; the replay provider only answers "
+                       "prompts from its bundled data (see `podium eval`), so use a live provider for new prompts")
+        super().__init__(message, model=model, tried=list(self.tried), recorded=list(recorded))
         self.model = model
+
+
+def _listed(models: tuple[str, ...], most: int = 5) -> str:
+    shown = ", ".join(models[:most])
+    return shown + (f" and {len(models) - most} more" if len(models) > most else "")
 
 
 class BudgetExceededError(PodiumError):

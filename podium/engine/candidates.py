@@ -348,13 +348,11 @@ class CandidateResolver:
 
     def _recorded(self, specs: Sequence[ModelSpec], request: ChatRequest) -> list[ModelSpec]:
         """In replay mode: the models with a recorded answer to this prompt (a strategy cannot use any other)."""
-        from podium.core.errors import ReplayMissError
-
         replay = self._replay_provider()
         texts = (request.last_user_text, request.prompt_text)
         found = [s for s in specs if any(replay.lookup(t, s) is not None for t in texts)]
         if not found:
-            raise ReplayMissError("any recorded model", request.last_user_text)
+            raise replay.miss(request, [s.id for s in specs])
         return found
 
 

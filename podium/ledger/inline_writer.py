@@ -42,6 +42,7 @@ class InlineBatches:
         self._on_commit = on_commit
         self._thread_idle = thread_idle
         self._conn: Connection | None = None
+        self._raw: Any = None
         self._pending: list[Any] = []
         self._closed = False
 
@@ -66,9 +67,7 @@ class InlineBatches:
             self._fallback(live)
             return
         try:
-            conn = self._connection()
-            raw = conn.connection.driver_connection
-            assert raw is not None
+            conn, raw = self._connection()
             # The transaction is run on the driver connection: SQLAlchemy's begin/commit bookkeeping cost more than
             # the statements. The hot-path operations run on the cursor (fastsql.py); one that goes through
             # SQLAlchemy (a first use of a budget key) fails to begin inside this transaction and is rerun by the
@@ -90,14 +89,16 @@ class InlineBatches:
         self._on_commit()
         deliver([(waiter, result, None) for (_, waiter), result in zip(live, results)])
 
-    def _connection(self) -> Connection:
+    def _connection(self) -> tuple[Connection, Any]:
+        """The SQLAlchemy connection and its driver connection (looked up once: the lookup is a chain of
+        SQLAlchemy properties)."""
         if self._conn is None:
             conn = write_connection(self._engine)
             # Never wait on the loop: the writer thread waits instead. Set on the driver connection, outside any
             # transaction; the connection is discarded, not pooled, when closed (see _reset).
             conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
-            self._conn = conn
-        return self._conn
+            self._conn, self._raw = conn, conn.connection.driver_connection
+        return self._conn, self._raw
 
     def _reset(self) -> None:
         if self._conn is not None:
@@ -106,7 +107,7 @@ class InlineBatches:
                 self._conn.close()
             except Exception as exc:  # noqa: BLE001 - a broken connection is replaced either way
                 log.debug("closing the inline ledger connection failed: %s", exc)
-            self._conn = None
+            self._conn = self._raw = None
 
     def close(self) -> None:
         """Hand anything still queued to the writer thread and close the connection."""

@@ -144,12 +144,27 @@ class ReplayProvider:
             return None
         return self._ensure_index().get((normalize_prompt(prompt), model_key))
 
+    def recorded_models(self, prompt: str) -> tuple[str, ...]:
+        """The model ids with a recorded answer to ``prompt`` (none: the data does not hold this prompt)."""
+        self.load()
+        if self._prompts is not None:
+            return tuple(sorted({m for record in self._prompts.records_for(prompt) for m in record.outcomes}))
+        wanted = normalize_prompt(prompt)
+        return tuple(sorted({model for key, model in self._ensure_index() if key == wanted}))
+
+    def miss(self, request: ChatRequest, tried: Sequence[str]) -> ReplayMissError:
+        """The error for a request none of ``tried`` has an answer to, naming the models that do have one."""
+        texts = (request.last_user_text, request.prompt_text)
+        recorded = next((found for found in map(self.recorded_models, texts) if found), ())
+        return ReplayMissError(tried[0] if len(tried) == 1 else "any of the models tried", request.last_user_text,
+                               tried=tuple(tried), recorded=recorded)  # fmt: skip
+
     def _find(self, request: ChatRequest, model: ModelSpec) -> tuple[EvalRecord, Outcome]:
         for text in (request.last_user_text, request.prompt_text):
             hit = self.lookup(text, model)
             if hit is not None:
                 return hit
-        raise ReplayMissError(model.id, request.last_user_text)
+        raise self.miss(request, [model.id])
 
     # -- Provider protocol -----------------------------------------------------------------------------------
 

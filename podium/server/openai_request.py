@@ -239,6 +239,8 @@ def call_tags(metadata: dict[str, str], header: str | None) -> dict[str, str]:
 def refuse_unhonoured(request: ChatRequest, model: str | None, catalog: Catalog) -> None:
     """Refuse ``n`` > 1 and ``logprobs`` where they cannot be honoured: a ``podium/*`` virtual model (it answers with
     one routed model's answer), or a model whose provider does not honour them (podium.providers.features)."""
+    if (request.n or 1) == 1 and not request.logprobs:
+        return
     from podium.providers.features import LOGPROBS, SAMPLES, model_features
 
     asked: list[tuple[str, str, Any]] = []
@@ -246,8 +248,6 @@ def refuse_unhonoured(request: ChatRequest, model: str | None, catalog: Catalog)
         asked.append((SAMPLES, "n", request.n))
     if request.logprobs:
         asked.append((LOGPROBS, "logprobs", True))
-    if not asked:
-        return
     features = frozenset() if model is None else model_features(catalog.get(model))
     for feature, name, value in asked:
         if feature not in features:

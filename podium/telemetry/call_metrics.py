@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from podium.core.types import Completion
-from podium.telemetry.labels import LabelGuard
+from podium.telemetry.labels import OTHER, LabelGuard
 from podium.telemetry.money_metrics import DecimalTotals
 
 # Breaker states as a number, so one gauge can be graphed and alerted on (seed: 0 closed, 1 half-open, 2 open).
@@ -16,6 +17,7 @@ BREAKER_STATES: dict[str, int] = {"closed": 0, "half_open": 1, "open": 2}
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+_MAX_CACHED_SERIES = 4096  # (model, provider, strategy) triples whose labelled series are kept at hand
 
 
 def usd_float(amount: Decimal | None) -> float:
@@ -70,9 +72,23 @@ class PodiumMetrics:
         self.gateway_overhead = Histogram(
             "podium_gateway_overhead_seconds", "Gateway time not spent upstream", buckets=OVERHEAD_BUCKETS, registry=r
         )
+        self._attempt_series: dict[tuple[str, str, str | None], _AttemptSeries] = {}
 
     def _model(self, model: str | None) -> str:
         return self.guard("model", model)
+
+    def _series(self, model: str, provider: str, strategy: str | None) -> _AttemptSeries:
+        """The labelled series of one (model, provider, strategy): guarded and looked up once, not per call. A
+        triple with a folded label is not kept, so the guard counts every folded value as before."""
+        key = (model, provider, strategy)
+        series = self._attempt_series.get(key)
+        if series is None:
+            labels = (self._model(model), self.guard("provider", provider),
+                      self.guard("strategy", strategy or "direct"))  # fmt: skip
+            series = _AttemptSeries(self, *labels)
+            if OTHER not in labels and len(self._attempt_series) < _MAX_CACHED_SERIES:
+                self._attempt_series[key] = series
+        return series
 
     def record_completion(
         self,
@@ -84,13 +100,11 @@ class PodiumMetrics:
         latency_ms: float | None = None,
     ) -> None:
         """One finished attempt. A cached answer counts as a request but spent no tokens, money or upstream time."""
-        m = self._model(model)
-        status = "cached" if completion.cached else "ok"
-        self.requests.labels(
-            m, self.guard("provider", provider), self.guard("strategy", strategy or "direct"), status
-        ).inc()
+        series = self._series(model, provider, strategy)
         if completion.cached:
+            series.requests("cached").inc()
             return
+        series.requests("ok").inc()
         u = completion.usage
         for direction, count in (
             ("input", u.input_tokens),
@@ -99,11 +113,11 @@ class PodiumMetrics:
             ("reasoning", u.reasoning_tokens),
         ):
             if count:
-                self.tokens.labels(m, direction).inc(count)
+                series.tokens(direction).inc(count)
         if completion.cost_usd is not None:
-            self.cost.add(completion.cost_usd, m)
+            self.cost.add(completion.cost_usd, series.model)
         latency_ms = completion.latency_ms if latency_ms is None else latency_ms
-        self.latency.labels(m).observe(max(0.0, latency_ms) / 1000.0)
+        series.latency().observe(max(0.0, latency_ms) / 1000.0)
 
     def record_error(self, error: BaseException, *, model: str, provider: str, strategy: str | None) -> None:
         """A failed attempt; the status is the error's class name (a small, fixed set)."""
@@ -135,3 +149,31 @@ class PodiumMetrics:
 
     def observe_gateway_overhead(self, seconds: float) -> None:
         self.gateway_overhead.observe(max(0.0, seconds))
+
+
+class _AttemptSeries:
+    """One (model, provider, strategy)'s guarded labels and the labelled series made for it so far (each made on
+    first use, so /metrics lists the same series as before)."""
+
+    __slots__ = ("_children", "labels", "metrics", "model")
+
+    def __init__(self, metrics: PodiumMetrics, model: str, provider: str, strategy: str) -> None:
+        self.metrics = metrics
+        self.model = model
+        self.labels = (model, provider, strategy)
+        self._children: dict[str, Any] = {}
+
+    def requests(self, status: str) -> Any:
+        return self._child(status, self.metrics.requests, *self.labels, status)
+
+    def tokens(self, direction: str) -> Any:
+        return self._child(f"tokens:{direction}", self.metrics.tokens, self.model, direction)
+
+    def latency(self) -> Any:
+        return self._child("latency", self.metrics.latency, self.model)
+
+    def _child(self, name: str, metric: Any, *labels: str) -> Any:
+        child = self._children.get(name)
+        if child is None:
+            child = self._children[name] = metric.labels(*labels)
+        return child

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-import jsonschema
-
 from podium.core.errors import PodiumError, ValidationError
 from podium.core.json_types import JSONObject, JSONValue
 from podium.core.money import ZERO
@@ -70,6 +68,8 @@ def parse_json_object(text: str) -> JSONObject:
 
 def schema_problem(value: JSONValue, schema: JSONObject) -> ValidationError | None:
     """The first way ``value`` breaks ``schema``, as a ValidationError naming the key; None when it fits."""
+    import jsonschema  # a base dependency, imported on first use: listing projects need not pay for it
+
     validator = jsonschema.Draft202012Validator(schema)
     error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
     if error is None:

@@ -29,14 +29,33 @@ def text_recorded(completion: Completion) -> bool:
 
 
 _OPTION_LINE = re.compile(r"^\s*\(?([A-J])[).:]\s+\S", re.MULTILINE)
+_LANG_NAME = r"(?:python|javascript|typescript|java|rust|golang|c\+\+|c#|sql|bash|ruby|php|kotlin|swift)(?![\w+#])"
+_BUILD = r"\b(?:write|implement|create|build|code|develop|program|generate|complete|fix|refactor|rewrite|port)\b"
+# A code ask: a verb of making followed (within the clause) by a code artifact (a function, an algorithm, unit
+# tests) or by "in/using <language>"; or "<language> function/code/...". A language named without one ("What is
+# Python?", "a poem about Python") is a question about it, not an ask for code.
 _CODE_ASK = re.compile(
-    r"\b(write|implement|create|complete|fix|refactor)\b[^.?!\n]{0,60}\b(function|class|method|program|script|code)\b"
-    r"|\b(python|javascript|typescript|java|rust|golang|c\+\+|sql|bash)\s+(function|code|script|program)\b",
+    rf"{_BUILD}[^.?!\n]{{0,60}}\b(?:function|class|method|program|script|code|algorithm|module|snippet"
+    r"|data structure|decorator|unit tests?)\b"
+    rf"|{_BUILD}[^.?!\n]{{0,80}}\b(?:in|using|with)\s+{_LANG_NAME}"
+    rf"|(?<![\w+#]){_LANG_NAME}\s+(?:function|code|script|program|class|method|module|implementation|snippet"
+    r"|query)\b",
     re.IGNORECASE,
 )
 _MATH_ASK = re.compile(
     r"\b(how (many|much|long|far|old)|what is the (total|sum|difference|product|number|value)|calculate|compute"
     r"|solve|percent|profit|average)\b",
+    re.IGNORECASE,
+)
+# Asks for a number whatever the topic ("Reply with the number.", "Give the number only"), and arithmetic
+# questions ("What is 17*23?"): these need no other math wording.
+_NUMBER_ASK = re.compile(
+    r"\b(?:reply|respond|answer|give|return|output|state)(?:\s+(?:with|me|only|just))*"
+    r"(?:\s+(?:the|a|one|single|final|plain|exact|whole))*\s+(?:number|integer|numeric(?:al)? (?:value|answer))\b"
+    r"(?!\s+of\b)"
+    r"|\b(?:number|integer|numeric(?:al)? (?:value|answer)) only\b|\bjust the number\b"
+    r"|\b(?:what(?:'s| is| are)|compute|calculate|evaluate|simplify)\s+\(?-?\d[\d,.]*"
+    r"(?:\s*(?:\*\*|[-+*/x×÷^])\s*\(?-?\d[\d,.]*\)?)+\s*(?:[?=]|\.?\s*$|\.\s)",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
@@ -105,7 +124,8 @@ def _prompt_kind(prompt: str) -> AnswerKind | None:
         return "choice"
     if code_language(prompt):
         return "code"
-    if _MATH_ASK.search(_last_question(prompt)) and re.search(r"\d", prompt):
+    question = _last_question(prompt)
+    if _NUMBER_ASK.search(question) or (_MATH_ASK.search(question) and re.search(r"\d", prompt)):
         return "number"
     return None
 

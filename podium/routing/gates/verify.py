@@ -1,6 +1,6 @@
 """The verify gate: check an answer against something that can prove it wrong.
 
-- code: when the prompt holds tests (``assert`` lines, doctests, ``def test_...`` functions), the answer's Python
+- code: when the prompt holds tests (``assert`` statements, doctests, ``def test_...`` functions), the answer's Python
   code is run against them in a contained child process (podium.routing.gates.sandbox) with a time limit;
 - JSON: when the request asks for JSON (``response_format``), the answer must parse and match its schema;
 - math: the final number must agree with a second sample of the same cheap model (one of the ``n`` answers of
@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import re
 import secrets
+import warnings
 from dataclasses import dataclass
 
 from podium.core.pipeline import CallMeta, ModelCaller
@@ -21,7 +23,10 @@ from podium.routing.gates.answers import answer_kind, code_language, extract_cod
 from podium.routing.gates.checks import GateResult, json_gate
 from podium.routing.gates.sandbox import run_python
 
-_ASSERT_LINE = re.compile(r"^assert\b.+$", re.MULTILINE)
+_ASSERT_WORD = re.compile(r"(?<![\w.])assert\s")
+# Text before an assert on its line that marks it as code, not a test the prompt states: indentation (a body line
+# of quoted code), a comment, a doctest prompt.
+_CODE_PREFIX = re.compile(r"^\s+$|#|//|>>>|\.\.\.\s*$")
 # Lines that end a doctest's expected output in a prompt but are not part of it: code fences, docstring quotes.
 _NOT_OUTPUT = re.compile(r"^\s*(?:```.*|\"\"\"|\'\'\')\s*$", re.MULTILINE)
 _BLOCK = re.compile(r"```[ \t]*[\w+#-]*[^\n]*\n(.*?)```", re.DOTALL)
@@ -31,7 +36,7 @@ _MAX_TESTS = 50
 
 @dataclass(frozen=True, slots=True)
 class PromptTests:
-    """The tests a prompt states: top-level assert lines, doctest text and blocks defining test functions."""
+    """The tests a prompt states: assert statements, doctest text and blocks defining test functions."""
 
     asserts: tuple[str, ...] = ()
     doctest_text: str = ""
@@ -54,7 +59,7 @@ def prompt_tests(prompt: str) -> PromptTests:
     outside = prompt
     for block in blocks:
         outside = outside.replace(block, "")
-    asserts = tuple(line.strip() for line in _ASSERT_LINE.findall(outside))[:_MAX_TESTS]
+    asserts = tuple(dict.fromkeys(_stated_asserts(outside)))[:_MAX_TESTS]
     text = _NOT_OUTPUT.sub("", prompt)
     has_doctest = False
     if ">>>" in text:
@@ -62,6 +67,59 @@ def prompt_tests(prompt: str) -> PromptTests:
 
         has_doctest = bool(doctest.DocTestParser().get_examples(text))
     return PromptTests(asserts, text if has_doctest else "", blocks)
+
+
+def _stated_asserts(text: str) -> list[str]:
+    """``assert <expr>`` statements the prompt states: on their own line, after prose on the same line ("It must
+    pass: assert f(2) == 4") or inside backticks; each runs to the end of its line, its closing backtick or the
+    next assert, and only one that parses as a single assert statement counts."""
+    found: list[str] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            continue
+        for index, piece in enumerate(line.split("`")):
+            starts = [m.start() for m in _ASSERT_WORD.finditer(piece)]
+            if not starts or (index == 0 and _CODE_PREFIX.search(piece[: starts[0]])):
+                continue
+            # After prose, "assert" may be an English verb: only a call or comparison counts as a test there.
+            in_prose = index % 2 == 0 and (index > 0 or bool(piece[: starts[0]].strip()))
+            found += _parsed_asserts(piece, starts, in_prose=in_prose)
+    return found
+
+
+def _parsed_asserts(piece: str, starts: list[int], *, in_prose: bool) -> list[str]:
+    """Cut ``piece`` at each assert; a cut that does not parse alone is joined to the next (an assert whose
+    message or string holds the word assert)."""
+    out: list[str] = []
+    i = 0
+    while i < len(starts):
+        nxt = i + 1
+        for j in range(i + 1, len(starts) + 1):
+            end = starts[j] if j < len(starts) else len(piece)
+            statement = _assert_statement(piece[starts[i]:end], in_prose=in_prose)
+            if statement is not None:
+                out.append(statement)
+                nxt = j
+                break
+        i = nxt
+    return out
+
+
+def _assert_statement(candidate: str, *, in_prose: bool) -> str | None:
+    text = candidate.strip()
+    for cut in (text.rstrip(" .;,"), re.sub(r"[\s.;,]+(?:and|or)$", "", text), text):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(cut)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):
+            continue
+        if in_prose and not any(isinstance(n, (ast.Call, ast.Compare)) for n in ast.walk(tree.body[0].test)):
+            return None
+        return cut
+    return None
 
 
 # The child script: run the answer's code, then the prompt's tests in its namespace, and print one result line
