@@ -322,7 +322,9 @@ def sanity(profiles: dict[str, dict]) -> list[str]:
 
 def build() -> str:
     src = Sources(load_rows())
-    catalog_ids = [m["id"] for m in json.loads(CATALOG_JSON.read_text(encoding="utf-8"))["models"]]
+    # Embedding models answer no prompts, so they have no answer-quality profile.
+    catalog_ids = [m["id"] for m in json.loads(CATALOG_JSON.read_text(encoding="utf-8"))["models"]
+                   if m.get("kind") != "embedding"]
     missing = [c for c in catalog_ids if c not in MAPPING]
     extra = [c for c in MAPPING if c not in catalog_ids]
     if missing or extra:

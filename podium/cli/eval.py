@@ -140,8 +140,7 @@ def _print_report(report: EvalReport) -> None:
     from podium.cli.tables import print_rendered
     from podium.routing.evaluation import render_table
 
-    title = f"podium eval: {report.prompts} held-out prompts (router trained on {report.train_prompts} other prompts)"
-    print_rendered(Console(), render_table(report), keys=("strategy",), wrap=("params",), title=title)
+    print_rendered(Console(), render_table(report), keys=("strategy",), wrap=("params",))
 
 
 def run_split(split: str, *, gsm8k: bool, seed: int, json_out: bool, settings: object) -> None:

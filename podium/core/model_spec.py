@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -52,19 +52,6 @@ class QualityProfile:
     def items(self) -> list[tuple[str, QualityFigure]]:
         """Every figure, overall first, then the categories in ``PROFILE_CATEGORIES`` order."""
         return [("overall", self.overall), *((c, self.figure(c)) for c in PROFILE_CATEGORIES)]
-
-    def merged(self, figures: dict[str, QualityFigure]) -> QualityProfile:
-        """This profile with ``figures`` (keys from ``PROFILE_KEYS``) replacing its own.
-
-        A new overall figure moves the estimated category figures (derived from the overall one) by as much.
-        """
-        own = dict(self.categories)
-        if "overall" in figures:
-            shift = figures["overall"].score - self.overall.score
-            own = {k: replace(f, score=f.score + shift) if f.estimate else f for k, f in own.items()}
-        own.update({k: v for k, v in figures.items() if k != "overall"})
-        return QualityProfile(figures.get("overall", self.overall),
-                              tuple((c, own[c]) for c in PROFILE_CATEGORIES if c in own))
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ def render_table(report: EvalReport) -> Table:
     from rich.table import Table
 
     s = report.strongest
-    table = Table(title=f"podium eval: {report.prompts} held-out prompts (router trained on {report.train_prompts})")
+    table = Table(title=f"podium eval: {report.prompts} held-out prompts (router trained on {report.train_prompts} other prompts)")
     table.add_column("strategy", no_wrap=True)
     table.add_column("params")
     for col in ("quality", "cost (USD)", "quality vs strongest", "cost vs strongest"):
