@@ -6,8 +6,9 @@ call (and `podium ask --replay`) does not pay for loading one.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from podium.core.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from podium.providers.anthropic_http import AnthropicProvider
@@ -70,14 +71,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__, {k: f"{__name__}.{v}" for k, v in _HOMES.items()}, globals(), __all__
+)
