@@ -66,3 +66,29 @@ def test_placement_is_deterministic_and_the_png_is_written(tmp_path: Path) -> No
     assert {k: tuple(v.bounds) for k, v in first.items()} == {k: tuple(v.bounds) for k, v in again.items()}
     out = write_plot(_report(CLUSTERED, SWEEP), tmp_path / "eval" / "curve.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_labels_are_not_crossed_by_the_sweep_lines() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from podium.routing.evaluation.label_placement import _crossing, _segments, place_labels
+
+    fig = Figure(figsize=(6, 4))
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    # A sweep line passing right through where the first label would go (to the right of its point).
+    ax.plot([0.0, 10.0], [5.0, 5.0])
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    anchors = [(2.0, 5.0), (6.0, 5.0)]
+    labels = place_labels(ax, anchors, ["first strategy", "second"], renderer=canvas.get_renderer())
+    renderer = canvas.get_renderer()
+    for label in labels:
+        label.update_positions(renderer)
+        box = Text.get_window_extent(label, renderer)
+        assert all(_crossing(box, seg) == 0 for seg in _segments(ax)), label.get_text()

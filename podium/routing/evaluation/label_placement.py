@@ -1,8 +1,8 @@
 """Point labels that never overlap: each label takes the nearest free spot around its point (deterministic).
 
 Candidates are tried ring by ring (near first) in eight directions around the point; a spot is free when the label's
-box, in display pixels, meets no label placed before it, no other text or legend, no marker, and stays inside the
-axes. A label that had to move away from its point gets a thin leader line.
+box, in display pixels, meets no label placed before it, no other text or legend, no marker, no plotted line (the
+sweeps) and stays inside the axes. A label that had to move away from its point gets a thin leader line.
 """
 
 from __future__ import annotations
@@ -43,8 +43,43 @@ def _outside(box: Bbox, frame: Bbox) -> float:
     return out * max(box.width, box.height)
 
 
-def _cost(box: Bbox, taken: Sequence[Bbox], frame: Bbox) -> float:
-    return sum(_overlap(box, t) for t in taken) + _outside(box, frame)
+Segment = tuple[float, float, float, float]  # x0, y0, x1, y1 in display pixels
+
+
+def _crossing(box: Bbox, seg: Segment) -> float:
+    """Length of ``seg`` inside ``box`` (Liang-Barsky clipping)."""
+    x0, y0, x1, y1 = seg
+    dx, dy = x1 - x0, y1 - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - box.x0), (dx, box.x1 - x0), (-dy, y0 - box.y0), (dy, box.y1 - y0)):
+        if p == 0:
+            if q < 0:
+                return 0.0
+            continue
+        t = q / p
+        if p < 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+        if lo >= hi:
+            return 0.0
+    return (hi - lo) * (dx * dx + dy * dy) ** 0.5
+
+
+def _cost(box: Bbox, taken: Sequence[Bbox], frame: Bbox, lines: Sequence[Segment] = ()) -> float:
+    crossed = sum(_crossing(box, seg) for seg in lines)
+    return sum(_overlap(box, t) for t in taken) + _outside(box, frame) + crossed * box.height
+
+
+def _segments(ax: Axes) -> list[Segment]:
+    """The plotted data lines (not the reference lines drawn in axes coordinates), as display-pixel segments."""
+    out: list[Segment] = []
+    for line in ax.get_lines():
+        if line.get_transform() != ax.transData:
+            continue
+        pts = ax.transData.transform(line.get_xydata())
+        out += [(float(a[0]), float(a[1]), float(b[0]), float(b[1])) for a, b in zip(pts[:-1], pts[1:], strict=True)]
+    return out
 
 
 def _markers(ax: Axes, anchors: Sequence[tuple[float, float]]) -> list[Bbox]:
@@ -80,11 +115,12 @@ def place_labels(
     if legend is not None:
         taken.append(legend.get_window_extent(renderer))
     markers = _markers(ax, anchors)
+    lines = _segments(ax)
     labels: list[Annotation] = []
     for i, (anchor, name) in enumerate(zip(anchors, names, strict=True)):
         others = [*taken, *(m for j, m in enumerate(markers) if j != i)]
         probe = ax.annotate(name, anchor, textcoords="offset points", xytext=(0, 0), fontsize=fontsize)
-        x, y, ha, va = _free_spot(probe, others, frame, renderer)
+        x, y, ha, va = _free_spot(probe, others, frame, renderer, lines)
         probe.remove()
         leader = {"arrowstyle": "-", "color": "grey", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3}
         label = ax.annotate(
@@ -97,7 +133,7 @@ def place_labels(
 
 
 def _free_spot(
-    probe: Annotation, others: Sequence[Bbox], frame: Bbox, renderer: RendererBase
+    probe: Annotation, others: Sequence[Bbox], frame: Bbox, renderer: RendererBase, lines: Sequence[Segment] = ()
 ) -> tuple[float, float, HAlign, VAlign]:
     """The nearest offset (points) and alignment where ``probe`` meets nothing; else the least crowded one."""
     best: tuple[float, float, float, HAlign, VAlign] | None = None
@@ -106,7 +142,7 @@ def _free_spot(
             probe.set_position((dx * ring, dy * ring))
             probe.set_horizontalalignment(ha)
             probe.set_verticalalignment(va)
-            cost = _cost(_text_box(probe, renderer), others, frame)
+            cost = _cost(_text_box(probe, renderer), others, frame, lines)
             if cost == 0:
                 return dx * ring, dy * ring, ha, va
             if best is None or cost < best[0]:
