@@ -36,7 +36,8 @@ def cell_correct(path: Path, row_no: int, column: str, cell: str) -> float:
         value = math.nan
     if not 0.0 <= value <= 1.0:
         raise ValidationError(
-            f"{path} row {row_no}: column {column!r} holds {cell!r}; correctness must be 0..1, true/false or empty",
+            f"{path} row {row_no}: column {column!r} holds {cell!r}; correctness must be 0..1, true/false or empty"
+            + (" (judge scores on a 1-10 scale: divide them by 10)" if 1.0 < value <= 10.0 else ""),
             field=column,
             value=cell,
         )
