@@ -9,8 +9,10 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from test_ledger_support import make_ctx, priced_terminal, sqlite_url
 
+from podium.core.errors import BudgetExceededError
 from podium.core.pipeline import compose
 from podium.core.types import Usage
 from podium.ledger import Budget, Ledger, LedgerMiddleware, Totals, UsageKey
@@ -52,3 +54,28 @@ async def test_a_locked_database_sends_the_write_to_the_thread_and_the_loop_keep
     finally:
         other.close()
         ledger.close()
+
+
+async def test_budget_totals_carried_between_batches_are_reread_after_another_writer_commits(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    budgets = [Budget("global", Decimal(1))]
+    first, second = Ledger(url, budgets=budgets), Ledger(url, budgets=budgets)
+    other = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None, check_same_thread=False)
+    try:
+        one = compose([LedgerMiddleware(first)], priced_terminal(Usage(5, 5)))
+        two = compose([LedgerMiddleware(second)], priced_terminal(Usage(7, 7)))
+        before = first.transactions
+        for i in range(3):  # two writers take turns: each must count what the other committed in between
+            await one(make_ctx(f"one-{i}"))
+            await two(make_ctx(f"two-{i}"))
+        assert first.transactions - before == 6  # every write of the first ledger committed on the loop
+        spent = sum((r["cost_usd"] for r in first.reader.rows()), Decimal(0))
+        assert first.reader.totals(GLOBAL) == Totals(spent=spent, reserved=Decimal(0))
+        other.execute("UPDATE ledger_budget_usage SET spent_usd = '1'")  # someone else spends the whole budget
+        with pytest.raises(BudgetExceededError):
+            await one(make_ctx("one-refused"))
+        assert first.reader.totals(GLOBAL) == Totals(spent=Decimal(1), reserved=Decimal(0))
+    finally:
+        other.close()
+        second.close()
+        first.close()

@@ -203,3 +203,14 @@ async def test_cancelled_while_reserving_leaves_nothing_held(tmp_path: Path, mod
         assert any(r["status"] == "cancelled" for r in rows)
     finally:
         led.close()
+
+
+async def test_the_row_names_the_model_that_really_answered(ledger: Ledger) -> None:
+    async def fallback_upstream(ctx: CallContext) -> Completion:  # a provider-side fallback answered
+        return Completion(text="ok", model="other:model-b", provider="other", usage=Usage(5, 5))
+
+    await run_one(ledger, priced_terminal(Usage(5, 5)), make_ctx("same-model"))
+    await run_one(ledger, fallback_upstream, make_ctx("fallback"))
+    same, fallback = ledger.reader.row("same-model"), ledger.reader.row("fallback")
+    assert (same["model"], same["provider"], same["status"]) == (SPEC.id, SPEC.provider, "ok")
+    assert (fallback["model"], fallback["provider"], fallback["status"]) == ("other:model-b", "other", "ok")

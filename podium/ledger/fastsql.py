@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
@@ -37,8 +37,7 @@ class FastStatement:
         self._result_types = tuple(result_types)
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
 
-    def _plan(self, conn: Connection, set_columns: tuple[str, ...]) -> _Plan:
-        dialect = conn.dialect
+    def _plan(self, dialect: Dialect, set_columns: tuple[str, ...]) -> _Plan:
         plan = self._plans.get((dialect.name, set_columns))
         if plan is None:
             compiled = self._statement.compile(dialect=dialect, column_keys=list(set_columns))
@@ -58,24 +57,21 @@ class FastStatement:
             return tuple([get(n, d) if p is None else p(get(n, d)) for n, d, p in plan.order])
         return {n: get(n, d) if p is None else p(get(n, d)) for n, (d, p) in plan.binds.items()}
 
-    def run(self, conn: Connection, params: Mapping[str, Any], set_columns: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
-        """Execute with ``params`` (SET/VALUES columns named in ``set_columns``); return the processed result rows."""
-        plan = self._plan(conn, set_columns)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(plan.sql, self._args(plan, params))
-            rows = cursor.fetchall() if cursor.description is not None else []
-        finally:
-            cursor.close()
+    def run(
+        self, cursor: Any, dialect: Dialect, params: Mapping[str, Any], set_columns: tuple[str, ...] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Execute on ``cursor`` (of a ``dialect`` connection) with ``params`` (SET/VALUES columns named in
+        ``set_columns``); return the processed result rows."""
+        plan = self._plan(dialect, set_columns)
+        cursor.execute(plan.sql, self._args(plan, params))
+        rows = cursor.fetchall() if cursor.description is not None else []
         if not any(plan.results):
             return [tuple(r) for r in rows]
         return [tuple(v if p is None else p(v) for v, p in zip(r, plan.results, strict=True)) for r in rows]
 
-    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...]) -> None:
+    def run_many(
+        self, cursor: Any, dialect: Dialect, rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...]
+    ) -> None:
         """Execute once per row (``executemany``); every row has exactly ``columns``."""
-        plan = self._plan(conn, columns)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(plan.sql, [self._args(plan, row) for row in rows])
-        finally:
-            cursor.close()
+        plan = self._plan(dialect, columns)
+        cursor.executemany(plan.sql, [self._args(plan, row) for row in rows])

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from podium.core.money import ZERO
 from podium.ledger.budgets import SCOPE_FIELDS, Budget, UsageKey
 from podium.ledger.fastsql import FastStatement
-from podium.ledger.rows import PENDING, RECOVERED
+from podium.ledger.rows import PENDING, RECOVERED, parse_keys
 from podium.ledger.schema import DecimalText, budget_usage, calls, leases
 from podium.ledger.writer import Tx
 
@@ -81,7 +81,6 @@ _FAST_FINALIZE_ROW = FastStatement(_FINALIZE_ROW, (DecimalText(), sa.Text()))
 _FAST_INSERT_ROW = FastStatement(_INSERT_ROW)
 _TOTAL_COLUMNS = ("reserved_usd", "spent_usd")
 _ROW_DEFAULTS = {c.key: c.default.arg for c in calls.columns if c.default is not None and c.default.is_scalar}
-_TOTALS = "totals"  # Tx.cache key: {UsageKey: Totals} read in this transaction
 _DIRTY = "totals_dirty"
 _NEW_ROWS = "new_rows"  # Tx.cache key: rows to insert at commit, in one executemany
 _QUEUED = "queued_rows"  # Tx.cache key: {(request id, attempt): row} of _NEW_ROWS, for ops later in the batch
@@ -112,7 +111,7 @@ def _insert_rows(tx: Tx) -> None:
         row = {**_ROW_DEFAULTS, **row}  # the cursor path applies no Python-side column defaults itself
         groups.setdefault(tuple(row), []).append(row)
     for columns, rows in groups.items():
-        _FAST_INSERT_ROW.run_many(tx.conn, rows, columns)
+        _FAST_INSERT_ROW.run_many(tx.cursor, tx.conn.dialect, rows, columns)
 
 
 def _key_params(key: UsageKey) -> dict[str, str]:
@@ -136,11 +135,11 @@ def _initial_spend(conn: Connection, key: UsageKey) -> Decimal:
 
 def load_totals(tx: Tx, key: UsageKey) -> Totals:
     """The key's totals, locked for this transaction (read once per batch); created from the rows on first use."""
-    cache: dict[UsageKey, Totals] = tx.cache.setdefault(_TOTALS, {})
+    cache: dict[UsageKey, Totals] = tx.totals
     if key in cache:
         return cache[key]
     params = _key_params(key)
-    found = _FAST_SELECT_TOTALS.run(tx.conn, params)
+    found = _FAST_SELECT_TOTALS.run(tx.cursor, tx.conn.dialect, params)
     row = found[0] if found else None
     if row is None:
         spent = _initial_spend(tx.conn, key)
@@ -154,17 +153,17 @@ def load_totals(tx: Tx, key: UsageKey) -> Totals:
 
 
 def _store_totals(tx: Tx, key: UsageKey, totals: Totals) -> None:
-    tx.cache[_TOTALS][key] = totals
+    tx.totals[key] = totals
     tx.cache.setdefault(_DIRTY, set()).add(key)
     tx.before_commit(_DIRTY, _write_totals)
 
 
 def _write_totals(tx: Tx) -> None:
-    cache: dict[UsageKey, Totals] = tx.cache[_TOTALS]
+    cache: dict[UsageKey, Totals] = tx.totals
     for key in sorted(tx.cache.get(_DIRTY, ())):
         t = cache[key]
         params = {**_key_params(key), "spent_usd": t.spent, "reserved_usd": t.reserved}
-        _FAST_UPDATE_TOTALS.run(tx.conn, params, _TOTAL_COLUMNS)
+        _FAST_UPDATE_TOTALS.run(tx.cursor, tx.conn.dialect, params, _TOTAL_COLUMNS)
 
 
 def check(budgets: Sequence[tuple[Budget, UsageKey]], totals: dict[UsageKey, Totals], requested: Decimal) -> Admission:
@@ -212,7 +211,8 @@ def settle(
             return {}
         queued.update(values)
         return _move(tx, queued["reserved_usd"], queued["budget_keys"], cost or ZERO)
-    found = _FAST_FINALIZE_ROW.run(tx.conn, {**values, "r_id": request_id, "r_attempt": attempt}, tuple(sorted(values)))
+    params = {**values, "r_id": request_id, "r_attempt": attempt}
+    found = _FAST_FINALIZE_ROW.run(tx.cursor, tx.conn.dialect, params, tuple(sorted(values)))
     if not found:
         return {}
     row = found[0]
@@ -221,7 +221,7 @@ def settle(
 
 def _move(tx: Tx, reserved: Decimal, keys_json: str, cost: Decimal) -> dict[UsageKey, Totals]:
     out: dict[UsageKey, Totals] = {}
-    for key in sorted(UsageKey.from_json(k) for k in json.loads(keys_json)):
+    for key in parse_keys(keys_json):
         t = load_totals(tx, key)
         new = Totals(t.spent + cost, max(ZERO, t.reserved - reserved))
         _store_totals(tx, key, new)
@@ -335,7 +335,7 @@ def replay(tx: Tx, entries: Sequence[tuple[dict[str, Any], dict[str, Any] | None
             ins = _insert(tx.conn)(calls).values({**reservation, **values}).on_conflict_do_nothing().returning(_C.id)
             if tx.conn.execute(ins).first() is None:  # (rowcount is -1 on psycopg with RETURNING)
                 continue
-            for key in sorted(UsageKey.from_json(k) for k in json.loads(reservation["budget_keys"])):
+            for key in parse_keys(reservation["budget_keys"]):
                 t = load_totals(tx, key)
                 _store_totals(tx, key, Totals(t.spent + cost, t.reserved))
         elif tx.conn.execute(_FINALIZE_ROW, {**values, **params}).first() is None:

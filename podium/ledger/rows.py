@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from podium.core.money import ZERO
@@ -53,10 +54,22 @@ def pending_row(
         "reserved_usd": reserved,
         "status": PENDING,
         "prompt": ctx.request.prompt_text if log_text else None,
-        "budget_keys": json.dumps([k.to_json() for k in keys]),
+        "budget_keys": keys_json(tuple(keys)),
         "owner": owner,
         "tags": tags_json(meta.tags),
     }
+
+
+@lru_cache(maxsize=1024)
+def keys_json(keys: tuple[UsageKey, ...]) -> str:
+    """The ``budget_keys`` column: the usage keys a reservation holds (encoded once per set of keys)."""
+    return json.dumps([k.to_json() for k in keys])
+
+
+@lru_cache(maxsize=1024)
+def parse_keys(text: str) -> tuple[UsageKey, ...]:
+    """The usage keys a ``budget_keys`` column names, in key (lock) order."""
+    return tuple(sorted(UsageKey.from_json(k) for k in json.loads(text)))
 
 
 def tags_json(tags: Mapping[str, str] | None) -> str | None:
@@ -104,11 +117,14 @@ def success_values(
         "status": CACHE_HIT if completion.cached else OK,
         "cost_usd": cost,
         "latency_ms": latency_ms,
-        # A fallback inside the provider may have answered with a different model; record who really answered.
-        "model": completion.model or ctx.model.id,
-        "provider": completion.provider or ctx.model.provider,
         **usage_values(completion.usage),
     }
+    # A fallback inside the provider may have answered with a different model; record who really answered. The
+    # pending row already names the model asked for: setting it again would rewrite its index entry for nothing.
+    if completion.model and completion.model != ctx.model.id:
+        values["model"] = completion.model
+    if completion.provider and completion.provider != ctx.model.provider:
+        values["provider"] = completion.provider
     if log_text:
         values["response"] = completion.text
     return values

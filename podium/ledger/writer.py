@@ -29,12 +29,24 @@ _STOP = object()
 class Tx:
     """One write transaction: its connection, a cache operations share, and work to do just before commit."""
 
-    __slots__ = ("_before_commit", "cache", "conn")
+    __slots__ = ("_before_commit", "_cursor", "cache", "conn", "totals")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cursor: Any = None, totals: dict[Any, Any] | None = None) -> None:
         self.conn = conn
         self.cache: dict[Any, Any] = {}
+        # Budget totals as this transaction sees them: read (locked) on first use, or carried over from the
+        # connection's previous transaction when no other connection has committed since (inline_writer.py).
+        self.totals: dict[Any, Any] = {} if totals is None else totals
         self._before_commit: dict[str, Callable[[Tx], None]] = {}
+        self._cursor = cursor
+
+    @property
+    def cursor(self) -> Any:
+        """A DBAPI cursor of the connection, inside its transaction (looked up once: the lookup is a chain of
+        SQLAlchemy properties)."""
+        if self._cursor is None:
+            self._cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return self._cursor
 
     def before_commit(self, name: str, fn: Callable[[Tx], None]) -> None:
         """Run ``fn(tx)`` once before this transaction commits (registering the same name again is a no-op)."""
