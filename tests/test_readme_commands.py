@@ -43,7 +43,14 @@ SKIPPED: dict[str, str] = {
 }
 # Exit codes other than 0 the README itself promises.
 EXIT_CODES: dict[str, set[int]] = {"podium policy explain": {0, 1}}  # "exits 1 when denied"
-POLICIES = "team:\n  eng:\n    - name: eu_only\n      allowed_regions: [eu]\n      enforcement_mode: hard\n"
+
+
+def _readme_file(name: str) -> str:
+    """The README's example file ``name``: the ```yaml block whose first line is ``# name``."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(rf"^```yaml\n# {re.escape(name)}\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+    assert found, f"README.md shows no example {name} (a ```yaml block starting with `# {name}`)"
+    return found.group(1)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,11 @@ def _skip_reason(command: str) -> str | None:
 COMMANDS = _commands()
 
 
+def test_the_readme_shows_the_policies_file_its_commands_read() -> None:
+    text = _readme_file("policies.yaml")
+    assert "denied_providers" in text and "team:" in text
+
+
 def test_the_readme_has_commands_to_check() -> None:
     runnable = [c for c in COMMANDS if _skip_reason(c.text) is None]
     assert len(runnable) >= 10, [c.text for c in COMMANDS]
@@ -104,7 +116,7 @@ def test_every_runnable_readme_command_succeeds(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("COLUMNS", "200")
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    (tmp_path / "policies.yaml").write_text(POLICIES)
+    (tmp_path / "policies.yaml").write_text(_readme_file("policies.yaml"))  # the example the README shows
     runner = CliRunner()
     # a recorded call first, so the ledger the `logs` and `costs` lines read exists wherever they appear
     warm = runner.invoke(app, ["ask", "Write a function to filter odd numbers.", "--replay"])

@@ -121,8 +121,8 @@ def test_cli_first_step_refused_still_fails_in_plain_english() -> None:
     result = runner.invoke(app, args, env={})
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: the per-call budget (${cap}) would be exceeded: this call could cost up to ${worst_case(CHEAP)}; "
-        "raise the limit or lower max_tokens\n"
+        f"error: --max-cost (${cap}) refused {CHEAP}: its worst case, ${worst_case(CHEAP)}, assumes it writes its "
+        "full output allowance (4,096 tokens); add --max-tokens 14 (or fewer) to fit, or raise --max-cost\n"
     )
     assert [(r["model"], r["status"]) for r in cli_rows()] == [(CHEAP, "refused")]
 

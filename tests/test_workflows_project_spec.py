@@ -193,6 +193,7 @@ def test_store_round_trip_migrations_and_summaries(tmp_path: Path) -> None:
                 "id": "p1",
                 "title": "Build it",
                 "status": "planning",
+                "stop_reason": None,
                 "updated_at": clock.now().isoformat(),
                 "spent_usd": "0.5012345678901234567890",
                 "max_usd": "3",

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from podium.cli.context import cli_catalog, cli_env, load_cli_config
+from podium.cli.cost_cap import explained_cap_error
 from podium.cli.flags import reject_blank
 from podium.config import PodiumConfig
-from podium.core.errors import ValidationError
+from podium.core.errors import BudgetExceededError, ValidationError
 from podium.core.events import Event, EventType
 from podium.core.money import fmt_usd, usd
 from podium.core.pipeline import CallMeta
@@ -66,7 +67,9 @@ def ask(
     ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Most tokens to generate.")] = None,
     max_cost: Annotated[
-        str | None, typer.Option("--max-cost", help="Refuse the call if it could cost more (USD).")
+        str | None,
+        typer.Option("--max-cost", help="Refuse the call if its worst case could cost more (USD); the worst case "
+                     "assumes the whole --max-tokens, else the model's full output allowance."),
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Show the routing decision on stderr before answering.")
@@ -121,7 +124,10 @@ def ask(
     )
     fallbacks: list[Event] = []
     waited: list[float] = []
-    completion = asyncio.run(_run(config, request, opts, fallbacks, waited))
+    try:
+        completion = asyncio.run(_run(config, request, opts, fallbacks, waited))
+    except BudgetExceededError as exc:
+        raise explained_cap_error(exc, request, cli_catalog(loaded).all(), cap) from exc
     routed = completion.routed
     fallback = None if routed is not None else fallback_record(completion, fallbacks)
     if as_json:

@@ -57,3 +57,14 @@ def cli_catalog(loaded: LoadedConfig) -> Catalog:
     from podium.catalog import Catalog, podium_home
 
     return Catalog.default(podium_home(cli_env())).with_overrides(loaded.config.models)
+
+
+def default_orchestrator(loaded: LoadedConfig, *, flag: str, quiet: bool) -> str:
+    """The configured orchestrator, or a model whose key is set when its key is not (said on stderr, naming
+    ``flag``, the option that picks another)."""
+    from podium.workflows.orchestrator_choice import choose_orchestrator
+
+    choice = choose_orchestrator(loaded.config, cli_catalog(loaded), cli_env(), flag=flag)
+    if choice.note and not quiet:
+        typer.echo(choice.note, err=True)
+    return choice.model

@@ -26,7 +26,7 @@ from podium.ledger import (
     plot_report,
 )
 from podium.ledger.reports import GROUPS, PERIODS
-from podium.ledger.rows import row_category
+from podium.ledger.rows import REFUSED, row_category
 
 app = typer.Typer(
     name="costs", help="Spend reports, statistics, exports and forecasts from the cost ledger.", no_args_is_help=True
@@ -153,7 +153,8 @@ def report_command(
         from podium.cli.context import cli_catalog, load_cli_config
 
         spec = cli_catalog(load_cli_config(ctx)).get(baseline)  # bundled prices plus the user's own
-    report = build_report(_rows(ctx, db, since, category=category), period=period, by=by, baseline=spec)
+    ledger_rows = _rows(ctx, db, since, category=category)
+    report = build_report(ledger_rows, period=period, by=by, baseline=spec)
     if plot is not None:
         plot_report(report, plot)
     if as_json:
@@ -176,16 +177,28 @@ def report_command(
             fmt_usd(line.cost_usd),
         ]
         if spec is not None:
-            pct = line.savings_pct
-            cells += [
-                fmt_usd(line.baseline_cost_usd),
-                f"{fmt_usd(line.savings_usd)}" + ("" if pct is None else f" ({pct:.0f}%)"),
-            ]
+            cells += [fmt_usd(line.baseline_cost_usd), saved_cell(line.savings_usd, line.savings_pct)]
         rows.append(cells)
     title = f"Spend {period} by {by}" + (f" in category {category}" if category else "")
     print_table(Console(), title + (f" vs {spec.id}" if spec else ""), cols, rows)
+    refused = _refused(ledger_rows)
+    if refused:
+        typer.echo(f"calls: answered and failed attempts; not counted: {refused} refused call(s), never sent "
+                   "(`podium costs stats` counts them)")
     if plot is not None:
         typer.echo(f"wrote {plot}")
+
+
+def _refused(rows: list[dict]) -> int:
+    """Calls a budget or policy refused before sending: in the ledger, but not in the report's call counts."""
+    return sum(1 for r in rows if r.get("status") == REFUSED)
+
+
+def saved_cell(amount: Decimal | None, pct: float | Decimal | None) -> str:
+    """``$0.0100 (40%)`` saved, or ``-$0.003380 (12% more)`` when the calls cost more than the baseline would."""
+    if amount is None or amount >= 0:
+        return fmt_usd(amount) + ("" if pct is None else f" ({pct:.0f}%)")
+    return f"-{fmt_usd(-amount)}" + ("" if pct is None else f" ({abs(pct):.0f}% more)")
 
 
 @app.command("stats")
@@ -238,6 +251,10 @@ def stats_command(
             "-" if p95 is None else f"{p95:.0f}",
         ])
     print_table(Console(), f"Ledger statistics ({period})", cols, rows)
+    refused = sum(s.refused for s in lines)
+    if refused:
+        typer.echo(f"calls: every call logged, including {refused} refused call(s) never sent "
+                   "(`podium costs report` leaves them out)")
 
 
 @app.command("export")

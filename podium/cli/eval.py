@@ -12,6 +12,9 @@ from podium.cli.context import load_cli_config
 from podium.core.errors import ValidationError
 
 if TYPE_CHECKING:
+    from rich.progress import ProgressColumn, Task
+
+    from podium.config.routing import RoutingSettings
     from podium.routing.evaluation import EvalReport
 
 app = typer.Typer(name="eval", help="Measure routing strategies on recorded model answers (no API calls).")
@@ -87,11 +90,7 @@ def eval_command(
     """Replay strategies over held-out prompts using recorded answers; prints a table (or --json)."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from podium.routing.evaluation import STRATEGIES, evaluate, to_json
-    from podium.routing.evaluation.harness import total_runs
+    from podium.routing.evaluation import STRATEGIES, to_json
     from podium.routing.strategies import STRATEGY_NAMES
 
     if split not in SPLITS:
@@ -114,13 +113,7 @@ def eval_command(
 
         plot = writable_file(plot, "--plot")  # a bad path fails now, not after the replay
     training, evaluated = eval_data(list(dataset or []), list(train or []), test_fraction, seed, gsm8k)
-    err = Console(stderr=True)
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True, disable=json_out and not err.is_terminal) as bar:
-        task = bar.add_task(f"replaying {len(evaluated)} prompts", total=total_runs(len(evaluated), chosen, not no_curves))
-        report = evaluate(training, evaluated, settings=settings, strategies=chosen, curves=not no_curves, seed=seed,
-                          progress=lambda n: bar.advance(task, n),
-                          stage=lambda text: bar.update(task, description=text))
+    report = _replay(training, evaluated, settings, chosen, curves=not no_curves, seed=seed, quiet=json_out)
     if plot is not None:
         from podium.routing.evaluation.plot import write_plot
 
@@ -131,6 +124,43 @@ def eval_command(
     _print_report(report)
     if plot is not None:
         typer.echo(f"plot written to {plot}")
+
+
+def _replay(training: list, evaluated: list, settings: RoutingSettings, chosen: tuple[str, ...], *, curves: bool,
+            seed: int, quiet: bool) -> EvalReport:
+    """Train and replay under a progress bar on stderr: it pulses under what is being trained, then counts runs."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from podium.routing.evaluation import evaluate
+    from podium.routing.evaluation.harness import total_runs
+
+    err = Console(stderr=True)
+    bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), _count_column(),
+                   TimeElapsedColumn(), console=err, transient=True, disable=quiet and not err.is_terminal)
+    task = bar.add_task(f"training the router on {len(training)} prompts", total=None)  # training has no count
+    runs = total_runs(len(evaluated), chosen, curves)
+
+    def advance(n: int) -> None:
+        if bar.tasks[0].total is None:
+            bar.update(task, total=runs)
+        bar.advance(task, n)
+
+    with bar:
+        return evaluate(training, evaluated, settings=settings, strategies=chosen, curves=curves, seed=seed,
+                        progress=advance, stage=lambda text: bar.update(task, description=text))
+
+
+def _count_column() -> ProgressColumn:
+    """``done/total`` once the replay counts; nothing while training (which has no count)."""
+    from rich.progress import MofNCompleteColumn
+    from rich.text import Text
+
+    class CountColumn(MofNCompleteColumn):
+        def render(self, task: Task) -> Text:
+            return Text("") if task.total is None else super().render(task)
+
+    return CountColumn()
 
 
 def _print_report(report: EvalReport) -> None:

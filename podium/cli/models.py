@@ -50,7 +50,7 @@ def _short_source(spec: ModelSpec) -> str:
 
 def _tags(spec: ModelSpec) -> str:
     tags = sorted(spec.capabilities)
-    flags = (("free", spec.free_tier), ("open-weights", spec.open_weights), ("deprecated", spec.deprecated),
+    flags = (("free", spec.free_tier), ("open-weights", spec.open_weights), ("retired", spec.deprecated),
              ("legacy", spec.legacy))
     tags += [t for t, on in flags if on]
     return " ".join(tags)
@@ -62,6 +62,7 @@ WIDE_TABLE = 140
 
 
 def _flags(spec: ModelSpec) -> str:
+    """The status words of ``_tags``, as short (``retired`` is `--json`'s ``deprecated``)."""
     return " ".join(t for t, on in (("free", spec.free_tier), ("open", spec.open_weights),
                                     ("legacy", spec.legacy), ("retired", spec.deprecated)) if on)
 

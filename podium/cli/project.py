@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 import typer
 from rich.markup import escape
 
-from podium.cli.context import cli_env, load_cli_config
+from podium.cli.context import cli_env, default_orchestrator, load_cli_config
 from podium.cli.project_draft import draft
 from podium.cli.tables import Column, print_table
 from podium.core.errors import ValidationError
@@ -71,6 +71,9 @@ def run(
 
     mode = review_mode(review)
     agents = parse_compare(compare) if compare is not None else None
+    if orchestrator_model is None:
+        loaded = load_cli_config(ctx)
+        orchestrator_model = default_orchestrator(loaded, flag="--orchestrator-model", quiet=as_json)
     spec = build_spec(
         file=file,
         description=project,
@@ -141,6 +144,7 @@ def list_projects(as_json: Annotated[bool, typer.Option("--json", help="One JSON
             fmt_usd(Decimal(r["spent_usd"]), 4),
             fmt_usd(Decimal(r["max_usd"]), 2),
             str(r["updated_at"])[:16].replace("T", " "),
+            str(r.get("stop_reason") or ""),
         ]
         for r in rows
     ]
@@ -148,7 +152,7 @@ def list_projects(as_json: Annotated[bool, typer.Option("--json", help="One JSON
 
 
 # The id is what `resume` and `show` take, so it leads and is never cut; in a narrow terminal each project is a line
-# of id and title, then its figures.
+# of id and title, then its figures. A run that stopped (failed, paused) says why, e.g. a missing API key.
 LIST_COLUMNS = (
     Column("id", key=True),
     Column("title", key=True),
@@ -157,6 +161,7 @@ LIST_COLUMNS = (
     Column("spent", right=True),
     Column("budget", right=True),
     Column("updated"),
+    Column("why it stopped", wrap=True),
 )
 
 
@@ -331,8 +336,9 @@ class ProgressView:
 
 
 def _render_state(state: ProjectState) -> None:
+    """The project line, then its tasks and checks as tables whose ids, model ids and paths are never cut (one line
+    per task, then its figures, in a terminal too narrow for the table)."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     console.print(
@@ -341,26 +347,31 @@ def _render_state(state: ProjectState) -> None:
         + f" · spent {fmt_usd(state.spent_usd, 4)} of {fmt_usd(state.budget_usd, 2)} · output {state.output_dir}",
         highlight=False,
     )
-    table = Table("task", "status", "model", "cost", "score", "checks", "output")
-    for t in state.tasks.values():
-        table.add_row(
-            escape(t.id),
-            t.status,
-            escape(t.model or "-"),
-            fmt_usd(t.cost_usd, 6),
-            "-" if t.score is None else f"{t.score:.2f}",
-            _checks_summary(t.checks),
-            escape(t.output_path or (t.error or "-")[:60]),
-        )
-    console.print(table)
+    rows = [
+        [t.id, t.status, t.model or "-", fmt_usd(t.cost_usd, 6), "-" if t.score is None else f"{t.score:.2f}",
+         _checks_summary(t.checks), t.output_path or (t.error or "-")[:60]]
+        for t in state.tasks.values()
+    ]  # fmt: skip
+    print_table(console, "tasks", TASK_COLUMNS, rows)
     outcomes = [(t.id, c) for t in state.tasks.values() for c in t.checks]
     if outcomes:
-        checks = Table("task", "check", "status", "reason", title="success criteria checks")
-        for task_id, c in outcomes:
-            reason = f"{c.criterion!r}: {c.reason}" if c.status == "unchecked" else c.reason
-            style = _CHECK_STYLE.get(c.status, "")
-            checks.add_row(escape(task_id), escape(c.check), f"[{style}]{c.status}[/]", escape(reason))
-        console.print(checks)
+        checks = [[task_id, c.check, c.status, f"{c.criterion!r}: {c.reason}" if c.status == "unchecked" else c.reason]
+                  for task_id, c in outcomes]  # fmt: skip
+        styles = [_CHECK_STYLE.get(c.status, "") for _, c in outcomes]
+        print_table(console, "success criteria checks", CHECK_COLUMNS, checks, styles=styles)
+
+
+# A task's id and model lead its line in a narrow terminal; the output path (or the error) wraps only between words.
+TASK_COLUMNS = (
+    Column("task", key=True),
+    Column("status"),
+    Column("model", key=True),
+    Column("cost", right=True),
+    Column("score", right=True),
+    Column("checks"),
+    Column("output", wrap=True),
+)
+CHECK_COLUMNS = (Column("task", key=True), Column("check", key=True), Column("status"), Column("reason", wrap=True))
 
 
 _CHECK_STYLE = {"passed": "green", "failed": "red", "skipped": "yellow", "unchecked": "dim"}

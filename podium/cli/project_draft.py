@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from podium.cli.context import cli_env, load_cli_config
+from podium.cli.context import cli_env, default_orchestrator, load_cli_config
 from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd
 
@@ -44,7 +44,9 @@ def draft(
         )
     amount = positive_usd(budget, "--budget")
     current = read_draft(out) if intent is None else None
-    drafter = JobDrafter(load_cli_config(ctx).config, env=cli_env(), model=model, log_prompts=log_prompts)
+    loaded = load_cli_config(ctx)
+    model = model or default_orchestrator(loaded, flag="--model", quiet=as_json)
+    drafter = JobDrafter(loaded.config, env=cli_env(), model=model, log_prompts=log_prompts)
     try:
         result = asyncio.run(_draft(drafter, intent, refine, current, amount))
     finally:

@@ -345,7 +345,8 @@ def _print_info(info: dict[str, Any]) -> None:
     trained = info.get("trained_on") or {}
     console.print(
         f"created: {info.get('created_at', '?')}  records: {trained.get('records', '?')}  "
-        f"evals: {trained.get('evals', {})}"
+        f"evals: {_counts(trained.get('evals') or {})}",
+        markup=False, highlight=False,
     )
     console.print(
         f"features: {info['features']['hashed_ngrams']} hashed n-grams + {len(info['features']['dense'])} task features"
@@ -368,6 +369,14 @@ def _print_info(info: dict[str, Any]) -> None:
     routing = cv.get("routing") or {}
     if routing.get("prompts"):
         _print_routing(console, routing)
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    """``mmlu 14,042 · arc-challenge 1,039 · ...``: each benchmark's prompts, largest first."""
+    if not counts:
+        return "-"
+    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0]))
+    return " · ".join(f"{name} {int(n):,}" for name, n in ordered)
 
 
 def _print_routing(console: Console, routing: dict[str, Any]) -> None:

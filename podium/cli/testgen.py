@@ -14,12 +14,12 @@ import typer
 from rich.console import Console
 
 from podium.cli.ask import parse_max_cost
-from podium.cli.context import cli_env, load_cli_config
+from podium.cli.context import cli_env, default_orchestrator, load_cli_config
 from podium.core.errors import ValidationError
 from podium.core.money import fmt_usd
 
 if TYPE_CHECKING:
-    from podium.config import LoadedConfig, PodiumConfig
+    from podium.config import PodiumConfig
     from podium.workflows import ExecutorChoice, WorkflowSummary
     from podium.workflows.testgen import GenerationOptions, GenerationResult, ModuleAnalysis, PlannedCall
 
@@ -80,7 +80,7 @@ def testgen(
     analysis, output = _target(_source(file, file_option), out, overwrite=force or dry_run_flag)
     loaded = load_cli_config(ctx)
     options = GenerationOptions(
-        orchestrator=orchestrator or _default_orchestrator(loaded, quiet=as_json),
+        orchestrator=orchestrator or default_orchestrator(loaded, flag="--orchestrator", quiet=as_json),
         executor=executor,
         escalate_to=escalate_to,
         plan=not no_plan,
@@ -95,17 +95,6 @@ def testgen(
         _print_dry_run(analysis, choice, calls, as_json)
         return
     _report(asyncio.run(_run(config, analysis, options, quiet=as_json)), as_json)
-
-
-def _default_orchestrator(loaded: LoadedConfig, *, quiet: bool) -> str:
-    """The configured orchestrator, or a model whose key is set when its key is not (said on stderr)."""
-    from podium.cli.context import cli_catalog
-    from podium.workflows.orchestrator_choice import choose_orchestrator
-
-    choice = choose_orchestrator(loaded.config, cli_catalog(loaded), cli_env())
-    if choice.note and not quiet:
-        typer.echo(choice.note, err=True)
-    return choice.model
 
 
 def _source(file: Path | None, option: Path | None) -> Path:

@@ -22,10 +22,16 @@ class OrchestratorChoice:
 
 
 def choose_orchestrator(
-    config: PodiumConfig, catalog: Catalog, env: Mapping[str, str], *, clock: Clock = SYSTEM_CLOCK
+    config: PodiumConfig,
+    catalog: Catalog,
+    env: Mapping[str, str],
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    flag: str = "--orchestrator",
 ) -> OrchestratorChoice:
-    """The configured orchestrator when it can be called; else the reachable stand-in, with a note saying why.
-    With no key at all it stays the configured one: its call then names the variable to set."""
+    """The configured orchestrator when it can be called; else the reachable stand-in, with a note saying why and
+    naming ``flag`` (the command's option that picks another). With no key at all it stays the configured one: its
+    call then names the variable to set."""
     configured = catalog.get(catalog.resolve(config.orchestration.orchestrator.model))
     pool = ProviderPool(config.providers, env=env, clock=clock, replay=config.mode == "replay")
     if pool.can_serve(configured):
@@ -39,7 +45,7 @@ def choose_orchestrator(
     best = max(affordable, key=lambda m: (m.quality.overall.score if m.quality else 0, -_price(m)))
     return OrchestratorChoice(
         best.id, f"orchestrator: {best.id}, since {configured.id} needs {key}, which is not set "
-                 "(choose another with --orchestrator)")  # fmt: skip
+                 f"(choose another with {flag})")  # fmt: skip
 
 
 def _price(spec: ModelSpec) -> Decimal:

@@ -196,10 +196,10 @@ class ProjectStore(SQLiteStore):
         return state
 
     def summaries(self) -> list[JSONObject]:
-        """One line per project, newest first: id, title, status, spend and task progress."""
+        """One line per project, newest first: id, title, status (and why it stopped), spend and task progress."""
         with self._lock:
             projects = self._conn.execute(
-                "SELECT id, title, status, updated_at, plan_cost_usd, max_usd, spec_json, output_dir "
+                "SELECT id, title, status, stop_reason, updated_at, plan_cost_usd, max_usd, spec_json, output_dir "
                 "FROM projects ORDER BY updated_at DESC, id"
             ).fetchall()
             tasks = self._conn.execute("SELECT project_id, status, cost_usd FROM project_tasks").fetchall()
@@ -216,6 +216,7 @@ class ProjectStore(SQLiteStore):
                     "id": p["id"],
                     "title": p["title"],
                     "status": p["status"],
+                    "stop_reason": p["stop_reason"],
                     "updated_at": p["updated_at"],
                     "spent_usd": str(spent),
                     "max_usd": str(limit),
