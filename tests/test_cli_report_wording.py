@@ -5,6 +5,7 @@ benchmarks it was trained on as words, not a Python dict. Real CLI over a real S
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,18 @@ def test_router_info_lists_its_benchmarks_in_words(tmp_path: Path, monkeypatch: 
     evals = next(line for line in result.stdout.splitlines() if "evals:" in line)
     assert "{" not in evals and "'" not in evals, evals
     assert re.search(r"mmlu [\d,]+", evals), evals
+
+
+def test_testgen_summary_says_when_delegating_cost_more_than_the_orchestrator_alone() -> None:
+    from podium.cli.testgen import _percent
+    from podium.core.types import Usage
+    from podium.workflows.orchestration import StepRecord, WorkflowSummary
+
+    def step(cost: str, baseline: str) -> StepRecord:
+        return StepRecord(role="executor", step="write", model="t:m", strategy="explicit", usage=Usage(10, 10),
+                          cost_usd=Decimal(cost), priced=True, baseline_cost_usd=Decimal(baseline), latency_ms=1.0)
+
+    cheaper = WorkflowSummary("w1", "testgen", "t:big", 1.0, (step("0.25", "1"),))
+    dearer = WorkflowSummary("w2", "testgen", "t:big", 1.0, (step("1.12", "1"),))
+    assert _percent(cheaper) == "75%"
+    assert _percent(dearer) == "none: 12% more than the orchestrator alone"

@@ -268,7 +268,9 @@ def _percent(summary: WorkflowSummary) -> str:
     if summary.baseline_cost_usd is None:
         return "n/a (the orchestrator model has no price)"
     pct = summary.savings_percent
-    return "n/a (nothing was spent)" if pct is None else f"{pct:.0f}%"
+    if pct is None:
+        return "n/a (nothing was spent)"
+    return f"{pct:.0f}%" if pct >= 0 else f"none: {-pct:.0f}% more than the orchestrator alone"
 
 
 def register(root_app: typer.Typer) -> None:
