@@ -127,7 +127,8 @@ def ask(
     try:
         completion = asyncio.run(_run(config, request, opts, fallbacks, waited))
     except BudgetExceededError as exc:
-        raise explained_cap_error(exc, request, cli_catalog(loaded).all(), cap) from exc
+        catalog = cli_catalog(loaded)
+        raise explained_cap_error(exc, request, lambda m: catalog.get(m) if m in catalog else None, cap) from exc
     routed = completion.routed
     fallback = None if routed is not None else fallback_record(completion, fallbacks)
     if as_json:

@@ -3,7 +3,7 @@ allowance, so the way out is usually `--max-tokens N`, with N computed here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from decimal import Decimal
 
 from podium.core.errors import BudgetExceededError, PodiumError, plain_usd
@@ -17,27 +17,24 @@ class CallCapError(PodiumError):
 
 
 def explained_cap_error(
-    exc: BudgetExceededError, request: ChatRequest, models: Iterable[ModelSpec], max_cost: Decimal | None
+    exc: BudgetExceededError, request: ChatRequest, lookup: Callable[[str], ModelSpec | None], max_cost: Decimal | None
 ) -> PodiumError:
     """``exc`` (a per-call cap, ``--max-cost`` or configured, refused a call) with the model it refused, its assumed
-    output allowance and a ``--max-tokens`` that fits; ``exc`` itself when the refused model cannot be told."""
-    if exc.scope != "call":
+    output allowance and a ``--max-tokens`` that fits; ``exc`` itself when the refused model is not known."""
+    spec = lookup(exc.model) if exc.scope == "call" and exc.model is not None else None
+    if spec is None:
         return exc
     prompt = request_token_bound(request)
     samples = request.n or 1
-    refused = [m for m in models if m.worst_case_cost(prompt, request.max_tokens, samples=samples) == exc.requested]
-    if not refused:
-        return exc
-    fits = [n for n in (_most_tokens(m, prompt, samples, exc.limit) for m in refused) if n is not None]
-    spec = refused[0]
+    fits = _most_tokens(spec, prompt, samples, exc.limit)
     allowance = (f"the {request.max_tokens:,} output tokens --max-tokens allows" if request.max_tokens is not None
                  else f"its full output allowance ({spec.max_output_tokens:,} tokens)")  # fmt: skip
     cap, raise_it = (("--max-cost", "raise --max-cost") if exc.limit == max_cost
                      else ("the per-call budget", "raise the per-call budget"))  # fmt: skip
     head = (f"{cap} ({plain_usd(exc.limit)}) refused {spec.id}: its worst case, {plain_usd(exc.requested)}, "
             f"assumes it writes {allowance}")  # fmt: skip
-    if fits and min(fits) > 0:
-        advice = f"add --max-tokens {min(fits)} (or fewer) to fit, or {raise_it}"
+    if fits:
+        advice = f"add --max-tokens {fits} (or fewer) to fit, or {raise_it}"
     else:
         advice = f"even the prompt alone could cost more; {raise_it}"
     return CallCapError(f"{head}; {advice}", limit=exc.limit, requested=exc.requested, model=spec.id)

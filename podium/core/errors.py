@@ -185,7 +185,10 @@ def _listed(models: tuple[str, ...], most: int = 5) -> str:
 class BudgetExceededError(PodiumError):
     """A call would not fit a hard budget. Nothing was sent upstream."""
 
-    def __init__(self, *, scope: str, limit: Decimal, spent: Decimal, reserved: Decimal, requested: Decimal) -> None:
+    def __init__(
+        self, *, scope: str, limit: Decimal, spent: Decimal, reserved: Decimal, requested: Decimal,
+        model: str | None = None,
+    ) -> None:
         name, period = budget_name(scope)
         used = "" if scope == "call" else (
             f"{plain_usd(spent)} spent and {plain_usd(reserved)} held for calls in flight, and "
@@ -198,8 +201,10 @@ class BudgetExceededError(PodiumError):
             spent=spent,
             reserved=reserved,
             requested=requested,
+            model=model,
         )
         self.scope = scope
+        self.model = model  # the model whose worst case was refused, when the ledger knows it
         self.limit = limit
         self.spent = spent
         self.reserved = reserved

@@ -246,7 +246,8 @@ class Ledger:
         log_text = self.log_text or ctx.meta.log_text
         row = pending_row(ctx, reserved=ZERO, keys=(), owner=self.owner, now=now, log_text=log_text)
         err = BudgetExceededError(
-            scope=scope, limit=limit, spent=totals.spent, reserved=totals.reserved, requested=requested
+            scope=scope, limit=limit, spent=totals.spent, reserved=totals.reserved, requested=requested,
+            model=ctx.model.id,
         )
         row.update(
             status=REFUSED, finished_at=now, cost_usd=ZERO, error_type=type(err).__name__, error_message=str(err)
