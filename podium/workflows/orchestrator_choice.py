@@ -11,7 +11,9 @@ from decimal import Decimal
 from podium.catalog import Catalog
 from podium.config.root import PodiumConfig
 from podium.core.clock import SYSTEM_CLOCK, Clock
+from podium.core.errors import NoCandidateError
 from podium.core.model_spec import ModelSpec
+from podium.engine.candidates import reachable_models
 from podium.engine.providers import ProviderPool
 
 
@@ -36,8 +38,10 @@ def choose_orchestrator(
     pool = ProviderPool(config.providers, env=env, clock=clock, replay=config.mode == "replay")
     if pool.can_serve(configured):
         return OrchestratorChoice(configured.id)
-    reachable = [m for m in catalog.all() if m.kind == "chat" and m.current and not pool.is_local(m)
-                 and pool.can_serve(m) and m.quality is not None]  # fmt: skip
+    try:
+        reachable = [m for m in map(catalog.get, reachable_models(catalog, pool)) if m.quality is not None]
+    except NoCandidateError:  # no key at all: the configured orchestrator's call names the variable to set
+        reachable = []
     if not reachable:
         return OrchestratorChoice(configured.id)
     key = config.orchestration.orchestrator.api_key_env
