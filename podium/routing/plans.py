@@ -160,13 +160,17 @@ class PlanTable:
         quality_share: float | None = None,
         available: Sequence[str] | None = None,
         kind: str | None = None,
+        free_form: bool = False,
     ) -> tuple[PlanPoint | None, str]:
-        """The plan for a task type and why; ``None`` when no plan's models are all ``available``.
+        """The plan for a task type and why; ``None`` when no plan's models are all ``available``, or when
+        ``free_form`` (the prompt has no closed answer) and the frontier was fitted on closed questions.
 
         With ``quality_share`` the cheapest plan keeping that share of the frontier's best quality wins;
         otherwise the plan maximizing ``quality - cost_weight * relative cost``.
         """
         key, points = self.frontier(task_type, kind, available)
+        if free_form and self.fitted_on_closed(key):
+            return None, f"the learned plans for {key!r} were fitted on closed questions, not on free text or code"
         allowed = set(available) if available is not None else None
         usable = [p for p in points if allowed is None or set(p.plan.models) <= allowed]
         if not usable:

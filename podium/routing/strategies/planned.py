@@ -47,16 +47,11 @@ class PlannedCascade:
         # A caller-given task type wins; a type without learned plans uses the general plans.
         task = meta.task_type if meta is not None and meta.task_type else self.task_of(request.last_user_text)
         kind = answer_kind(request)
-        key, _ = self.plans.frontier(task, kind, [c.id for c in usable])
-        if kind not in ("choice", "number") and self.plans.fitted_on_closed(key):
-            # Plans fitted on closed questions (their rules compare answers, their figures are closed-question
-            # accuracy): code and free text get the gate-based derived cascade instead.
-            point, why = None, f"the learned plans for {key!r} were fitted on closed questions, not on free text or code"
-        else:
-            point, why = self.plans.choose(
-                task, cost_weight=self.cost_weight, quality_share=self.quality_share,
-                available=[c.id for c in usable], kind=kind,
-            )
+        # Plans fitted on closed questions compare final answers: code and free text get the derived cascade.
+        point, why = self.plans.choose(
+            task, cost_weight=self.cost_weight, quality_share=self.quality_share,
+            available=[c.id for c in usable], kind=kind, free_form=kind not in ("choice", "number"),
+        )
         if point is None:
             decision = self.pool.decision(self.name, usable + rejected)
             decision.task_type = task
