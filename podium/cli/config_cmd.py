@@ -131,18 +131,10 @@ def _as_json(loaded: LoadedConfig) -> dict[str, Any]:
     }
 
 
-# Aliases that apply only when set (podium.config.aliases): at their built-in default they change nothing.
-_ALIASES_WHEN_SET = {
-    "orchestration.quality_threshold": "routing.quality_threshold",
-    "orchestration.prefer_free_models": "routing.prefer_free_models",
-    "orchestration.executors": "routing.executors",
-    "orchestration.fallback_strategy.models": "resilience.fallback.models",
-}
-
-
 def _print_table(loaded: LoadedConfig) -> None:
     """Keys whole (never wrapped): values wrap between words, or each key becomes its own line when narrow."""
     from podium.cli.tables import Column, print_table
+    from podium.config.aliases import ALIASES_WHEN_SET
 
     rows, styles = [], []
     untouched = _default_providers(loaded)
@@ -152,8 +144,8 @@ def _print_table(loaded: LoadedConfig) -> None:
         if parts[0] == "providers" and len(parts) > 1 and parts[1] in untouched:
             continue
         value = _fmt(_value_at(effective, parts))
-        if source == "default" and key in _ALIASES_WHEN_SET:
-            value = f"unset ({_ALIASES_WHEN_SET[key]} applies)"
+        if source == "default" and key in ALIASES_WHEN_SET:
+            value = f"unset ({ALIASES_WHEN_SET[key]} applies)"
         rows.append([key, value, source])
         styles.append("cyan" if source.startswith("env:") else ("green" if source == "file" else "dim"))
     for name in sorted(untouched):

@@ -277,7 +277,6 @@ def main(
         resume_collection()  # a command that may run long (serve, project, ...) collects as usual
 
 
-
 def resume_collection() -> None:
     """Turn the cyclic garbage collector back on after start-up. What start-up built (modules, classes, settings,
     the engine) lives as long as the process, so it is frozen first: no later collection scans it again."""
@@ -290,12 +289,12 @@ def run(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     # Starting allocates long-lived objects only (imports, the config, the engine, the router's arrays), and each
     # automatic collection would scan them all again: about a third of `podium ask`'s run on a small machine.
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         app(args=argv, prog_name="podium")
     finally:
-        if paused:
+        if was_enabled:
             resume_collection()
 
 

@@ -43,6 +43,13 @@ from podium.config.resilience import ResilienceSettings
 from podium.config.routing import RoutingSettings
 from podium.config.server import ServerSettings
 
+# Aliases that apply only when set: at their built-in default they change nothing (``podium config check``).
+ALIASES_WHEN_SET: dict[str, str] = {
+    "orchestration.quality_threshold": "routing.quality_threshold",
+    "orchestration.prefer_free_models": "routing.prefer_free_models",
+    "orchestration.executors": "routing.executors",
+    "orchestration.fallback_strategy.models": "resilience.fallback.models",
+}
 DAILY = "ledger.daily_budget_usd"
 MONTHLY = "orchestration.cost_tracking"
 _DAILY_TARGET = "ledger.budgets {scope: global, period: day}"
@@ -89,26 +96,24 @@ def canonical_sections(
     chosen = orchestration.model_fields_set
     enabled = orchestration.enabled
     routing_update: dict[str, object] = {}
-    for name, canonical, applies in (
-        ("quality_threshold", "quality_threshold", True),
-        ("prefer_free_models", "prefer_free_models", enabled),
-        ("executors", "executors", enabled),
-    ):
+    for name, applies in (("quality_threshold", True), ("prefer_free_models", enabled), ("executors", enabled)):
         if name in chosen and applies:
+            alias = f"orchestration.{name}"
+            canonical = ALIASES_WHEN_SET[alias].removeprefix("routing.")
             value = getattr(orchestration, name)
-            _agree(f"orchestration.{name}", value, f"routing.{canonical}", routing, canonical)
+            _agree(alias, value, ALIASES_WHEN_SET[alias], routing, canonical)
             routing_update[canonical] = value
-            uses.append(AliasUse(f"orchestration.{name}", f"routing.{canonical}", _show(value)))
+            uses.append(AliasUse(alias, ALIASES_WHEN_SET[alias], _show(value)))
     if routing_update:
         spelled = {name: f"orchestration.{name}" for name in routing_update}
         routing = routing.model_copy(update=routing_update).spelled_as(spelled)
     if "fallback_strategy" in chosen and enabled:
         models = orchestration.fallback_strategy.models
-        _agree("orchestration.fallback_strategy.models", models, "resilience.fallback.models", resilience.fallback,
-               "models")
+        alias = "orchestration.fallback_strategy.models"
+        _agree(alias, models, ALIASES_WHEN_SET[alias], resilience.fallback, "models")
         fallback = resilience.fallback.model_copy(update={"models": models})
         resilience = resilience.model_copy(update={"fallback": fallback})
-        uses.append(AliasUse("orchestration.fallback_strategy.models", "resilience.fallback.models", _show(models)))
+        uses.append(AliasUse(alias, ALIASES_WHEN_SET[alias], _show(models)))
     uses += _cost_overrides(routing)
     ledger, budget_uses = _fold_budgets(orchestration, ledger)
     ledger, key_uses = fold_key_budgets(ledger, server)
